@@ -1,0 +1,325 @@
+// Package store defines the persistence seam of the bridge: the Store interface, the
+// records it keeps and the sentinel errors it returns. It imports no backend; the
+// SQLite and PostgreSQL implementations live in sub-packages and both pass the
+// conformance suite in storetest.
+//
+// # Contract
+//
+// Every method is safe for concurrent use by multiple goroutines and, for the
+// PostgreSQL backend, by multiple processes sharing one database.
+//
+// All reads and writes of resources happen inside a transaction obtained from
+// [Store.Update] (read-write) or [Store.View] (read-only snapshot). A transaction's
+// writes become visible to others only when fn returns nil; if fn returns an error
+// nothing it wrote is kept. Update may call fn more than once (the PostgreSQL
+// backend retries serialization failures), so fn must not have effects outside the
+// transaction other than idempotent ones (computing values, appending to slices it
+// resets at its start).
+//
+// Times are stored and returned in UTC, truncated to whole microseconds (the
+// precision both backends keep), so a value read back equals the value written
+// after [Truncate].
+//
+// "Not found" is reported as an error wrapping [ErrNotFound]; a write that would
+// break a uniqueness rule (userName case-insensitively, group displayName
+// case-insensitively, any id) wraps [ErrConflict]. Callers test with errors.Is.
+//
+// Ordering: list results are ordered by insertion order of the resource (a
+// backend-internal sequence), which is stable across pages and never changes for
+// an existing resource, so "startIndex/count" paging is consistent.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned (wrapped) by every backend.
+var (
+	// ErrNotFound reports that the addressed record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict reports that a write would violate a uniqueness rule.
+	ErrConflict = errors.New("conflict")
+	// ErrReadOnly reports a write attempted inside a View transaction.
+	ErrReadOnly = errors.New("read-only transaction")
+)
+
+// Store is the bridge's persistent state: SCIM resources, the outbox of downstream
+// intents, the audit trail, small named state documents, and leases.
+type Store interface {
+	// Update runs fn inside a read-write transaction and commits if fn returns nil.
+	// fn may run more than once; see the package documentation.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// View runs fn inside a read-only transaction that sees one consistent snapshot.
+	// Write methods called on its Tx return ErrReadOnly.
+	View(ctx context.Context, fn func(tx Tx) error) error
+
+	// TryLease acquires or renews the named lease for holder until now+ttl. It
+	// succeeds when the lease is free, expired, or already held by holder. Each time
+	// the lease passes to a different holder its Epoch increases, so work done under
+	// an old lease can be told apart (fencing). When another holder has it, TryLease
+	// returns that holder's lease and acquired=false.
+	TryLease(ctx context.Context, name, holder string, ttl time.Duration) (lease Lease, acquired bool, err error)
+	// ReleaseLease gives the lease up if holder holds it; otherwise it does nothing.
+	ReleaseLease(ctx context.Context, name, holder string) error
+
+	// Ping checks that the store is reachable and writable (it writes and deletes
+	// a probe row). Used by readiness checks.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources. The store must not be used afterwards.
+	Close() error
+}
+
+// Tx is one transaction. It must not be used after the function it was passed to
+// returns, nor from several goroutines at once.
+type Tx interface {
+	// GetUser returns the user with id, or ErrNotFound.
+	GetUser(ctx context.Context, id string) (User, error)
+	// CreateUser inserts u. u.ID must be set by the caller and be new; a duplicate id
+	// or a userName equal (case-insensitively) to an existing one gives ErrConflict.
+	CreateUser(ctx context.Context, u User) error
+	// UpdateUser replaces the stored user with the same ID by u (every field except
+	// Sync, which only SetUserSync changes). ErrNotFound if absent; ErrConflict if
+	// the new userName collides with another user's.
+	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser removes the user and its group memberships. ErrNotFound if absent.
+	DeleteUser(ctx context.Context, id string) error
+	// ListUsers returns the page of users matching q.Filter in insertion order, and
+	// the total number of matches (all pages).
+	ListUsers(ctx context.Context, q Query) (users []User, total int, err error)
+	// SetUserSync replaces the user's synchronisation state. ErrNotFound if absent.
+	SetUserSync(ctx context.Context, id string, s SyncState) error
+
+	// GetGroup returns the group with id (without members), or ErrNotFound.
+	GetGroup(ctx context.Context, id string) (Group, error)
+	// CreateGroup inserts g (without members). Duplicate id or displayName
+	// (case-insensitively) gives ErrConflict.
+	CreateGroup(ctx context.Context, g Group) error
+	// UpdateGroup replaces the stored group with the same ID (members untouched).
+	UpdateGroup(ctx context.Context, g Group) error
+	// DeleteGroup removes the group and its memberships. ErrNotFound if absent.
+	DeleteGroup(ctx context.Context, id string) error
+	// ListGroups is ListUsers for groups.
+	ListGroups(ctx context.Context, q Query) (groups []Group, total int, err error)
+
+	// GroupMembers returns the group's members ordered by the time they were added.
+	// ErrNotFound if the group does not exist.
+	GroupMembers(ctx context.Context, groupID string) ([]Member, error)
+	// UserGroups returns the ids of the groups the user belongs to, in no particular
+	// order (empty if none or if the user does not exist).
+	UserGroups(ctx context.Context, userID string) ([]string, error)
+	// AddMembers adds users to the group; users already members are left as they
+	// are. ErrNotFound if the group or any of the users does not exist (nothing is
+	// added then).
+	AddMembers(ctx context.Context, groupID string, userIDs []string) error
+	// RemoveMembers removes users from the group; ids that are not members are
+	// ignored. ErrNotFound if the group does not exist.
+	RemoveMembers(ctx context.Context, groupID string, userIDs []string) error
+
+	// AppendIntents adds downstream intents to the outbox in order and returns their
+	// sequence numbers (strictly increasing across the whole store).
+	AppendIntents(ctx context.Context, intents []Intent) ([]int64, error)
+	// ListIntents returns intents matching f in sequence order.
+	ListIntents(ctx context.Context, f IntentFilter) ([]Intent, error)
+	// UpdateIntent replaces the delivery fields (State, Attempts, NextAttemptAt,
+	// LastError, DoneAt) of the intent with in.Seq. ErrNotFound if absent.
+	UpdateIntent(ctx context.Context, in Intent) error
+
+	// AppendAudit records an audit event.
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns the most recent audit events, newest first, at most limit.
+	ListAudit(ctx context.Context, limit int) ([]AuditEvent, error)
+
+	// GetState returns the named state document, or ErrNotFound.
+	GetState(ctx context.Context, key string) ([]byte, error)
+	// PutState creates or replaces the named state document.
+	PutState(ctx context.Context, key string, value []byte) error
+}
+
+// User is a SCIM user as the bridge keeps it.
+type User struct {
+	// ID is the SCIM id issued by the bridge (case-sensitive, immutable).
+	ID string
+	// UserName is kept exactly as the IdP sent it; uniqueness and filtering compare
+	// it case-insensitively.
+	UserName string
+	// ExternalID is the IdP's identifier ("" when absent); compared case-sensitively.
+	ExternalID string
+	// DisplayName is the SCIM displayName ("" when absent); compared
+	// case-insensitively.
+	DisplayName string
+	// Active is the SCIM active flag.
+	Active bool
+	// Emails are the user's emails, extracted from Attributes for indexing.
+	Emails []Email
+	// BCEmail is the BigCommerce identity the bridge derived for this user
+	// (lower-cased), "" when the user has none.
+	BCEmail string
+	// Attributes holds every stored SCIM attribute of the resource (core and
+	// extensions, keyed as in the SCIM JSON representation), excluding id, meta,
+	// schemas, groups and password. Values are JSON-compatible (map[string]any,
+	// []any, string, float64, bool).
+	Attributes map[string]any
+	// Version increases by one on every SCIM write; it backs meta.version/ETag.
+	Version int64
+	// Created and Modified are meta.created and meta.lastModified.
+	Created, Modified time.Time
+	// Sync is the downstream synchronisation state, written by the delivery engine.
+	Sync SyncState
+}
+
+// Email is one entry of a user's emails attribute.
+type Email struct {
+	Value   string
+	Type    string
+	Primary bool
+}
+
+// SyncState describes how far a user's downstream state has been applied.
+type SyncState struct {
+	// State is SyncPending, SyncSynced or SyncFailed ("" is read as pending).
+	State string
+	// LastSyncedAt is when the user's last intent was applied (zero if never).
+	LastSyncedAt time.Time
+	// BigCommerceUserID is the user's BigCommerce id (bc/account/user/N), if known.
+	BigCommerceUserID string
+	// LastError is a short, personal-data-free description of the last failure.
+	LastError string
+}
+
+// Sync states.
+const (
+	SyncPending = "pending"
+	SyncSynced  = "synced"
+	SyncFailed  = "failed"
+)
+
+// Group is a SCIM group as the bridge keeps it; members are stored separately.
+type Group struct {
+	ID          string
+	DisplayName string
+	ExternalID  string
+	// Attributes holds stored SCIM attributes other than id, meta, schemas, members.
+	Attributes map[string]any
+	Version    int64
+	Created    time.Time
+	Modified   time.Time
+}
+
+// Member is one member of a group.
+type Member struct {
+	// UserID is the member's SCIM id.
+	UserID string
+	// UserName is the member's current userName (used for SCIM "display").
+	UserName string
+}
+
+// IntentKind names a downstream operation.
+type IntentKind string
+
+// Intent kinds: one per BigCommerce mutation the bridge uses.
+const (
+	AccountAdd    IntentKind = "account.add"
+	AccountRemove IntentKind = "account.remove"
+	StoreAdd      IntentKind = "store.add"
+	StoreRemove   IntentKind = "store.remove"
+)
+
+// IntentState is the delivery state of an intent.
+type IntentState string
+
+// Intent states.
+const (
+	// IntentPending intents wait for delivery.
+	IntentPending IntentState = "pending"
+	// IntentDone intents were applied downstream or found already in effect.
+	IntentDone IntentState = "done"
+	// IntentSuperseded intents were cancelled by a later intent for the same target
+	// before they were sent (net effect).
+	IntentSuperseded IntentState = "superseded"
+	// IntentDead intents failed permanently or too often; an operator may retry them.
+	IntentDead IntentState = "dead"
+)
+
+// Intent sources.
+const (
+	SourceSCIM      = "scim"
+	SourceReconcile = "reconcile"
+	SourceOperator  = "operator"
+)
+
+// Intent is one downstream change the bridge has promised to make: an entry of
+// the outbox, committed in the same transaction as the SCIM change that caused it.
+type Intent struct {
+	// Seq is assigned by AppendIntents.
+	Seq  int64
+	Kind IntentKind
+	// Email is the BigCommerce identity (lower-cased).
+	Email string
+	// StoreHash is set for StoreAdd and StoreRemove.
+	StoreHash string
+	// UserID is the SCIM user the intent is for ("" for users the IdP does not
+	// manage, e.g. reconciliation removing an unmanaged user).
+	UserID string
+	// Source is SourceSCIM, SourceReconcile or SourceOperator.
+	Source string
+	// RequestID correlates the intent with the SCIM request or run that caused it.
+	RequestID string
+	CreatedAt time.Time
+
+	// Delivery fields, changed by UpdateIntent.
+	State         IntentState
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	DoneAt        time.Time
+}
+
+// IntentFilter selects intents for ListIntents. Zero fields do not filter.
+type IntentFilter struct {
+	States   []IntentState
+	UserID   string
+	AfterSeq int64
+	// Limit caps the result; 0 means no limit.
+	Limit int
+}
+
+// AuditEvent is one entry of the audit trail. It holds ids and counts, never
+// personal data (no userName, email, names or group names).
+type AuditEvent struct {
+	Time time.Time
+	// Actor identifies who acted: "scim:<token fingerprint>", "delivery",
+	// "reconcile", "operator".
+	Actor string
+	// Action is a short verb phrase such as "user.create" or "intent.dead".
+	Action string
+	// ResourceType is "User", "Group", "Intent" or "".
+	ResourceType string
+	ResourceID   string
+	RequestID    string
+	// Detail is free text without personal data.
+	Detail string
+}
+
+// Lease is a named, expiring lock held by one holder at a time.
+type Lease struct {
+	Name    string
+	Holder  string
+	Epoch   int64
+	Expires time.Time
+}
+
+// Query selects and pages resources.
+type Query struct {
+	// Filter restricts the result; nil matches everything.
+	Filter Expr
+	// Offset skips that many matches (SCIM startIndex-1).
+	Offset int
+	// Limit caps the page; a negative Limit means no cap, 0 returns no resources
+	// (only the total).
+	Limit int
+}
+
+// Truncate returns t in UTC truncated to the microsecond precision the store keeps.
+func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
