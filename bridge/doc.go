@@ -1,0 +1,22 @@
+// Package bridge holds the domain logic of scim-bridge: what a SCIM change means
+// for BigCommerce.
+//
+// The SCIM layer (package scim) calls a [Service] for every read and write. A
+// write is validated, checked for uniqueness, and committed to the store in one
+// transaction together with the downstream intents it implies (the outbox), as the
+// mapping table in DESIGN.md describes:
+//
+//   - a user that is active and has a usable email is "present": it should be in
+//     the BigCommerce account and in every store its groups map to;
+//   - becoming present adds it to the account and to its stores; ceasing to be
+//     present (deactivation, DELETE) removes it from the account, which takes its
+//     store access with it; an email change while present is a removal of the old
+//     email and an addition of the new one;
+//   - group membership, group renames and group deletion change the set of stores
+//     of the affected present users, one store intent per change.
+//
+// Intents are computed by diffing the user's access before and after the change
+// ([Access] and [Diff]), never from the shape of the request, so every SCIM
+// request shape (PUT, PATCH, path-less or filtered) yields the same intents for
+// the same change. Delivery of intents to BigCommerce is a separate component.
+package bridge

@@ -1,0 +1,752 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/scim-bridge/scim-bridge/bridge/store"
+)
+
+// Options configures a Service.
+type Options struct {
+	// Store keeps resources and the outbox. Required.
+	Store store.Store
+	// Logger receives debug records with ids and counts only. Optional.
+	Logger *zap.Logger
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+	// EmailSource picks the BigCommerce identity of a user; EmailAuto when "".
+	EmailSource EmailSource
+	// Mapping decides which store each group grants.
+	Mapping Mapping
+	// NewID issues resource ids; random UUIDs when nil.
+	NewID func() string
+}
+
+// Service validates SCIM changes and commits them with their downstream intents.
+// It is safe for concurrent use.
+type Service struct {
+	store   store.Store
+	log     *zap.Logger
+	now     func() time.Time
+	source  EmailSource
+	mapping Mapping
+	newID   func() string
+}
+
+// NewService returns a Service.
+func NewService(opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("bridge: Options.Store is required")
+	}
+	s := &Service{store: opts.Store, log: opts.Logger, now: opts.Now, source: opts.EmailSource, mapping: opts.Mapping, newID: opts.NewID}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	s.log = s.log.Named("service")
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.source == "" {
+		s.source = EmailAuto
+	}
+	if s.newID == nil {
+		s.newID = uuid.NewString
+	}
+	return s, nil
+}
+
+// Store returns the store the service writes to.
+func (s *Service) Store() store.Store { return s.store }
+
+// UserView is a user together with the groups it belongs to.
+type UserView struct {
+	store.User
+	Groups []GroupRef
+}
+
+// GroupRef names a group a user belongs to.
+type GroupRef struct {
+	ID          string
+	DisplayName string
+}
+
+// GroupView is a group, with its members when they were asked for.
+type GroupView struct {
+	store.Group
+	Members       []store.Member
+	MembersLoaded bool
+}
+
+// Precondition reports whether a write may proceed given the stored version
+// (If-Match). A nil Precondition always holds.
+type Precondition func(version int64) bool
+
+// noEmailError is the sync error of an active user without a usable email.
+const noEmailError = "no usable email address for the BigCommerce identity"
+
+// readOnlyUserKeys are dropped from incoming user attributes: the bridge owns
+// them or never keeps them.
+var readOnlyUserKeys = []string{"id", "meta", "schemas", "groups", "password"}
+
+// readOnlyGroupKeys are dropped from incoming group attributes (members are
+// passed separately).
+var readOnlyGroupKeys = []string{"id", "meta", "schemas", "members"}
+
+// CreateUser validates attrs (SCIM attributes of a new user), stores the user and
+// its intents, and returns it.
+func (s *Service) CreateUser(ctx context.Context, attrs map[string]any) (UserView, error) {
+	u, err := s.buildUser(attrs)
+	if err != nil {
+		return UserView{}, err
+	}
+	now := store.Truncate(s.now())
+	u.ID = s.newID()
+	u.Version = 1
+	u.Created, u.Modified = now, now
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		t, err := s.begin(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return userWriteError(err)
+		}
+		after := t.access(u, nil)
+		return t.finish(u.ID, "user.create", "User", map[string]accessChange{u.ID: {user: u, before: Access{}, after: after}})
+	})
+	if err != nil {
+		return UserView{}, err
+	}
+	return s.GetUser(ctx, u.ID)
+}
+
+// GetUser returns the user with id, or an error wrapping ErrNotFound.
+func (s *Service) GetUser(ctx context.Context, id string) (UserView, error) {
+	var out UserView
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		u, err := tx.GetUser(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		groups, err := newGroupNames(tx).userGroups(ctx, id)
+		if err != nil {
+			return err
+		}
+		out = UserView{User: u, Groups: groups}
+		return nil
+	})
+	return out, err
+}
+
+// ListUsers returns the users matching q and the total number of matches.
+func (s *Service) ListUsers(ctx context.Context, q store.Query) ([]UserView, int, error) {
+	var (
+		out   []UserView
+		total int
+	)
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		users, n, err := tx.ListUsers(ctx, q)
+		if err != nil {
+			return err
+		}
+		names := newGroupNames(tx)
+		out = make([]UserView, 0, len(users))
+		for _, u := range users {
+			groups, err := names.userGroups(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			out = append(out, UserView{User: u, Groups: groups})
+		}
+		total = n
+		return nil
+	})
+	return out, total, err
+}
+
+// UpdateUser replaces the user with id by the attributes fn returns. fn receives
+// the current user and may run more than once; it must not have side effects. A
+// change that leaves every attribute as it was is not a write (the version stays).
+func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, fn func(cur UserView) (map[string]any, error)) (UserView, error) {
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		now := store.Truncate(s.now())
+		t, err := s.begin(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetUser(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		if pre != nil && !pre(cur.Version) {
+			return ErrPrecondition
+		}
+		groups, err := t.names.userGroups(ctx, id)
+		if err != nil {
+			return err
+		}
+		attrs, err := fn(UserView{User: cur, Groups: groups})
+		if err != nil {
+			return err
+		}
+		next, err := s.buildUser(attrs)
+		if err != nil {
+			return err
+		}
+		if reflect.DeepEqual(next.Attributes, cur.Attributes) {
+			return nil
+		}
+		next.ID, next.Created, next.Sync = cur.ID, cur.Created, cur.Sync
+		next.Version, next.Modified = cur.Version+1, now
+		if err := tx.UpdateUser(ctx, next); err != nil {
+			return userWriteError(err)
+		}
+		stores := t.storesOf(groups)
+		return t.finish(id, "user.update", "User", map[string]accessChange{
+			id: {user: next, before: t.access(cur, stores), after: t.access(next, stores)},
+		})
+	})
+	if err != nil {
+		return UserView{}, err
+	}
+	return s.GetUser(ctx, id)
+}
+
+// DeleteUser removes the user with id and its memberships; a present user is
+// removed from the BigCommerce account.
+func (s *Service) DeleteUser(ctx context.Context, id string, pre Precondition) error {
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		t, err := s.begin(ctx, tx, store.Truncate(s.now()))
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetUser(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		if pre != nil && !pre(cur.Version) {
+			return ErrPrecondition
+		}
+		groups, err := t.names.userGroups(ctx, id)
+		if err != nil {
+			return err
+		}
+		before := t.access(cur, t.storesOf(groups))
+		if err := tx.DeleteUser(ctx, id); err != nil {
+			return notFound(err)
+		}
+		return t.finish(id, "user.delete", "User", map[string]accessChange{
+			id: {user: cur, before: before, after: Access{}, deleted: true},
+		})
+	})
+}
+
+// CreateGroup validates attrs, stores the group with the given members and the
+// intents their new store access implies.
+func (s *Service) CreateGroup(ctx context.Context, attrs map[string]any, memberIDs []string) (GroupView, error) {
+	g, err := buildGroup(attrs)
+	if err != nil {
+		return GroupView{}, err
+	}
+	now := store.Truncate(s.now())
+	g.ID = s.newID()
+	g.Version = 1
+	g.Created, g.Modified = now, now
+	members := dedupe(memberIDs)
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		t, err := s.begin(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateGroup(ctx, g); err != nil {
+			return groupWriteError(err)
+		}
+		return t.changeMembership(g.ID, "group.create", members, func() error {
+			if len(members) == 0 {
+				return nil
+			}
+			return addMembers(ctx, tx, g.ID, members)
+		})
+	})
+	if err != nil {
+		return GroupView{}, err
+	}
+	return s.GetGroup(ctx, g.ID, true)
+}
+
+// GetGroup returns the group with id, with its members when withMembers is set.
+func (s *Service) GetGroup(ctx context.Context, id string, withMembers bool) (GroupView, error) {
+	var out GroupView
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		g, err := tx.GetGroup(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		out = GroupView{Group: g}
+		if withMembers {
+			if out.Members, err = tx.GroupMembers(ctx, id); err != nil {
+				return err
+			}
+			out.MembersLoaded = true
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListGroups returns the groups matching q and the total number of matches.
+func (s *Service) ListGroups(ctx context.Context, q store.Query, withMembers bool) ([]GroupView, int, error) {
+	var (
+		out   []GroupView
+		total int
+	)
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		groups, n, err := tx.ListGroups(ctx, q)
+		if err != nil {
+			return err
+		}
+		out = make([]GroupView, 0, len(groups))
+		for _, g := range groups {
+			v := GroupView{Group: g}
+			if withMembers {
+				if v.Members, err = tx.GroupMembers(ctx, g.ID); err != nil {
+					return err
+				}
+				v.MembersLoaded = true
+			}
+			out = append(out, v)
+		}
+		total = n
+		return nil
+	})
+	return out, total, err
+}
+
+// UpdateGroup replaces the group with id by the attributes and member ids fn
+// returns; fn receives the current group with its members, may run more than
+// once and must not have side effects.
+func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, fn func(cur GroupView) (map[string]any, []string, error)) (GroupView, error) {
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		now := store.Truncate(s.now())
+		t, err := s.begin(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetGroup(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		if pre != nil && !pre(cur.Version) {
+			return ErrPrecondition
+		}
+		curMembers, err := tx.GroupMembers(ctx, id)
+		if err != nil {
+			return err
+		}
+		attrs, memberIDs, err := fn(GroupView{Group: cur, Members: curMembers, MembersLoaded: true})
+		if err != nil {
+			return err
+		}
+		next, err := buildGroup(attrs)
+		if err != nil {
+			return err
+		}
+		old := make(map[string]bool, len(curMembers))
+		for _, m := range curMembers {
+			old[m.UserID] = true
+		}
+		want := dedupe(memberIDs)
+		var added, removed []string
+		keep := make(map[string]bool, len(want))
+		for _, m := range want {
+			keep[m] = true
+			if !old[m] {
+				added = append(added, m)
+			}
+		}
+		for _, m := range curMembers {
+			if !keep[m.UserID] {
+				removed = append(removed, m.UserID)
+			}
+		}
+		renamed := next.DisplayName != cur.DisplayName
+		if !renamed && len(added) == 0 && len(removed) == 0 && reflect.DeepEqual(next.Attributes, cur.Attributes) {
+			return nil
+		}
+		next.ID, next.Created = cur.ID, cur.Created
+		next.Version, next.Modified = cur.Version+1, now
+		// Users whose store access can change: everyone touched by the membership
+		// change, and every member when a rename can change the group's store.
+		affected := append(append([]string(nil), added...), removed...)
+		if renamed && t.r.storeFor(cur.DisplayName) != t.r.storeFor(next.DisplayName) {
+			affected = append(affected, want...)
+			affected = append(affected, removed...)
+		}
+		return t.changeMembership(id, "group.update", dedupe(affected), func() error {
+			if err := tx.UpdateGroup(ctx, next); err != nil {
+				return groupWriteError(err)
+			}
+			t.names.forget(id)
+			if len(removed) > 0 {
+				if err := tx.RemoveMembers(ctx, id, removed); err != nil {
+					return err
+				}
+			}
+			if len(added) > 0 {
+				return addMembers(ctx, tx, id, added)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return GroupView{}, err
+	}
+	return s.GetGroup(ctx, id, true)
+}
+
+// DeleteGroup removes the group; its members lose the store it granted unless
+// another group grants it too.
+func (s *Service) DeleteGroup(ctx context.Context, id string, pre Precondition) error {
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		t, err := s.begin(ctx, tx, store.Truncate(s.now()))
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetGroup(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		if pre != nil && !pre(cur.Version) {
+			return ErrPrecondition
+		}
+		members, err := tx.GroupMembers(ctx, id)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, len(members))
+		for i, m := range members {
+			ids[i] = m.UserID
+		}
+		return t.changeMembership(id, "group.delete", ids, func() error {
+			t.names.forget(id)
+			return notFound(tx.DeleteGroup(ctx, id))
+		})
+	})
+}
+
+// txn carries what one write transaction needs.
+type txn struct {
+	s     *Service
+	ctx   context.Context
+	tx    store.Tx
+	now   time.Time
+	r     *resolver
+	names *groupNames
+}
+
+func (s *Service) begin(ctx context.Context, tx store.Tx, now time.Time) (*txn, error) {
+	r, err := s.mapping.resolver(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	return &txn{s: s, ctx: ctx, tx: tx, now: now, r: r, names: newGroupNames(tx)}, nil
+}
+
+// access returns what u should have in BigCommerce given the stores its groups grant.
+func (t *txn) access(u store.User, stores map[string]bool) Access {
+	if !u.Active || u.BCEmail == "" {
+		return Access{Email: u.BCEmail}
+	}
+	return Access{Present: true, Email: u.BCEmail, Stores: stores}
+}
+
+func (t *txn) storesOf(groups []GroupRef) map[string]bool {
+	stores := make(map[string]bool)
+	for _, g := range groups {
+		if h := t.r.storeFor(g.DisplayName); h != "" {
+			stores[h] = true
+		}
+	}
+	return stores
+}
+
+// accessOf loads a user and the stores its current groups grant.
+func (t *txn) accessOf(userID string) (store.User, Access, error) {
+	u, err := t.tx.GetUser(t.ctx, userID)
+	if err != nil {
+		return store.User{}, Access{}, err
+	}
+	groups, err := t.names.userGroups(t.ctx, userID)
+	if err != nil {
+		return store.User{}, Access{}, err
+	}
+	return u, t.access(u, t.storesOf(groups)), nil
+}
+
+// changeMembership computes the access of the affected users before and after
+// apply runs and records the resulting intents.
+func (t *txn) changeMembership(groupID, action string, affected []string, apply func() error) error {
+	changes := make(map[string]accessChange, len(affected))
+	for _, id := range affected {
+		u, before, err := t.accessOf(id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // added members are checked by AddMembers
+		}
+		if err != nil {
+			return err
+		}
+		changes[id] = accessChange{user: u, before: before}
+	}
+	if err := apply(); err != nil {
+		return err
+	}
+	for id, c := range changes {
+		_, after, err := t.accessOf(id)
+		if err != nil {
+			return err
+		}
+		c.after = after
+		changes[id] = c
+	}
+	return t.finish(groupID, action, "Group", changes)
+}
+
+// accessChange is one user's access before and after a write.
+type accessChange struct {
+	user          store.User
+	before, after Access
+	deleted       bool
+}
+
+// finish appends the intents of every change, moves the sync state of the users
+// concerned, and records one audit event for the write.
+func (t *txn) finish(resourceID, action, resourceType string, changes map[string]accessChange) error {
+	requestID := RequestID(t.ctx)
+	ids := make([]string, 0, len(changes))
+	for id := range changes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var all []store.Intent
+	for _, id := range ids {
+		c := changes[id]
+		intents := Diff(id, c.before, c.after)
+		stamp(intents, store.SourceSCIM, requestID, t.now)
+		all = append(all, intents...)
+		if c.deleted {
+			continue
+		}
+		if next, ok := nextSync(c.user.Sync, c.user.Active, c.after, len(intents)); ok {
+			if err := t.tx.SetUserSync(t.ctx, id, next); err != nil {
+				return err
+			}
+		}
+	}
+	if len(all) > 0 {
+		if _, err := t.tx.AppendIntents(t.ctx, all); err != nil {
+			return fmt.Errorf("append intents: %w", err)
+		}
+	}
+	t.s.log.Debug("write committed", zap.String("action", action), zap.String("resource_id", resourceID),
+		zap.String("request_id", requestID), zap.Int("intents", len(all)))
+	return t.tx.AppendAudit(t.ctx, store.AuditEvent{
+		Time: t.now, Actor: Actor(t.ctx), Action: action, ResourceType: resourceType,
+		ResourceID: resourceID, RequestID: requestID, Detail: fmt.Sprintf("intents=%d", len(all)),
+	})
+}
+
+// nextSync returns the sync state after a write and whether it changed.
+func nextSync(cur store.SyncState, active bool, after Access, intents int) (store.SyncState, bool) {
+	next := cur
+	switch {
+	case intents > 0:
+		next.State, next.LastError = store.SyncPending, ""
+	case active && after.Email == "":
+		next.State, next.LastError = store.SyncFailed, noEmailError
+	case cur.State == "" || (cur.State == store.SyncFailed && cur.LastError == noEmailError):
+		next.State, next.LastError = store.SyncSynced, ""
+	}
+	return next, next != cur
+}
+
+// groupNames resolves group ids to display names within one transaction.
+type groupNames struct {
+	tx    store.Tx
+	names map[string]string
+}
+
+func newGroupNames(tx store.Tx) *groupNames { return &groupNames{tx: tx, names: map[string]string{}} }
+
+func (n *groupNames) forget(id string) { delete(n.names, id) }
+
+func (n *groupNames) userGroups(ctx context.Context, userID string) ([]GroupRef, error) {
+	ids, err := n.tx.UserGroups(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(ids)
+	refs := make([]GroupRef, 0, len(ids))
+	for _, id := range ids {
+		name, ok := n.names[id]
+		if !ok {
+			g, err := n.tx.GetGroup(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // deleted in this transaction
+			}
+			if err != nil {
+				return nil, err
+			}
+			name = g.DisplayName
+			n.names[id] = name
+		}
+		refs = append(refs, GroupRef{ID: id, DisplayName: name})
+	}
+	return refs, nil
+}
+
+// buildUser validates SCIM user attributes and derives the indexed fields.
+func (s *Service) buildUser(attrs map[string]any) (store.User, error) {
+	a, err := canonical(attrs, readOnlyUserKeys)
+	if err != nil {
+		return store.User{}, err
+	}
+	name, _ := a["userName"].(string)
+	if strings.TrimSpace(name) == "" {
+		return store.User{}, &InvalidError{Attribute: "userName", Reason: "is required and must be a non-empty string"}
+	}
+	active := true
+	switch v := a["active"].(type) {
+	case nil:
+	case bool:
+		active = v
+	default:
+		return store.User{}, &InvalidError{Attribute: "active", Reason: "must be a boolean"}
+	}
+	a["active"] = active
+	emails, err := emailsOf(a["emails"])
+	if err != nil {
+		return store.User{}, err
+	}
+	ext, _ := a["externalId"].(string)
+	display, _ := a["displayName"].(string)
+	return store.User{
+		UserName: name, ExternalID: ext, DisplayName: display, Active: active, Emails: emails,
+		BCEmail: BigCommerceEmail(s.source, name, emails), Attributes: a,
+	}, nil
+}
+
+func emailsOf(v any) ([]store.Email, error) {
+	if v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, &InvalidError{Attribute: "emails", Reason: "must be an array"}
+	}
+	out := make([]store.Email, 0, len(list))
+	for _, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, &InvalidError{Attribute: "emails", Reason: "each entry must be an object"}
+		}
+		value, _ := m["value"].(string)
+		typ, _ := m["type"].(string)
+		primary, _ := m["primary"].(bool)
+		if value == "" {
+			continue
+		}
+		out = append(out, store.Email{Value: value, Type: typ, Primary: primary})
+	}
+	return out, nil
+}
+
+// buildGroup validates SCIM group attributes.
+func buildGroup(attrs map[string]any) (store.Group, error) {
+	a, err := canonical(attrs, readOnlyGroupKeys)
+	if err != nil {
+		return store.Group{}, err
+	}
+	name, _ := a["displayName"].(string)
+	if strings.TrimSpace(name) == "" {
+		return store.Group{}, &InvalidError{Attribute: "displayName", Reason: "is required and must be a non-empty string"}
+	}
+	ext, _ := a["externalId"].(string)
+	return store.Group{DisplayName: name, ExternalID: ext, Attributes: a}, nil
+}
+
+// canonical returns a JSON-normalised deep copy of attrs (numbers as float64,
+// objects as map[string]any, arrays as []any) without the dropped keys and
+// without null values, so stored documents compare reliably.
+func canonical(attrs map[string]any, drop []string) (map[string]any, error) {
+	raw, err := json.Marshal(attrs)
+	if err != nil {
+		return nil, &InvalidError{Attribute: "resource", Reason: "attributes are not representable as JSON"}
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("normalise attributes: %w", err)
+	}
+	if out == nil {
+		out = map[string]any{}
+	}
+	for _, k := range drop {
+		delete(out, k)
+	}
+	for k, v := range out {
+		if v == nil {
+			delete(out, k)
+		}
+	}
+	return out, nil
+}
+
+func addMembers(ctx context.Context, tx store.Tx, groupID string, ids []string) error {
+	err := tx.AddMembers(ctx, groupID, ids)
+	if errors.Is(err, store.ErrNotFound) {
+		return &InvalidError{Attribute: "members", Reason: "references a user that does not exist"}
+	}
+	return err
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w", ErrNotFound)
+	}
+	return err
+}
+
+func userWriteError(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return &ConflictError{Attribute: "userName"}
+	}
+	return notFound(err)
+}
+
+func groupWriteError(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return &ConflictError{Attribute: "displayName"}
+	}
+	return notFound(err)
+}
