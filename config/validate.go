@@ -1,0 +1,297 @@
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RateLimit is a request budget: N requests per Window.
+type RateLimit struct {
+	N      int
+	Window time.Duration
+}
+
+// String renders the limit as "N/DURATION".
+func (r RateLimit) String() string { return strconv.Itoa(r.N) + "/" + shortDuration(r.Window) }
+
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	s = strings.TrimSuffix(s, "0m")
+	return s
+}
+
+// ParseRateLimit parses "N/DURATION", e.g. "70/1h" or "5/1m".
+func ParseRateLimit(s string) (RateLimit, error) {
+	n, d, ok := strings.Cut(strings.TrimSpace(s), "/")
+	if !ok {
+		return RateLimit{}, fmt.Errorf("want N/DURATION such as 70/1h, got %q", s)
+	}
+	count, err := strconv.Atoi(n)
+	if err != nil || count < 1 {
+		return RateLimit{}, fmt.Errorf("the request count in %q must be a positive integer", s)
+	}
+	window, err := time.ParseDuration(d)
+	if err != nil || window <= 0 {
+		return RateLimit{}, fmt.Errorf("the window in %q must be a positive duration such as 1h or 1m", s)
+	}
+	return RateLimit{N: count, Window: window}, nil
+}
+
+// Validate checks the configuration without touching the outside world and
+// returns every problem at once (joined with errors.Join), each prefixed with the
+// field's YAML path. It assumes secrets given by file were resolved (Resolve).
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if err := checkListen(c.Listen); err != nil {
+		bad("listen", "%v", err)
+	}
+	if err := checkListen(c.TelemetryListen); err != nil {
+		bad("telemetry_listen", "%v", err)
+	}
+	if c.Listen != "" && c.Listen == c.TelemetryListen {
+		bad("telemetry_listen", "must differ from listen (%s)", c.Listen)
+	}
+	if c.Database != "" && c.DatabaseFile != "" {
+		bad("database_file", "set either database or database_file, not both")
+	}
+	db := c.Database.Value()
+	switch {
+	case db == "":
+		bad("database", `is required: "sqlite:PATH" or "postgres://USER@HOST/DB"`)
+	case strings.HasPrefix(db, "sqlite:"):
+		if strings.TrimPrefix(db, "sqlite:") == "" {
+			bad("database", `"sqlite:" needs a file path, e.g. sqlite:/var/lib/scim-bridge/bridge.db`)
+		}
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		if _, err := url.Parse(db); err != nil {
+			bad("database", "is not a valid PostgreSQL URL")
+		}
+	default:
+		bad("database", `unknown store type: want "sqlite:PATH" or "postgres://..."`)
+	}
+
+	if len(c.SCIM.Tokens) == 0 && c.SCIM.TokensFile == "" {
+		bad("scim.tokens", `at least one bearer token is required (mint one with "scim-bridge token")`)
+	}
+	for i, t := range c.SCIM.Tokens {
+		if err := checkToken(t.Value()); err != nil {
+			bad(fmt.Sprintf("scim.tokens[%d]", i), "%v", err)
+		}
+	}
+	if c.SCIM.PublicURL != "" {
+		u, err := url.Parse(c.SCIM.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("scim.public_url", "must be an absolute http(s) URL such as https://bridge.example.com/scim/v2")
+		}
+	}
+	if c.SCIM.MaxBodyBytes < 1024 {
+		bad("scim.max_body_bytes", "must be at least 1024")
+	}
+	if c.SCIM.MaxResults < 1 || c.SCIM.MaxResults > 1000 {
+		bad("scim.max_results", "must be between 1 and 1000")
+	}
+	if c.SCIM.RequestsPerSecond < 0 {
+		bad("scim.requests_per_second", "must not be negative (0 disables the limit)")
+	}
+	if c.SCIM.RequestsPerSecond > 0 && c.SCIM.Burst < 1 {
+		bad("scim.burst", "must be at least 1 when requests_per_second is set")
+	}
+	for i, cidr := range c.SCIM.AllowCIDRs {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			bad(fmt.Sprintf("scim.allow_cidrs[%d]", i), "is not a CIDR such as 10.0.0.0/8")
+		}
+	}
+
+	bc := c.BigCommerce
+	if u, err := url.Parse(bc.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("bigcommerce.api_url", "must be an absolute http(s) URL")
+	}
+	if bc.AccountUUID == "" {
+		bad("bigcommerce.account_uuid", "is required (Settings > Account-level API accounts shows it in the API path)")
+	} else if !uuidLike(bc.AccountUUID) {
+		bad("bigcommerce.account_uuid", "must be a UUID such as 6f1f9b4c-0a5e-4a43-9c1f-2b6f3c1d2e4f")
+	}
+	if bc.Token != "" && bc.TokenFile != "" {
+		bad("bigcommerce.token_file", "set either token or token_file, not both")
+	}
+	if bc.Token == "" && bc.TokenFile == "" {
+		bad("bigcommerce.token", "is required (an account-level API token; prefer token_file)")
+	}
+	if _, err := ParseRateLimit(bc.RateLimit); err != nil {
+		bad("bigcommerce.rate_limit", "%v", err)
+	}
+	if bc.MaxBatch < 1 || bc.MaxBatch > 90 {
+		bad("bigcommerce.max_batch", "must be between 1 and 90 (a mutation costs about 110 of the 10000 complexity points)")
+	}
+	if bc.PageSize < 1 || bc.PageSize > 1000 {
+		bad("bigcommerce.page_size", "must be between 1 and 1000")
+	}
+	if bc.Timeout < time.Second {
+		bad("bigcommerce.timeout", "must be at least 1s")
+	}
+
+	switch c.Mapping.EmailSource {
+	case "auto", "userName", "primaryEmail":
+	default:
+		bad("mapping.email_source", `must be "auto", "userName" or "primaryEmail"`)
+	}
+	for name, hash := range c.Mapping.Groups {
+		if strings.TrimSpace(name) == "" || strings.TrimSpace(hash) == "" {
+			bad("mapping.groups", "entries need a group name and a store hash")
+		}
+	}
+
+	d := c.Delivery
+	if d.Reserve < 0 || d.Reserve >= 1 {
+		bad("delivery.reserve", "must be at least 0 and below 1")
+	}
+	if d.RemovalLinger < 0 || d.RemovalLinger > time.Minute {
+		bad("delivery.removal_linger", "must be between 0 and 1m (leavers must lose access quickly)")
+	}
+	if d.AdditionLinger < 0 {
+		bad("delivery.addition_linger", "must not be negative")
+	}
+	if d.MaxAttempts < 1 {
+		bad("delivery.max_attempts", "must be at least 1")
+	}
+	if d.LeaseTTL < 2*time.Second {
+		bad("delivery.lease_ttl", "must be at least 2s")
+	}
+
+	r := c.Reconcile
+	if r.Interval < 0 || (r.Interval > 0 && r.Interval < time.Minute) {
+		bad("reconcile.interval", "must be 0 (off) or at least 1m")
+	}
+	if r.Unmanaged != "report" && r.Unmanaged != "remove" {
+		bad("reconcile.unmanaged", `must be "report" or "remove"`)
+	}
+	if r.MaxRemovals < 0 {
+		bad("reconcile.max_removals", "must not be negative")
+	}
+	for i, e := range r.ProtectedEmails {
+		if !strings.Contains(e, "@") {
+			bad(fmt.Sprintf("reconcile.protected_emails[%d]", i), "is not an email address")
+		}
+	}
+
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		bad("log.format", `must be "json" or "console"`)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", `must be "debug", "info", "warn" or "error"`)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls", "cert_file and key_file must be set together")
+	}
+	return errors.Join(errs...)
+}
+
+// Resolve reads the secrets given by file (database_file, scim.tokens_file,
+// bigcommerce.token_file) into the configuration and checks that the TLS files
+// exist. It returns every problem at once.
+func (c *Config) Resolve() error {
+	var errs []error
+	read := func(field, path string) (string, bool) {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: cannot read %s: %w", field, path, errors.Unwrap(err)))
+			return "", false
+		}
+		return strings.TrimSpace(string(raw)), true
+	}
+	if c.DatabaseFile != "" && c.Database == Default().Database {
+		c.Database = ""
+	}
+	if c.DatabaseFile != "" && c.Database == "" {
+		if v, ok := read("database_file", c.DatabaseFile); ok {
+			c.Database = Secret(v)
+		}
+		c.DatabaseFile = ""
+	}
+	if c.SCIM.TokensFile != "" {
+		if v, ok := read("scim.tokens_file", c.SCIM.TokensFile); ok {
+			for _, line := range strings.Split(v, "\n") {
+				if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+					c.SCIM.Tokens = append(c.SCIM.Tokens, Secret(line))
+				}
+			}
+		}
+	}
+	if c.BigCommerce.TokenFile != "" && c.BigCommerce.Token == "" {
+		if v, ok := read("bigcommerce.token_file", c.BigCommerce.TokenFile); ok {
+			c.BigCommerce.Token = Secret(v)
+		}
+		c.BigCommerce.TokenFile = ""
+	}
+	for field, path := range map[string]string{"tls.cert_file": c.TLS.CertFile, "tls.key_file": c.TLS.KeyFile} {
+		if path != "" {
+			if _, err := os.Stat(path); err != nil {
+				errs = append(errs, fmt.Errorf("%s: cannot read %s", field, path))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkListen(addr string) error {
+	if addr == "" {
+		return errors.New("is required, e.g. :8080")
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT or :PORT, got %q", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number between 0 and 65535", port)
+	}
+	return nil
+}
+
+// checkToken mirrors the SCIM server's token rules: "sha256:<64 hex>" or a plain
+// token of at least 16 characters.
+func checkToken(t string) error {
+	if rest, ok := strings.CutPrefix(t, "sha256:"); ok {
+		if raw, err := hex.DecodeString(rest); err != nil || len(raw) != 32 {
+			return errors.New("a sha256: token must be followed by 64 hexadecimal digits")
+		}
+		return nil
+	}
+	if len(t) < 16 {
+		return errors.New(`a plain token must be at least 16 characters; mint one with "scim-bridge token"`)
+	}
+	return nil
+}
+
+func uuidLike(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
+}
