@@ -1,0 +1,375 @@
+package simulator
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+)
+
+// ServeHTTP serves POST /accounts/{uuid}/graphql and GET /_simulator/stats;
+// every other path gets 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := s.init(); err != nil {
+		writeJSON(w, http.StatusInternalServerError, errorBody("simulator misconfigured", CodeInternal))
+		return
+	}
+	if r.URL.Path == StatsPath {
+		s.serveStats(w, r)
+		return
+	}
+	uuid, ok := graphQLPathUUID(r.URL.Path)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, errorBody("not found", CodeNotFound))
+		return
+	}
+	s.serveGraphQL(w, r, uuid)
+}
+
+// graphQLPathUUID extracts {uuid} from /accounts/{uuid}/graphql.
+func graphQLPathUUID(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/accounts/")
+	if !ok {
+		return "", false
+	}
+	uuid, ok := strings.CutSuffix(rest, "/graphql")
+	if !ok || uuid == "" || strings.Contains(uuid, "/") {
+		return "", false
+	}
+	return uuid, true
+}
+
+func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody("use GET", CodeMethodNotAllowed))
+		return
+	}
+	b, err := json.Marshal(s.Stats())
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, errorBody("internal error", CodeInternal))
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+// lookupToken returns the token's scopes. Every known token is compared in
+// constant time.
+func (s *Server) lookupToken(tok string) (map[string]bool, bool) {
+	var found map[string]bool
+	for known, scopes := range s.tokens {
+		if subtle.ConstantTimeCompare([]byte(known), []byte(tok)) == 1 {
+			found = scopes
+		}
+	}
+	return found, found != nil && tok != ""
+}
+
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, uuid string) {
+	s.mu.Lock()
+	s.stats.Requests++
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	scopes, ok := s.lookupToken(r.Header.Get("X-Auth-Token"))
+	if !ok {
+		s.finish(w, http.StatusUnauthorized, errorBody("invalid or missing X-Auth-Token", CodeUnauthenticated))
+		return
+	}
+	now := s.now()
+	if !strings.EqualFold(uuid, s.uuid) {
+		s.mu.Lock()
+		h := s.rl.headers(now)
+		s.mu.Unlock()
+		h.write(w)
+		s.finish(w, http.StatusNotFound, errorBody("account not found", CodeNotFound))
+		return
+	}
+
+	s.mu.Lock()
+	allowed, wait := s.rl.take(now)
+	h := s.rl.headers(now)
+	if !allowed {
+		h.retryAfter = max(1, ceilDiv(wait, time.Second))
+		s.stats.RateLimited++
+		s.mu.Unlock()
+		h.write(w)
+		s.finish(w, http.StatusTooManyRequests, errorBody("rate limit exceeded", CodeRateLimited))
+		return
+	}
+	s.stats.Counted++
+	seq := s.stats.Counted
+	drop, failStatus := false, 0
+	switch {
+	case s.dropNext > 0:
+		s.dropNext--
+		s.stats.Dropped++
+		drop = true
+	case s.failNext > 0:
+		s.failNext--
+		failStatus = s.failNextStatus
+	case s.failRate > 0 && randomFloat() < s.failRate:
+		failStatus = s.failRateStatus
+	}
+	maxMutations := s.maxMutations
+	s.mu.Unlock()
+
+	if drop {
+		dropConnection(w)
+		return
+	}
+	h.write(w)
+	if failStatus != 0 {
+		s.finish(w, failStatus, errorBody("internal error", CodeInternal))
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.finish(w, http.StatusMethodNotAllowed, errorBody("use POST", CodeMethodNotAllowed))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.finish(w, http.StatusRequestEntityTooLarge, errorBody("request body larger than 1 MiB", CodePayloadTooLarge))
+			return
+		}
+		s.finish(w, http.StatusBadRequest, errorBody("cannot read the request body", CodeBadRequest))
+		return
+	}
+	req, msg := decodeRequest(body)
+	if msg != "" {
+		s.finish(w, http.StatusBadRequest, errorBody(msg, CodeBadRequest))
+		return
+	}
+	status, out := s.execute(req, scopes, now, seq, maxMutations, w.Header())
+	s.finish(w, status, out)
+}
+
+// finish writes a JSON response and counts its status.
+func (s *Server) finish(w http.ResponseWriter, status int, body []byte) {
+	s.mu.Lock()
+	s.stats.ByStatus[status]++
+	s.mu.Unlock()
+	writeJSON(w, status, body)
+}
+
+// dropConnection closes the client connection without writing anything. When
+// the connection cannot be hijacked (HTTP/2, or a ResponseWriter without
+// Hijack) it aborts the handler with http.ErrAbortHandler, which net/http
+// turns into a reset without a response.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		_ = conn.Close()
+		return
+	}
+	panic(http.ErrAbortHandler)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// errorBody is {"errors":[{"message":msg,"extensions":{"code":code}}]}.
+func errorBody(msg, code string) []byte {
+	return errorsBody(gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}})
+}
+
+func errorsBody(errs gqlerror.List) []byte {
+	b, err := json.Marshal(map[string]any{"errors": errs})
+	if err != nil {
+		return []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
+	}
+	return b
+}
+
+// gqlRequest is the POST body.
+type gqlRequest struct {
+	query         string
+	variables     map[string]any
+	operationName string
+}
+
+// decodeRequest parses the POST body; a non-empty message means 400.
+func decodeRequest(body []byte) (gqlRequest, string) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		return gqlRequest{}, `the body must be a JSON object {"query":…,"variables":…,"operationName":…}`
+	}
+	var req gqlRequest
+	if q, ok := raw["query"]; !ok || json.Unmarshal(q, &req.query) != nil {
+		return gqlRequest{}, `"query" must be a string holding a GraphQL document`
+	}
+	if v, ok := raw["variables"]; ok && !isJSONNull(v) {
+		if json.Unmarshal(v, &req.variables) != nil || req.variables == nil {
+			return gqlRequest{}, `"variables" must be a JSON object or null`
+		}
+	}
+	if n, ok := raw["operationName"]; ok && !isJSONNull(n) {
+		if json.Unmarshal(n, &req.operationName) != nil {
+			return gqlRequest{}, `"operationName" must be a string or null`
+		}
+	}
+	return req, ""
+}
+
+func isJSONNull(b json.RawMessage) bool { return string(bytes.TrimSpace(b)) == "null" }
+
+// execute runs one GraphQL request and returns the HTTP status (200 unless
+// the simulator itself failed) and the response body.
+func (s *Server) execute(req gqlRequest, scopes map[string]bool, now time.Time, seq, maxMutations int, hdr http.Header) (int, []byte) {
+	doc, err := parser.ParseQuery(&ast.Source{Input: req.query})
+	if err != nil {
+		var ge *gqlerror.Error
+		if !errors.As(err, &ge) {
+			ge = gqlerror.Wrap(err)
+		}
+		return http.StatusOK, s.refuse(CodeParseFailed, gqlerror.List{ge})
+	}
+	if len(doc.Operations) == 0 {
+		return http.StatusOK, s.refuse(CodeParseFailed, gqlerror.List{gqlerror.Errorf("the document contains no operation")})
+	}
+	if errs := validator.ValidateWithRules(s.schema, doc, nil); len(errs) > 0 {
+		return http.StatusOK, s.refuse(CodeValidationFailed, errs)
+	}
+	var op *ast.OperationDefinition
+	switch {
+	case req.operationName != "":
+		for _, o := range doc.Operations {
+			if o.Name == req.operationName {
+				op = o
+			}
+		}
+		if op == nil {
+			return http.StatusOK, s.refuse(CodeValidationFailed, gqlerror.List{gqlerror.Errorf("unknown operation named %q", req.operationName)})
+		}
+	case len(doc.Operations) > 1:
+		return http.StatusOK, s.refuse(CodeValidationFailed, gqlerror.List{gqlerror.Errorf("the document has several operations; give operationName")})
+	default:
+		op = doc.Operations[0]
+	}
+	hdr.Set("X-Bc-Graphql-Operation-Type", string(op.Operation))
+	hdr.Set("X-Bc-Graphql-Operation-Name", op.Name)
+
+	vars, err := coerceVariables(s.schema, op, req.variables)
+	if err != nil {
+		return http.StatusOK, s.refuse(CodeValidationFailed, gqlerror.List{gqlerror.Errorf("%s", err.Error())})
+	}
+	maxPage := s.maxPageSize
+	ex := &execution{
+		schema: s.schema, doc: doc, op: op, vars: vars, scopes: scopes, now: now, request: seq,
+		maxPage: maxPage, defPage: min(DefaultPageSize, maxPage), opCounts: map[string]int{},
+	}
+	c := newCoster(ex)
+	score := c.selectionCost(op.SelectionSet)
+	hdr.Set("X-Bc-Graphql-Complexity", strconv.Itoa(score))
+	if score > s.maxComplexity {
+		e := gqlerror.Errorf("the document's complexity %d exceeds the limit of %d", score, s.maxComplexity)
+		e.Extensions = map[string]any{"complexity": score, "limit": s.maxComplexity}
+		return http.StatusOK, s.refuse(CodeComplexityLimitExceeded, gqlerror.List{e})
+	}
+	mutations := 0
+	if op.Operation == ast.Mutation {
+		mutations = c.mutationCount(op.SelectionSet, false)
+	}
+	if maxMutations > 0 && mutations > maxMutations {
+		e := gqlerror.Errorf("the document has %d mutation fields; at most %d mutation fields are allowed per request", mutations, maxMutations)
+		e.Extensions = map[string]any{"mutations": mutations, "limit": maxMutations}
+		return http.StatusOK, s.refuse(CodeTooManyMutations, gqlerror.List{e})
+	}
+
+	data, bug := s.run(ex, mutations)
+	if bug != nil {
+		return http.StatusInternalServerError, errorBody(fmt.Sprintf("simulator bug: %v", bug), CodeInternal)
+	}
+	return http.StatusOK, responseBody(data, ex.errs)
+}
+
+// run executes ex under the state lock and records its statistics and
+// events. A panic (a simulator bug) is returned instead of leaving the lock
+// held; the events recorded before it are kept.
+func (s *Server) run(ex *execution, mutations int) (data any, bug any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() {
+		if bug = recover(); bug != nil {
+			data = nil
+		}
+		for k, v := range ex.opCounts {
+			s.stats.Operations[k] += v
+		}
+		s.stats.FieldErrors += len(ex.errs)
+		s.stats.MaxMutationsPerRequest = max(s.stats.MaxMutationsPerRequest, mutations)
+		s.log = append(s.log, ex.events...)
+	}()
+	ex.st = s.st
+	return ex.run(), nil
+}
+
+// refuse counts a document-level failure and returns its body: errors
+// without path, each with extensions.code, and no data.
+func (s *Server) refuse(code string, errs gqlerror.List) []byte {
+	for _, e := range errs {
+		if e.Extensions == nil {
+			e.Extensions = map[string]any{}
+		}
+		e.Extensions["code"] = code
+	}
+	s.mu.Lock()
+	s.stats.Refused++
+	s.mu.Unlock()
+	return errorsBody(errs)
+}
+
+// responseBody is {"errors":[…],"data":…}, errors first when present as the
+// GraphQL spec suggests; data is null when an error propagated to the root.
+func responseBody(data any, errs gqlerror.List) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	if len(errs) > 0 {
+		b, err := json.Marshal(errs)
+		if err != nil {
+			return errorBody("internal error", CodeInternal)
+		}
+		buf.WriteString(`"errors":`)
+		buf.Write(b)
+		buf.WriteByte(',')
+	}
+	buf.WriteString(`"data":`)
+	if data == nil {
+		buf.WriteString("null")
+	} else {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return errorBody(fmt.Sprintf("internal error: %v", err), CodeInternal)
+		}
+		buf.Write(b)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}

@@ -1,0 +1,482 @@
+package simulator
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Defaults of Options.
+const (
+	// DefaultAccountUUID is the account UUID when neither Options nor the seed names one.
+	DefaultAccountUUID = "00000000-0000-4000-8000-000000000001"
+	// DefaultToken is the full-scope access token when Options.Token is empty.
+	DefaultToken = "sim-token"
+	// DefaultRateLimit is BigCommerce's documented account limit: 70 requests per hour.
+	DefaultRateLimit = 70
+	// DefaultRateWindow is the rate-limit window length.
+	DefaultRateWindow = time.Hour
+	// DefaultMaxComplexity is BigCommerce's documented complexity limit.
+	DefaultMaxComplexity = 10000
+	// DefaultMaxPageSize is the simulator's largest page (first/last are clamped to it).
+	DefaultMaxPageSize = 100
+	// DefaultPageSize is the page size when neither first nor last is given
+	// (lowered to the max page size when that is smaller).
+	DefaultPageSize = 10
+	// MaxBodyBytes is the largest request body accepted; larger bodies get 413.
+	MaxBodyBytes = 1 << 20
+)
+
+// Scope names (invented: BigCommerce names the scopes only in its control
+// panel UI as Account, Account Stores, Account Apps and Account Users
+// read/write/delete).
+const (
+	ScopeAccountRead = "store_v2_account_read"
+	ScopeStoresRead  = "account_stores_read"
+	ScopeAppsRead    = "account_apps_read"
+	ScopeUsersRead   = "account_users_read"
+	ScopeUsersWrite  = "account_users_write"
+	ScopeUsersDelete = "account_users_delete"
+)
+
+// AllScopes returns every scope name; a token with all of them has full scope.
+func AllScopes() []string {
+	return []string{ScopeAccountRead, ScopeStoresRead, ScopeAppsRead, ScopeUsersRead, ScopeUsersWrite, ScopeUsersDelete}
+}
+
+// Values of extensions.code in error responses.
+const (
+	CodeUnauthenticated         = "UNAUTHENTICATED"
+	CodeNotFound                = "NOT_FOUND"
+	CodeMethodNotAllowed        = "METHOD_NOT_ALLOWED"
+	CodePayloadTooLarge         = "PAYLOAD_TOO_LARGE"
+	CodeBadRequest              = "BAD_REQUEST"
+	CodeRateLimited             = "RATE_LIMITED"
+	CodeInternal                = "INTERNAL_SERVER_ERROR"
+	CodeParseFailed             = "GRAPHQL_PARSE_FAILED"
+	CodeValidationFailed        = "GRAPHQL_VALIDATION_FAILED"
+	CodeComplexityLimitExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
+	CodeTooManyMutations        = "TOO_MANY_MUTATIONS"
+	CodeInvalidInput            = "INVALID_INPUT"
+	CodeForbidden               = "FORBIDDEN"
+	CodeUserAlreadyExists       = "USER_ALREADY_EXISTS"
+	CodeUserNotFound            = "USER_NOT_FOUND"
+	CodeCannotRemoveOwner       = "CANNOT_REMOVE_OWNER"
+	CodeStoreNotFound           = "STORE_NOT_FOUND"
+	CodeUserAlreadyInStore      = "USER_ALREADY_IN_STORE"
+	CodeUserNotInStore          = "USER_NOT_IN_STORE"
+)
+
+// StatsPath is the test endpoint that serves Stats as JSON (GET, no auth).
+const StatsPath = "/_simulator/stats"
+
+//go:embed schema.graphql
+var schemaSDL string
+
+// SDL returns the GraphQL schema the simulator validates every request against.
+func SDL() string { return schemaSDL }
+
+// Options configures a Server. The zero value means every default.
+type Options struct {
+	// AccountUUID is the {uuid} of the URL path. Empty means the seed's
+	// account.uuid, else DefaultAccountUUID.
+	AccountUUID string
+	// Token is an access token with every scope; empty means DefaultToken.
+	Token string
+	// Tokens adds tokens with the listed scopes (names from AllScopes). An
+	// entry for Token replaces Token's full scope.
+	Tokens map[string][]string
+	// RateLimit is N, the counted requests allowed per window; <= 0 means DefaultRateLimit.
+	RateLimit int
+	// RateWindow is W, the window length; <= 0 means DefaultRateWindow.
+	RateWindow time.Duration
+	// MaxComplexity refuses documents scoring more; <= 0 means DefaultMaxComplexity.
+	MaxComplexity int
+	// MaxMutations refuses documents with more mutation fields; <= 0 means no
+	// limit beyond complexity.
+	MaxMutations int
+	// MaxPageSize clamps first/last; <= 0 means DefaultMaxPageSize.
+	MaxPageSize int
+	// Seed is the initial state; nil means DefaultSeed(). The server keeps a copy.
+	Seed *Seed
+	// Now is the clock for every time decision (rate windows, updatedAt, event
+	// times, system.time); nil means time.Now. It is called from concurrent
+	// requests, so it must be safe for concurrent use.
+	Now func() time.Time
+}
+
+// Server is the simulated BigCommerce Account-level GraphQL API, an
+// http.Handler. Create it with New; the zero value is also usable and behaves
+// like New(Options{}). All methods are safe for concurrent use, also while
+// the server is serving.
+type Server struct {
+	once    sync.Once
+	initErr error
+
+	uuid          string
+	tokens        map[string]map[string]bool
+	schema        *ast.Schema
+	now           func() time.Time
+	maxComplexity int
+	maxPageSize   int
+
+	mu             sync.Mutex // guards everything below
+	st             *state
+	rl             rateWindow
+	latency        time.Duration
+	failRate       float64
+	failRateStatus int
+	failNext       int
+	failNextStatus int
+	dropNext       int
+	maxMutations   int
+	stats          Stats
+	log            []Event
+}
+
+// New returns a server for opts. It fails only for an invalid configuration:
+// an invalid seed, an account UUID that is not one URL path segment, or an
+// unknown scope name in Tokens.
+func New(opts Options) (*Server, error) {
+	s := &Server{}
+	s.once.Do(func() { s.initErr = s.setup(opts) })
+	if s.initErr != nil {
+		return nil, s.initErr
+	}
+	return s, nil
+}
+
+// init makes the zero value usable.
+func (s *Server) init() error {
+	s.once.Do(func() { s.initErr = s.setup(Options{}) })
+	return s.initErr
+}
+
+func (s *Server) setup(opts Options) error {
+	seed := opts.Seed
+	if seed == nil {
+		seed = DefaultSeed()
+	}
+	if err := seed.Validate(); err != nil {
+		return err
+	}
+	seed = seed.clone()
+
+	s.uuid = opts.AccountUUID
+	if s.uuid == "" {
+		s.uuid = seed.Account.UUID
+	}
+	if s.uuid == "" {
+		s.uuid = DefaultAccountUUID
+	}
+	if !validAccountUUID(s.uuid) {
+		return errors.New("simulator: account UUID must be one URL path segment (letters, digits, \"-\" and \"_\")")
+	}
+
+	token := opts.Token
+	if token == "" {
+		token = DefaultToken
+	}
+	known := map[string]bool{}
+	for _, sc := range AllScopes() {
+		known[sc] = true
+	}
+	s.tokens = map[string]map[string]bool{token: maps.Clone(known)}
+	for tok, scopes := range opts.Tokens {
+		if tok == "" {
+			return errors.New("simulator: Tokens has an empty token")
+		}
+		set := map[string]bool{}
+		for _, sc := range scopes {
+			if !known[sc] {
+				return fmt.Errorf("simulator: unknown scope %q (known: %s)", sc, strings.Join(AllScopes(), ", "))
+			}
+			set[sc] = true
+		}
+		s.tokens[tok] = set
+	}
+
+	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: schemaSDL})
+	if err != nil {
+		return fmt.Errorf("simulator: load embedded schema: %w", err)
+	}
+	s.schema = schema
+
+	s.now = opts.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.maxComplexity = opts.MaxComplexity
+	if s.maxComplexity <= 0 {
+		s.maxComplexity = DefaultMaxComplexity
+	}
+	s.maxPageSize = opts.MaxPageSize
+	if s.maxPageSize <= 0 {
+		s.maxPageSize = DefaultMaxPageSize
+	}
+	s.maxMutations = max(0, opts.MaxMutations)
+	s.rl.set(opts.RateLimit, opts.RateWindow)
+	s.stats = newStats()
+	s.st = newState(seed, s.uuid, s.now())
+	return nil
+}
+
+// URL returns the GraphQL endpoint under base, base + "/accounts/{uuid}/graphql".
+func (s *Server) URL(base string) string {
+	_ = s.init()
+	return strings.TrimSuffix(base, "/") + "/accounts/" + s.uuid + "/graphql"
+}
+
+// AccountUUID returns the simulated account's UUID.
+func (s *Server) AccountUUID() string {
+	_ = s.init()
+	return s.uuid
+}
+
+// MaxComplexity returns the complexity limit in force.
+func (s *Server) MaxComplexity() int {
+	_ = s.init()
+	return s.maxComplexity
+}
+
+// MaxPageSize returns the largest page a connection returns.
+func (s *Server) MaxPageSize() int {
+	_ = s.init()
+	return s.maxPageSize
+}
+
+// SetLatency delays every later request to the GraphQL endpoint by d (real
+// time, outside the state lock); 0 turns it off.
+func (s *Server) SetLatency(d time.Duration) {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = max(0, d)
+}
+
+// SetFailRate answers a random share p (0..1, clamped) of the counted requests
+// with HTTP status (a 5xx; anything else means 500) and executes nothing. p 0
+// turns it off.
+func (s *Server) SetFailRate(p float64, status int) {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failRate = min(1, max(0, p))
+	s.failRateStatus = serverErrorStatus(status)
+}
+
+// FailNext answers the next n counted requests with HTTP status (a 5xx;
+// anything else means 500) and executes nothing. n <= 0 cancels.
+func (s *Server) FailNext(n int, status int) {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = max(0, n)
+	s.failNextStatus = serverErrorStatus(status)
+}
+
+// DropNext makes the next n counted requests close their connection without
+// any response (they still count against the rate limit, nothing executes).
+// n <= 0 cancels.
+func (s *Server) DropNext(n int) {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropNext = max(0, n)
+}
+
+// SetMaxMutations refuses later documents with more than n mutation fields;
+// n <= 0 removes the limit.
+func (s *Server) SetMaxMutations(n int) {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxMutations = max(0, n)
+}
+
+// SetRateLimit changes N and W (<= 0 means the default) and closes the
+// current window, so the next counted request opens a fresh one.
+func (s *Server) SetRateLimit(n int, window time.Duration) {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rl.set(n, window)
+}
+
+// Snapshot returns a deep copy of the simulated account.
+func (s *Server) Snapshot() State {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.snapshot()
+}
+
+// Stats returns a copy of the request counters.
+func (s *Server) Stats() Stats {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.clone()
+}
+
+// Log returns every mutation field that ran, applied or failed, in order.
+func (s *Server) Log() []Event {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
+}
+
+func serverErrorStatus(status int) int {
+	if status < 500 || status > 599 {
+		return http.StatusInternalServerError
+	}
+	return status
+}
+
+// Event is one mutation field that ran, as returned by Log.
+type Event struct {
+	// At is the simulated time (Options.Now) of the request.
+	At time.Time `json:"at"`
+	// Request is the sequence number of the counted request (1, 2, …) that
+	// carried the field; Stats.Counted is the latest.
+	Request int `json:"request"`
+	// Field is addUserToAccount, removeUserFromAccount, addUserToStore or removeUserFromStore.
+	Field string `json:"field"`
+	// Email is the user's email (as stored, or as given when no user matched).
+	Email string `json:"email,omitempty"`
+	// StoreHash is the store involved, if any.
+	StoreHash string `json:"storeHash,omitempty"`
+	// UserID is the user's global id, when known.
+	UserID string `json:"userId,omitempty"`
+	// Code is "" when the mutation was applied, else the error code.
+	Code string `json:"code,omitempty"`
+}
+
+// Stats are the server's counters, served as JSON at StatsPath.
+type Stats struct {
+	// Requests counts every request to the GraphQL endpoint, whatever happened
+	// to it (401, 404, 429 and dropped ones included).
+	Requests int `json:"requests"`
+	// Counted counts the requests counted against the rate limit.
+	Counted int `json:"counted"`
+	// ByStatus counts GraphQL-endpoint responses by HTTP status (dropped
+	// requests have none).
+	ByStatus map[int]int `json:"byStatus"`
+	// Operations counts executed root query fields (account, node, nodes,
+	// system, __schema, __type) and mutation fields (addUserToAccount, …) by
+	// field name, applied or failed.
+	Operations map[string]int `json:"operations"`
+	// RateLimited counts 429 responses.
+	RateLimited int `json:"rateLimited"`
+	// FieldErrors counts errors with a path (field errors) returned.
+	FieldErrors int `json:"fieldErrors"`
+	// Refused counts documents refused as a whole: parse, validation, operation
+	// selection, variables, complexity and too many mutations.
+	Refused int `json:"refused"`
+	// Dropped counts connections closed without a response (DropNext).
+	Dropped int `json:"dropped"`
+	// MaxMutationsPerRequest is the largest number of mutation fields in one
+	// executed document.
+	MaxMutationsPerRequest int `json:"maxMutationsPerRequest"`
+}
+
+func newStats() Stats {
+	return Stats{ByStatus: map[int]int{}, Operations: map[string]int{}}
+}
+
+func (st Stats) clone() Stats {
+	st.ByStatus = maps.Clone(st.ByStatus)
+	st.Operations = maps.Clone(st.Operations)
+	return st
+}
+
+// rateWindow is the fixed-window counter of one account.
+type rateWindow struct {
+	limit  int
+	window time.Duration
+	open   bool
+	start  time.Time
+	used   int
+}
+
+func (rw *rateWindow) set(n int, w time.Duration) {
+	if n <= 0 {
+		n = DefaultRateLimit
+	}
+	if w <= 0 {
+		w = DefaultRateWindow
+	}
+	*rw = rateWindow{limit: n, window: w}
+}
+
+// roll closes the window once it has ended.
+func (rw *rateWindow) roll(now time.Time) {
+	if rw.open && !now.Before(rw.start.Add(rw.window)) {
+		rw.open = false
+		rw.used = 0
+	}
+}
+
+// remaining is the time until the open window ends, within [0, W].
+func (rw *rateWindow) remaining(now time.Time) time.Duration {
+	return min(rw.window, max(0, rw.start.Add(rw.window).Sub(now)))
+}
+
+// take counts one request. When the window is full it returns false and the
+// time until the window ends.
+func (rw *rateWindow) take(now time.Time) (bool, time.Duration) {
+	rw.roll(now)
+	if !rw.open {
+		rw.open, rw.start, rw.used = true, now, 0
+	}
+	if rw.used >= rw.limit {
+		return false, rw.remaining(now)
+	}
+	rw.used++
+	return true, 0
+}
+
+// rateHeaders are the X-Rate-Limit-* values of one response.
+type rateHeaders struct {
+	windowMs, resetMs, quota, left int64
+	retryAfter                     int64 // seconds; 0 = no X-Retry-After
+}
+
+func (rw *rateWindow) headers(now time.Time) rateHeaders {
+	rw.roll(now)
+	h := rateHeaders{windowMs: rw.window.Milliseconds(), quota: int64(rw.limit), left: int64(rw.limit)}
+	h.resetMs = h.windowMs
+	if rw.open {
+		h.resetMs = ceilDiv(rw.remaining(now), time.Millisecond)
+		h.left = int64(rw.limit - rw.used)
+	}
+	return h
+}
+
+func ceilDiv(d, unit time.Duration) int64 { return int64((d + unit - 1) / unit) }
+
+func (h rateHeaders) write(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("X-Rate-Limit-Time-Window-Ms", fmt.Sprint(h.windowMs))
+	hd.Set("X-Rate-Limit-Time-Reset-Ms", fmt.Sprint(h.resetMs))
+	hd.Set("X-Rate-Limit-Requests-Quota", fmt.Sprint(h.quota))
+	hd.Set("X-Rate-Limit-Requests-Left", fmt.Sprint(h.left))
+	if h.retryAfter > 0 {
+		hd.Set("X-Retry-After", fmt.Sprint(h.retryAfter))
+	}
+}
+
+// randomFloat is the source of SetFailRate's coin; math/rand/v2's top-level
+// functions are safe for concurrent use.
+func randomFloat() float64 { return rand.Float64() } //nolint:gosec // fault injection, not security
