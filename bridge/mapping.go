@@ -39,16 +39,24 @@ type resolver struct {
 }
 
 func (m Mapping) resolver(ctx context.Context, tx store.Tx) (*resolver, error) {
+	var cat []CatalogStore
+	if m.ByName {
+		var err error
+		if cat, err = LoadCatalog(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	return m.resolverFor(cat), nil
+}
+
+// resolverFor returns the resolver for a given store catalog.
+func (m Mapping) resolverFor(cat []CatalogStore) *resolver {
 	r := &resolver{explicit: make(map[string]string, len(m.Explicit))}
 	for name, hash := range m.Explicit {
 		r.explicit[strings.ToLower(name)] = hash
 	}
 	if !m.ByName {
-		return r, nil
-	}
-	cat, err := LoadCatalog(ctx, tx)
-	if err != nil {
-		return nil, err
+		return r
 	}
 	r.byName = make(map[string]string, 2*len(cat))
 	for _, s := range cat {
@@ -61,7 +69,7 @@ func (m Mapping) resolver(ctx context.Context, tx store.Tx) (*resolver, error) {
 			r.byName[strings.ToLower(s.Name)] = s.Hash
 		}
 	}
-	return r, nil
+	return r
 }
 
 // storeFor returns the store hash a group named displayName grants, or "".

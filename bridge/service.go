@@ -30,6 +30,9 @@ type Options struct {
 	Mapping Mapping
 	// NewID issues resource ids; random UUIDs when nil.
 	NewID func() string
+	// OnCommit, when set, is called after every committed write (the delivery
+	// engine uses it to wake up at once). It must not block.
+	OnCommit func()
 }
 
 // Service validates SCIM changes and commits them with their downstream intents.
@@ -41,6 +44,7 @@ type Service struct {
 	source  EmailSource
 	mapping Mapping
 	newID   func() string
+	notify  func()
 }
 
 // NewService returns a Service.
@@ -48,7 +52,7 @@ func NewService(opts Options) (*Service, error) {
 	if opts.Store == nil {
 		return nil, errors.New("bridge: Options.Store is required")
 	}
-	s := &Service{store: opts.Store, log: opts.Logger, now: opts.Now, source: opts.EmailSource, mapping: opts.Mapping, newID: opts.NewID}
+	s := &Service{store: opts.Store, log: opts.Logger, now: opts.Now, source: opts.EmailSource, mapping: opts.Mapping, newID: opts.NewID, notify: opts.OnCommit}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -61,6 +65,9 @@ func NewService(opts Options) (*Service, error) {
 	}
 	if s.newID == nil {
 		s.newID = uuid.NewString
+	}
+	if s.notify == nil {
+		s.notify = func() {}
 	}
 	return s, nil
 }
@@ -109,11 +116,11 @@ func (s *Service) CreateUser(ctx context.Context, attrs map[string]any) (UserVie
 	if err != nil {
 		return UserView{}, err
 	}
-	now := store.Truncate(s.now())
+	now := s.clock()
 	u.ID = s.newID()
 	u.Version = 1
 	u.Created, u.Modified = now, now
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	err = s.write(ctx, func(tx store.Tx) error {
 		t, err := s.begin(ctx, tx, now)
 		if err != nil {
 			return err
@@ -178,8 +185,8 @@ func (s *Service) ListUsers(ctx context.Context, q store.Query) ([]UserView, int
 // the current user and may run more than once; it must not have side effects. A
 // change that leaves every attribute as it was is not a write (the version stays).
 func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, fn func(cur UserView) (map[string]any, error)) (UserView, error) {
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		now := store.Truncate(s.now())
+	err := s.write(ctx, func(tx store.Tx) error {
+		now := s.clock()
 		t, err := s.begin(ctx, tx, now)
 		if err != nil {
 			return err
@@ -225,8 +232,8 @@ func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, f
 // DeleteUser removes the user with id and its memberships; a present user is
 // removed from the BigCommerce account.
 func (s *Service) DeleteUser(ctx context.Context, id string, pre Precondition) error {
-	return s.store.Update(ctx, func(tx store.Tx) error {
-		t, err := s.begin(ctx, tx, store.Truncate(s.now()))
+	return s.write(ctx, func(tx store.Tx) error {
+		t, err := s.begin(ctx, tx, s.clock())
 		if err != nil {
 			return err
 		}
@@ -258,12 +265,12 @@ func (s *Service) CreateGroup(ctx context.Context, attrs map[string]any, memberI
 	if err != nil {
 		return GroupView{}, err
 	}
-	now := store.Truncate(s.now())
+	now := s.clock()
 	g.ID = s.newID()
 	g.Version = 1
 	g.Created, g.Modified = now, now
 	members := dedupe(memberIDs)
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	err = s.write(ctx, func(tx store.Tx) error {
 		t, err := s.begin(ctx, tx, now)
 		if err != nil {
 			return err
@@ -336,8 +343,8 @@ func (s *Service) ListGroups(ctx context.Context, q store.Query, withMembers boo
 // returns; fn receives the current group with its members, may run more than
 // once and must not have side effects.
 func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, fn func(cur GroupView) (map[string]any, []string, error)) (GroupView, error) {
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		now := store.Truncate(s.now())
+	err := s.write(ctx, func(tx store.Tx) error {
+		now := s.clock()
 		t, err := s.begin(ctx, tx, now)
 		if err != nil {
 			return err
@@ -417,8 +424,8 @@ func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, 
 // DeleteGroup removes the group; its members lose the store it granted unless
 // another group grants it too.
 func (s *Service) DeleteGroup(ctx context.Context, id string, pre Precondition) error {
-	return s.store.Update(ctx, func(tx store.Tx) error {
-		t, err := s.begin(ctx, tx, store.Truncate(s.now()))
+	return s.write(ctx, func(tx store.Tx) error {
+		t, err := s.begin(ctx, tx, s.clock())
 		if err != nil {
 			return err
 		}
@@ -750,3 +757,17 @@ func groupWriteError(err error) error {
 	}
 	return notFound(err)
 }
+
+// write runs fn in a read-write transaction and announces the commit.
+func (s *Service) write(ctx context.Context, fn func(tx store.Tx) error) error {
+	if err := s.store.Update(ctx, fn); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
+
+// clock returns the time stamped on resources: UTC, whole seconds, because
+// meta.created and meta.lastModified are rendered in RFC 3339 seconds and
+// filters on them must compare what clients see.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Second) }

@@ -1,0 +1,486 @@
+package scim
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/optional"
+	"github.com/elimity-com/scim/schema"
+	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
+
+	"github.com/scim-bridge/scim-bridge/bridge"
+	"github.com/scim-bridge/scim-bridge/scim/resource"
+)
+
+// Prefix is the path under which SCIM is served.
+const Prefix = "/scim/v2"
+
+// contentType is the media type of every response.
+const contentType = "application/scim+json"
+
+// Defaults.
+const (
+	// DefaultMaxBodyBytes is the request body limit (1 MiB, the SCIM library's
+	// own bulk maxPayloadSize).
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxResults caps a list page (filter.maxResults in
+	// /ServiceProviderConfig). Okta pages with count=100.
+	DefaultMaxResults = 200
+	// maxScan caps how many candidates a filter that cannot be answered by the
+	// store's indexes may examine; beyond it the request gets 400 tooMany.
+	maxScan = 50000
+)
+
+// Options configures the SCIM handler.
+type Options struct {
+	// Service answers every request. Required.
+	Service *bridge.Service
+	// Tokens are the accepted bearer tokens' digests. At least one is required.
+	Tokens []TokenHash
+	// PublicURL is the externally visible SCIM base URL, e.g.
+	// "https://bridge.example.com/scim/v2", used for Location and meta.location.
+	// When empty it is derived from each request (scheme from TLS or
+	// X-Forwarded-Proto, host from the Host header).
+	PublicURL string
+	// MaxBodyBytes limits request bodies; DefaultMaxBodyBytes when 0.
+	MaxBodyBytes int64
+	// MaxResults caps list pages; DefaultMaxResults when 0.
+	MaxResults int
+	// Logger receives the access log and errors (ids, no personal data).
+	Logger *zap.Logger
+	// Observe, when set, is called once per request with the resource type
+	// ("User", "Group", "Schema", "ResourceType", "ServiceProviderConfig", "other"),
+	// method, status and duration (for metrics).
+	Observe func(resource, method string, status int, d time.Duration)
+}
+
+// allowStringValues turns on the SCIM library's coercion of "True"/"False"
+// strings (Entra ID sends them). The switch is a process-wide variable in the
+// library, so it is set exactly once, before the first server is built.
+var allowStringValues sync.Once
+
+// handler is the SCIM HTTP handler.
+type handler struct {
+	svc        *bridge.Service
+	log        *zap.Logger
+	auth       authenticator
+	publicURL  string
+	maxBody    int64
+	maxResults int
+	observe    func(string, string, int, time.Duration)
+	users      *resource.Schema
+	groups     *resource.Schema
+	spc        scim.ServiceProviderConfig
+
+	mu      sync.Mutex
+	servers map[string]scim.Server // per base URL, bounded
+}
+
+// NewHandler returns the SCIM HTTP handler (SCIM under Prefix).
+func NewHandler(opts Options) (http.Handler, error) {
+	if opts.Service == nil {
+		return nil, errors.New("scim: Options.Service is required")
+	}
+	if len(opts.Tokens) == 0 {
+		return nil, errors.New("scim: at least one bearer token is required")
+	}
+	if opts.PublicURL != "" {
+		u, err := url.Parse(opts.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("scim: public URL must be an absolute http(s) URL")
+		}
+	}
+	allowStringValues.Do(func() { schema.SetAllowStringValues(true) })
+	h := &handler{
+		svc: opts.Service, log: opts.Logger, auth: authenticator{tokens: opts.Tokens},
+		publicURL: strings.TrimRight(opts.PublicURL, "/"), maxBody: opts.MaxBodyBytes,
+		maxResults: opts.MaxResults, observe: opts.Observe,
+		users: resource.UserSchema(), groups: resource.GroupSchema(),
+		servers: map[string]scim.Server{},
+	}
+	if h.log == nil {
+		h.log = zap.NewNop()
+	}
+	h.log = h.log.Named("scim")
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.maxResults <= 0 {
+		h.maxResults = DefaultMaxResults
+	}
+	h.spc = scim.ServiceProviderConfig{
+		DocumentationURI: optional.NewString("https://github.com/scim-bridge/scim-bridge#scim-and-idp-setup"),
+		AuthenticationSchemes: []scim.AuthenticationScheme{{
+			Type: scim.AuthenticationTypeOauthBearerToken, Name: "Bearer token",
+			Description: "A token configured in SCIM_BRIDGE_SCIM_TOKENS, sent as 'Authorization: Bearer <token>'.",
+			Primary:     true,
+		}},
+		MaxResults: h.maxResults, SupportFiltering: true, SupportPatch: true,
+	}
+	// Build one server now so that a schema problem fails at start, not on a request.
+	if _, err := h.newServer(""); err != nil {
+		return nil, err
+	}
+
+	r := gin.New()
+	r.Use(h.recovery, h.requestID, h.accessLog)
+	api := r.Group(Prefix, h.authenticate, h.limitBody)
+	api.Any("/*path", h.dispatch)
+	r.NoRoute(func(c *gin.Context) {
+		writeError(c.Writer, http.StatusNotFound, "", "Not found. SCIM is served under "+Prefix+".")
+	})
+	r.HandleMethodNotAllowed = false
+	return r, nil
+}
+
+func (h *handler) newServer(baseURL string) (scim.Server, error) {
+	userType := scim.ResourceType{
+		ID: optional.NewString("User"), Name: "User", Endpoint: "/Users",
+		Description: optional.NewString("User Account"), Schema: h.users.Core(),
+		SchemaExtensions: extensions(h.users), Handler: userHandler{h},
+	}
+	groupType := scim.ResourceType{
+		ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups",
+		Description: optional.NewString("Group; a group whose name matches a BigCommerce store grants access to it"),
+		Schema:      h.groups.Core(), SchemaExtensions: extensions(h.groups), Handler: groupHandler{h},
+	}
+	opts := []scim.ServerOption{scim.WithLogger(libLogger{h.log})}
+	if baseURL != "" {
+		opts = append(opts, scim.WithBaseURL(baseURL))
+	}
+	spc := h.spc
+	srv, err := scim.NewServer(&scim.ServerArgs{ServiceProviderConfig: &spc, ResourceTypes: []scim.ResourceType{userType, groupType}}, opts...)
+	if err != nil {
+		return scim.Server{}, fmt.Errorf("build SCIM server: %w", err)
+	}
+	return srv, nil
+}
+
+func extensions(s *resource.Schema) []scim.SchemaExtension {
+	var out []scim.SchemaExtension
+	for _, e := range s.Extensions() {
+		out = append(out, scim.SchemaExtension{Schema: e})
+	}
+	return out
+}
+
+// serverFor returns the library server rendering locations under baseURL. The
+// library fixes its base URL at construction, so servers are cached per base URL
+// (a handful: one per host name clients use).
+func (h *handler) serverFor(baseURL string) (scim.Server, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.servers[baseURL]; ok {
+		return s, nil
+	}
+	s, err := h.newServer(baseURL)
+	if err != nil {
+		return scim.Server{}, err
+	}
+	if len(h.servers) < 16 {
+		h.servers[baseURL] = s
+	}
+	return s, nil
+}
+
+// baseURL is the absolute SCIM base URL for r.
+func (h *handler) baseURL(r *http.Request) string {
+	if h.publicURL != "" {
+		return h.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := strings.ToLower(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
+		scheme = p
+	}
+	host := r.Host
+	if host == "" || strings.ContainsAny(host, "/\\ @?#") {
+		host = "localhost"
+	}
+	return scheme + "://" + host + Prefix
+}
+
+// Context keys for per-request values.
+type ctxKey int
+
+const (
+	paramsKey ctxKey = iota
+	tokenKey
+)
+
+// queryParams are the list and projection parameters the bridge handles itself;
+// they are removed from the URL before the library sees it.
+type queryParams struct {
+	filter     string
+	hasFilter  bool
+	attributes []string
+	excluded   []string
+	ifMatch    string
+}
+
+func paramsFrom(ctx context.Context) queryParams {
+	p, _ := ctx.Value(paramsKey).(queryParams)
+	return p
+}
+
+func (h *handler) recovery(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.log.Error("panic while serving a SCIM request", zap.String("request_id", bridge.RequestID(c.Request.Context())),
+				zap.String("panic", fmt.Sprintf("%T", v)), zap.Stack("stack"))
+			if !c.Writer.Written() {
+				writeError(c.Writer, http.StatusInternalServerError, "", "Internal error; the bridge logged it with this request's id.")
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+func (h *handler) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if !validRequestID(id) {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Header("X-Request-Id", id)
+	c.Request = c.Request.WithContext(bridge.WithRequestID(c.Request.Context(), id))
+	c.Next()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog logs one line per request: method, route template, status, duration,
+// request id and token fingerprint. Never the raw path or query: filters carry
+// emails.
+func (h *handler) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	d := time.Since(start)
+	res, route := routeOf(c.Request.URL.Path)
+	status := c.Writer.Status()
+	fields := []zap.Field{
+		zap.String("method", c.Request.Method), zap.String("route", route), zap.Int("status", status),
+		zap.Duration("duration", d), zap.String("request_id", bridge.RequestID(c.Request.Context())),
+	}
+	if fp, ok := c.Request.Context().Value(tokenKey).(string); ok {
+		fields = append(fields, zap.String("token", fp))
+	}
+	switch {
+	case status >= 500:
+		h.log.Error("scim request", fields...)
+	case status == http.StatusUnauthorized:
+		h.log.Warn("scim request", fields...)
+	default:
+		h.log.Info("scim request", fields...)
+	}
+	if h.observe != nil {
+		h.observe(res, c.Request.Method, status, d)
+	}
+}
+
+// routeOf maps a request path to its resource type and a route template.
+func routeOf(path string) (resourceType, route string) {
+	rest, ok := strings.CutPrefix(path, Prefix)
+	if !ok {
+		return "other", "other"
+	}
+	rest = strings.TrimPrefix(rest, "/")
+	head, tail, hasTail := strings.Cut(rest, "/")
+	names := map[string]string{"Users": "User", "Groups": "Group", "Schemas": "Schema", "ResourceTypes": "ResourceType", "ServiceProviderConfig": "ServiceProviderConfig"}
+	res, known := names[head]
+	if !known {
+		return "other", Prefix + "/other"
+	}
+	if hasTail && tail != "" {
+		return res, Prefix + "/" + head + "/{id}"
+	}
+	return res, Prefix + "/" + head
+}
+
+func (h *handler) authenticate(c *gin.Context) {
+	t, ok := h.auth.check(c.GetHeader("Authorization"))
+	if !ok {
+		c.Header("WWW-Authenticate", `Bearer realm="scim-bridge"`)
+		writeError(c.Writer, http.StatusUnauthorized, "", "Authentication failed: send 'Authorization: Bearer <token>' with a token configured in SCIM_BRIDGE_SCIM_TOKENS.")
+		c.Abort()
+		return
+	}
+	ctx := context.WithValue(c.Request.Context(), tokenKey, t.Fingerprint())
+	c.Request = c.Request.WithContext(bridge.WithActor(ctx, "scim:"+t.Fingerprint()))
+	c.Next()
+}
+
+func (h *handler) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > h.maxBody {
+		writeError(c.Writer, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("Request body too large: the limit is %d bytes.", h.maxBody))
+		c.Abort()
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.maxBody)
+	c.Next()
+}
+
+// dispatch routes a SCIM request: the bridge serves /ServiceProviderConfig and
+// list queries itself; the library serves the rest after the bridge has taken
+// over the parameters it handles and normalised the body.
+func (h *handler) dispatch(c *gin.Context) {
+	r := c.Request
+	path := c.Param("path")
+	if path == "" {
+		path = "/"
+	}
+	if allow, ok := allowedMethods(path); ok && !strings.Contains(allow, r.Method) {
+		c.Header("Allow", allow)
+		writeError(c.Writer, http.StatusMethodNotAllowed, "", fmt.Sprintf("Method %s is not allowed here; allowed: %s.", r.Method, allow))
+		return
+	}
+
+	q := r.URL.Query()
+	p := queryParams{
+		filter: q.Get("filter"), attributes: splitList(q.Get("attributes")),
+		excluded: splitList(q.Get("excludedAttributes")), ifMatch: r.Header.Get("If-Match"),
+	}
+	_, p.hasFilter = q["filter"]
+	q.Del("filter")
+	q.Del("attributes")
+	q.Del("excludedAttributes")
+
+	if path == "/ServiceProviderConfig" {
+		writeJSON(c.Writer, http.StatusOK, h.serviceProviderConfig())
+		return
+	}
+
+	var body []byte
+	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		if mt := r.Header.Get("Content-Type"); mt != "" {
+			if parsed, _, err := mime.ParseMediaType(mt); err != nil || (parsed != "application/json" && parsed != contentType) {
+				writeError(c.Writer, http.StatusUnsupportedMediaType, "", "Send the body as application/scim+json or application/json.")
+				return
+			}
+		}
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeError(c.Writer, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("Request body too large: the limit is %d bytes.", h.maxBody))
+				return
+			}
+			writeError(c.Writer, http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
+			return
+		}
+		body = raw
+		if s := h.schemaFor(path); s != nil {
+			if fixed, err := resource.NormalizeBody(s, r.Method, raw); err == nil {
+				body = fixed
+			}
+		}
+	}
+
+	ctx := context.WithValue(r.Context(), paramsKey, p)
+	r2 := r.Clone(ctx)
+	r2.URL.Path = path
+	r2.URL.RawPath = ""
+	r2.URL.RawQuery = q.Encode()
+	if body != nil {
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.ContentLength = int64(len(body))
+	}
+
+	if r.Method == http.MethodGet && (path == "/Users" || path == "/Groups") {
+		h.list(c.Writer, r2, path, q)
+		return
+	}
+	srv, err := h.serverFor(h.baseURL(r))
+	if err != nil {
+		h.log.Error("build SCIM server", zap.Error(err))
+		writeError(c.Writer, http.StatusInternalServerError, "", "Internal error; the bridge logged it with this request's id.")
+		return
+	}
+	srv.ServeHTTP(c.Writer, r2)
+}
+
+// allowedMethods returns the methods allowed on a known endpoint.
+func allowedMethods(path string) (string, bool) {
+	switch {
+	case path == "/Users" || path == "/Groups":
+		return "GET, POST", true
+	case strings.HasPrefix(path, "/Users/") || strings.HasPrefix(path, "/Groups/"):
+		if strings.HasSuffix(path, "/.search") {
+			return "POST", true
+		}
+		return "GET, PUT, PATCH, DELETE", true
+	case path == "/Schemas" || strings.HasPrefix(path, "/Schemas/"),
+		path == "/ResourceTypes" || strings.HasPrefix(path, "/ResourceTypes/"),
+		path == "/ServiceProviderConfig":
+		return "GET", true
+	}
+	return "", false
+}
+
+func (h *handler) schemaFor(path string) *resource.Schema {
+	switch {
+	case path == "/Users" || strings.HasPrefix(path, "/Users/"):
+		return h.users
+	case path == "/Groups" || strings.HasPrefix(path, "/Groups/"):
+		return h.groups
+	}
+	return nil
+}
+
+// serviceProviderConfig describes what the bridge really supports. The library
+// hard-codes etag=false; the bridge implements ETags and If-Match itself.
+func (h *handler) serviceProviderConfig() map[string]any {
+	return map[string]any{
+		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+		"documentationUri": h.spc.DocumentationURI.Value(),
+		"patch":            map[string]bool{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": h.maxResults},
+		"changePassword":   map[string]bool{"supported": false},
+		"sort":             map[string]bool{"supported": false},
+		"etag":             map[string]bool{"supported": true},
+		"authenticationSchemes": []map[string]any{{
+			"type": "oauthbearertoken", "name": "Bearer token", "primary": true,
+			"description": "A token configured in SCIM_BRIDGE_SCIM_TOKENS, sent as 'Authorization: Bearer <token>'.",
+		}},
+		"meta": map[string]any{"resourceType": "ServiceProviderConfig"},
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
