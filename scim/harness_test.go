@@ -25,7 +25,7 @@ const testToken = "test-token-0123456789abcdef"
 
 // env is one bridge SCIM server under test, on a real store.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string // SCIM base URL, ending in /scim/v2
 	store store.Store
 	svc   *bridge.Service
@@ -43,7 +43,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 
 // newEnv starts a server on st with the store catalog of the default simulator
 // seed (so groups named like its stores map to them).
-func newEnv(t *testing.T, st store.Store) *env {
+func newEnv(t testing.TB, st store.Store) *env {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
@@ -112,7 +112,7 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 }
 
 // must asserts the status and returns the response.
-func (r response) must(t *testing.T, status int) response {
+func (r response) must(t testing.TB, status int) response {
 	t.Helper()
 	require.Equal(t, status, r.status, "body: %s", r.raw)
 	return r
