@@ -76,12 +76,14 @@ type Store interface {
 type Tx interface {
 	// GetUser returns the user with id, or ErrNotFound.
 	GetUser(ctx context.Context, id string) (User, error)
-	// CreateUser inserts u. u.ID must be set by the caller and be new; a duplicate id
-	// or a userName equal (case-insensitively) to an existing one gives ErrConflict.
+	// CreateUser inserts u. u.ID must be set by the caller and be new; a duplicate id,
+	// a userName equal (case-insensitively) to an existing one, or, for an active
+	// user, a BCEmail another active user has gives ErrConflict.
 	CreateUser(ctx context.Context, u User) error
 	// UpdateUser replaces the stored user with the same ID by u (every field except
 	// Sync, which only SetUserSync changes). ErrNotFound if absent; ErrConflict if
-	// the new userName collides with another user's.
+	// the new userName collides with another user's, or if the user is active and
+	// another active user has the same BCEmail.
 	UpdateUser(ctx context.Context, u User) error
 	// DeleteUser removes the user and its group memberships. ErrNotFound if absent.
 	DeleteUser(ctx context.Context, id string) error
@@ -130,6 +132,16 @@ type Tx interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// ListAudit returns the most recent audit events, newest first, at most limit.
 	ListAudit(ctx context.Context, limit int) ([]AuditEvent, error)
+
+	// GetBCUsers returns the known-state records of the given (lower-cased) emails
+	// that exist, keyed by email.
+	GetBCUsers(ctx context.Context, emails []string) (map[string]BCUser, error)
+	// PutBCUser creates or replaces one known-state record.
+	PutBCUser(ctx context.Context, u BCUser) error
+	// ReplaceBCUsers replaces every known-state record (after a full listing).
+	ReplaceBCUsers(ctx context.Context, users []BCUser) error
+	// ListBCUsers returns every known-state record ordered by email.
+	ListBCUsers(ctx context.Context) ([]BCUser, error)
 
 	// GetState returns the named state document, or ErrNotFound.
 	GetState(ctx context.Context, key string) ([]byte, error)
@@ -300,6 +312,21 @@ type AuditEvent struct {
 	RequestID    string
 	// Detail is free text without personal data.
 	Detail string
+}
+
+// BCUser is the bridge's last knowledge of one BigCommerce user, learned from
+// listings and from the results of its own mutations.
+type BCUser struct {
+	// Email is the user's identity (lower-cased).
+	Email string
+	// UserID is "bc/account/user/N" when known.
+	UserID string
+	// InAccount says whether the user is in the account.
+	InAccount bool
+	// Stores are the hashes of the stores the user can reach.
+	Stores []string
+	// UpdatedAt is when this knowledge was last confirmed.
+	UpdatedAt time.Time
 }
 
 // Lease is a named, expiring lock held by one holder at a time.

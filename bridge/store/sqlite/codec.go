@@ -1,0 +1,66 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/scim-bridge/scim-bridge/bridge/store"
+)
+
+// emailJSON is the stored form of one store.Email (users.emails column). It is
+// declared here rather than relying on store.Email's field names so that the
+// storage format does not change when the record type does.
+type emailJSON struct {
+	Value   string `json:"v"`
+	Type    string `json:"t,omitempty"`
+	Primary bool   `json:"p,omitempty"`
+}
+
+func encodeEmails(es []store.Email) (string, error) {
+	out := make([]emailJSON, len(es))
+	for i, e := range es {
+		out[i] = emailJSON(e)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", fmt.Errorf("encode emails: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeEmails returns nil for an empty list.
+func decodeEmails(s string) ([]store.Email, error) {
+	if s == "[]" {
+		return nil, nil
+	}
+	var in []emailJSON
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return nil, fmt.Errorf("decode emails: %w", err)
+	}
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make([]store.Email, len(in))
+	for i, e := range in {
+		out[i] = store.Email(e)
+	}
+	return out, nil
+}
+
+// encodeAttributes stores a nil map as JSON null and an empty one as {}, so both
+// read back as they were written.
+func encodeAttributes(m map[string]any) (string, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encode attributes: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeAttributes(s string) (map[string]any, error) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("decode attributes: %w", err)
+	}
+	return m, nil
+}
