@@ -126,7 +126,7 @@ func (s *Service) CreateUser(ctx context.Context, attrs map[string]any) (UserVie
 			return err
 		}
 		if err := tx.CreateUser(ctx, u); err != nil {
-			return userWriteError(err)
+			return userWriteError(ctx, tx, u, err)
 		}
 		after := t.access(u, nil)
 		return t.finish(u.ID, "user.create", "User", map[string]accessChange{u.ID: {user: u, before: Access{}, after: after}})
@@ -216,7 +216,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, f
 		next.ID, next.Created, next.Sync = cur.ID, cur.Created, cur.Sync
 		next.Version, next.Modified = cur.Version+1, now
 		if err := tx.UpdateUser(ctx, next); err != nil {
-			return userWriteError(err)
+			return userWriteError(ctx, tx, next, err)
 		}
 		stores := t.storesOf(groups)
 		return t.finish(id, "user.update", "User", map[string]accessChange{
@@ -744,11 +744,24 @@ func notFound(err error) error {
 	return err
 }
 
-func userWriteError(err error) error {
-	if errors.Is(err, store.ErrConflict) {
-		return &ConflictError{Attribute: "userName"}
+// userWriteError names the attribute behind a store conflict: the userName
+// when another user has it (case-insensitively), otherwise the BigCommerce
+// email, which two active users may not share.
+func userWriteError(ctx context.Context, tx store.Tx, u store.User, err error) error {
+	if !errors.Is(err, store.ErrConflict) {
+		return notFound(err)
 	}
-	return notFound(err)
+	same, _, lerr := tx.ListUsers(ctx, store.Query{Filter: store.Cond{Field: store.FieldUserName, Op: store.OpEq, Value: u.UserName}, Limit: 2})
+	if lerr != nil {
+		return lerr
+	}
+	for _, o := range same {
+		if o.ID != u.ID {
+			return &ConflictError{Attribute: "userName"}
+		}
+	}
+	return &ConflictError{Attribute: "emails",
+		Reason: "another active user already has this email as its BigCommerce identity; deactivate that user first"}
 }
 
 func groupWriteError(err error) error {

@@ -34,8 +34,11 @@ func toSCIMError(err error) error {
 		return scimerrors.ScimError{Status: http.StatusPreconditionFailed,
 			Detail: "The resource has changed since the version given in If-Match; read it again and retry."}
 	case errors.As(err, &conflict):
-		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness,
-			Detail: "The value of " + conflict.Attribute + " is already in use by another resource."}
+		detail := "The value of " + conflict.Attribute + " is already in use by another resource."
+		if conflict.Reason != "" {
+			detail = "The value of " + conflict.Attribute + " conflicts: " + conflict.Reason + "."
+		}
+		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness, Detail: detail}
 	case errors.As(err, &invalid):
 		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue,
 			Detail: invalid.Error()}

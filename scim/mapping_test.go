@@ -128,3 +128,20 @@ func TestUnmappedGroupsAndUsersWithoutEmail(t *testing.T) {
 		require.Equal(t, "Marketing", r.str("groups.0.display"))
 	})
 }
+
+// TestSharedEmailConflicts: two active users cannot share a BigCommerce
+// identity (they would fight over one control-panel account).
+func TestSharedEmailConflicts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		a := e.createUser(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"jdoe","emails":[{"value":"j.doe@example.com","primary":true}]}`)
+		r := e.do(http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"J.Doe@Example.com"}`).must(t, http.StatusConflict)
+		require.Equal(t, "uniqueness", r.str("scimType"))
+		require.Contains(t, r.str("detail"), "emails")
+		// Inactive, it may exist; activating it conflicts until the other leaves.
+		b := e.createUser(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"J.Doe@Example.com","active":false}`)
+		e.do(http.MethodPatch, "/Users/"+b, `{"schemas":["`+okta+`"],"Operations":[{"op":"replace","value":{"active":true}}]}`).must(t, http.StatusConflict)
+		e.do(http.MethodPatch, "/Users/"+a, `{"schemas":["`+okta+`"],"Operations":[{"op":"replace","value":{"active":false}}]}`).must(t, http.StatusOK)
+		e.do(http.MethodPatch, "/Users/"+b, `{"schemas":["`+okta+`"],"Operations":[{"op":"replace","value":{"active":true}}]}`).must(t, http.StatusOK)
+		require.Equal(t, []string{"account.add j.doe@example.com", "account.remove j.doe@example.com", "account.add j.doe@example.com"}, e.intentsAfter(0))
+	})
+}
