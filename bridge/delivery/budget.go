@@ -1,0 +1,215 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/store"
+)
+
+// BudgetKey is the store state document holding the request budget.
+const BudgetKey = "delivery.budget"
+
+// ErrBudgetExhausted is returned by a non-blocking Acquire when the budget has no
+// request to give at that priority now.
+var ErrBudgetExhausted = errors.New("request budget exhausted")
+
+// Budget is the account's request budget shared by every replica: a Bucket kept
+// in the store and changed only inside store transactions, so a restart does not
+// refill it and two replicas cannot both spend the same request. It implements
+// downstream.Gate: every request the client sends takes one request from it, and
+// every response's rate-limit headers correct it.
+//
+// Removals may spend the whole budget; additions, repairs and reads may not
+// touch the reserve (a share of the capacity kept so that a leaver never waits
+// behind joiners).
+type Budget struct {
+	store   store.Store
+	limit   int
+	window  time.Duration
+	reserve float64 // tokens
+	now     func() time.Time
+	log     *zap.Logger
+
+	mu   sync.Mutex
+	last Bucket // the bucket as of the last transaction, for status and metrics
+}
+
+// NewBudget returns the budget for limit requests per window, keeping reserve
+// (a share of limit, 0..1) for removals.
+func NewBudget(st store.Store, limit int, window time.Duration, reserve float64, now func() time.Time, log *zap.Logger) *Budget {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Budget{store: st, limit: limit, window: window, reserve: reserve * float64(limit), now: now, log: log.Named("budget")}
+}
+
+// Floor is how many requests a request of priority p must leave in the bucket.
+func (b *Budget) Floor(p downstream.Priority) float64 {
+	if isRemoval(p) {
+		return 0
+	}
+	return b.reserve
+}
+
+// update loads the bucket, applies fn and saves it, in one transaction.
+func (b *Budget) update(ctx context.Context, fn func(*Bucket, time.Time)) (Bucket, error) {
+	var out Bucket
+	err := b.store.Update(ctx, func(tx store.Tx) error {
+		now := b.now()
+		bk, err := b.load(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		fn(&bk, now)
+		raw, err := json.Marshal(bk)
+		if err != nil {
+			return fmt.Errorf("encode budget: %w", err)
+		}
+		out = bk
+		return tx.PutState(ctx, BudgetKey, raw)
+	})
+	if err == nil {
+		b.mu.Lock()
+		b.last = out
+		b.mu.Unlock()
+	}
+	return out, err
+}
+
+func (b *Budget) load(ctx context.Context, tx store.Tx, now time.Time) (Bucket, error) {
+	raw, err := tx.GetState(ctx, BudgetKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return NewBucket(b.limit, b.window, now), nil
+	}
+	if err != nil {
+		return Bucket{}, fmt.Errorf("read budget: %w", err)
+	}
+	var bk Bucket
+	if err := json.Unmarshal(raw, &bk); err != nil {
+		b.log.Warn("stored budget unreadable; starting from an empty bucket")
+		bk = NewBucket(b.limit, b.window, now)
+		bk.Tokens = 0
+	}
+	// The configured limit wins over a stored one; never hand out more than the
+	// new capacity.
+	if bk.Capacity != float64(b.limit) || bk.Window != b.window {
+		bk.advance(now)
+		bk.Capacity, bk.Window = float64(b.limit), b.window
+		bk.Tokens = math.Min(bk.Tokens, bk.Capacity)
+	}
+	return bk, nil
+}
+
+// TryTake spends one request at priority p if the budget allows it now. When it
+// does not, it returns the earliest time it could.
+func (b *Budget) TryTake(ctx context.Context, p downstream.Priority) (bool, time.Time, error) {
+	var (
+		ok    bool
+		ready time.Time
+	)
+	floor := b.Floor(p)
+	_, err := b.update(ctx, func(bk *Bucket, now time.Time) {
+		ok = bk.Take(now, floor)
+		if !ok {
+			ready = bk.ReadyAt(now, floor)
+		}
+	})
+	return ok, ready, err
+}
+
+// Observe implements downstream.Gate: it corrects the budget with a response's
+// rate-limit information.
+func (b *Budget) Observe(info downstream.RateInfo) {
+	if !info.HasHeaders && info.Status != 429 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := b.update(ctx, func(bk *Bucket, now time.Time) {
+		bk.Observe(now, info.Status, info.HasHeaders, info.Left, info.Reset, info.Wait())
+	})
+	if err != nil {
+		b.log.Error("record rate-limit headers", zap.Error(err))
+	}
+}
+
+// Acquire implements downstream.Gate. A request the engine has already paid for
+// (a context from WithPrepaid) passes once; in a context from NonBlocking it
+// fails at once with ErrBudgetExhausted when no request is available; otherwise
+// it waits, in real time, until one is.
+func (b *Budget) Acquire(ctx context.Context, p downstream.Priority) error {
+	if pp, ok := ctx.Value(prepaidKey{}).(*prepaid); ok && pp.use() {
+		return nil
+	}
+	for {
+		ok, ready, err := b.TryTake(ctx, p)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if _, nb := ctx.Value(nonBlockingKey{}).(bool); nb {
+			return ErrBudgetExhausted
+		}
+		wait := min(max(ready.Sub(b.now()), 10*time.Millisecond), 5*time.Second)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Snapshot returns the bucket as of now without spending.
+func (b *Budget) Snapshot(ctx context.Context) (Bucket, error) {
+	return b.update(ctx, func(*Bucket, time.Time) {})
+}
+
+// Last returns the bucket as of the last transaction (no store access).
+func (b *Budget) Last() Bucket {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}
+
+type (
+	prepaidKey     struct{}
+	nonBlockingKey struct{}
+)
+
+type prepaid struct {
+	mu   sync.Mutex
+	left int
+}
+
+func (p *prepaid) use() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.left == 0 {
+		return false
+	}
+	p.left--
+	return true
+}
+
+// WithPrepaid returns a context in which the next Acquire passes without
+// spending (the caller took the request already), and later ones do not block.
+func WithPrepaid(ctx context.Context) context.Context {
+	ctx = context.WithValue(ctx, prepaidKey{}, &prepaid{left: 1})
+	return context.WithValue(ctx, nonBlockingKey{}, true)
+}

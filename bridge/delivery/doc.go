@@ -1,0 +1,2 @@
+// Package delivery drains the outbox into BigCommerce.
+package delivery

@@ -1,0 +1,133 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/scim-bridge/scim-bridge/bridge"
+	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/store"
+)
+
+// SnapshotKey is the state document recording the last complete listing of the
+// account's users (JSON: {"at": time}). With a snapshot, an email the bridge has
+// no record of is known to be absent from the account.
+const SnapshotKey = "bc.snapshot"
+
+type snapshotDoc struct {
+	At time.Time `json:"at"`
+}
+
+// knownSet is a Known over the BigCommerce users loaded for one step.
+type knownSet struct {
+	users    map[string]store.BCUser
+	snapshot bool
+}
+
+func (k knownSet) Lookup(email string) (store.BCUser, bool) {
+	if u, ok := k.users[email]; ok {
+		return u, true
+	}
+	return store.BCUser{Email: email}, k.snapshot
+}
+
+// loadKnown reads what the bridge knows about the given emails.
+func loadKnown(ctx context.Context, tx store.Tx, emails []string) (knownSet, error) {
+	users, err := tx.GetBCUsers(ctx, emails)
+	if err != nil {
+		return knownSet{}, fmt.Errorf("read known users: %w", err)
+	}
+	_, err = tx.GetState(ctx, SnapshotKey)
+	switch {
+	case err == nil:
+		return knownSet{users: users, snapshot: true}, nil
+	case errors.Is(err, store.ErrNotFound):
+		return knownSet{users: users}, nil
+	default:
+		return knownSet{}, fmt.Errorf("read snapshot: %w", err)
+	}
+}
+
+// Snapshot is a complete read of the account: its users, the stores and who can
+// reach each store.
+type Snapshot struct {
+	At         time.Time
+	Users      []downstream.User
+	StoreUsers []downstream.StoreUsers
+	Requests   int
+}
+
+// Reader is the part of the downstream client a snapshot needs.
+type Reader interface {
+	ListAccountUsers(ctx context.Context, p downstream.Priority) ([]downstream.User, int, error)
+	ListStoreUsers(ctx context.Context, p downstream.Priority) ([]downstream.StoreUsers, int, error)
+}
+
+// ReadSnapshot lists the account's users and every store's users. Any failure
+// returns an error and no snapshot: a partial read is never acted on.
+func ReadSnapshot(ctx context.Context, r Reader, p downstream.Priority, now func() time.Time) (Snapshot, error) {
+	users, n1, err := r.ListAccountUsers(ctx, p)
+	if err != nil {
+		return Snapshot{Requests: n1}, fmt.Errorf("list account users: %w", err)
+	}
+	stores, n2, err := r.ListStoreUsers(ctx, p)
+	if err != nil {
+		return Snapshot{Requests: n1 + n2}, fmt.Errorf("list store users: %w", err)
+	}
+	return Snapshot{At: now(), Users: users, StoreUsers: stores, Requests: n1 + n2}, nil
+}
+
+// Known returns the snapshot as the bridge's known-state records.
+func (s Snapshot) Known() []store.BCUser {
+	byEmail := map[string]*store.BCUser{}
+	for _, u := range s.Users {
+		e := strings.ToLower(u.Email)
+		byEmail[e] = &store.BCUser{Email: e, UserID: u.ID, InAccount: true, UpdatedAt: s.At}
+	}
+	for _, su := range s.StoreUsers {
+		for _, u := range su.Users {
+			e := strings.ToLower(u.Email)
+			k, ok := byEmail[e]
+			if !ok {
+				// Seen in a store but not in the account listing (a listing race):
+				// trust the store listing.
+				k = &store.BCUser{Email: e, UserID: u.ID, InAccount: true, UpdatedAt: s.At}
+				byEmail[e] = k
+			}
+			k.Stores = append(k.Stores, su.Store.Hash)
+		}
+	}
+	out := make([]store.BCUser, 0, len(byEmail))
+	for _, k := range byEmail {
+		sort.Strings(k.Stores)
+		out = append(out, *k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Email < out[j].Email })
+	return out
+}
+
+// Catalog returns the snapshot's stores as the bridge's store catalog.
+func (s Snapshot) Catalog() []bridge.CatalogStore {
+	out := make([]bridge.CatalogStore, 0, len(s.StoreUsers))
+	for _, su := range s.StoreUsers {
+		out = append(out, bridge.CatalogStore{Hash: su.Store.Hash, Name: su.Store.Name})
+	}
+	return out
+}
+
+// SaveSnapshot replaces the bridge's known state with a complete snapshot.
+func SaveSnapshot(ctx context.Context, tx store.Tx, s Snapshot) error {
+	if err := tx.ReplaceBCUsers(ctx, s.Known()); err != nil {
+		return fmt.Errorf("save known users: %w", err)
+	}
+	raw, err := json.Marshal(snapshotDoc{At: s.At.UTC()})
+	if err != nil {
+		return err
+	}
+	return tx.PutState(ctx, SnapshotKey, raw)
+}

@@ -1,0 +1,114 @@
+package delivery
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+)
+
+// Metrics are the delivery engine's Prometheus metrics (namespace scim_bridge).
+type Metrics struct {
+	pending      *prometheus.GaugeVec
+	oldestAge    prometheus.Gauge
+	requests     *prometheus.CounterVec
+	operations   *prometheus.CounterVec
+	opsPerReq    prometheus.Histogram
+	settled      prometheus.Counter
+	deadLettered prometheus.Counter
+	budgetWaits  *prometheus.CounterVec
+	batchSize    prometheus.Gauge
+	singleMode   prometheus.Gauge
+}
+
+// NewMetrics registers the delivery metrics with reg (nil: not registered,
+// for tests that do not look at them).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	m := &Metrics{
+		pending: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "outbox_pending_operations",
+			Help: "Downstream operations waiting to be sent (after net effect), by priority."}, []string{"priority"}),
+		oldestAge: f.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "outbox_oldest_pending_age_seconds",
+			Help: "Age of the oldest pending downstream operation; 0 when none is pending."}),
+		requests: f.NewCounterVec(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "delivery_requests_total",
+			Help: "Downstream HTTP requests sent by the delivery engine, by purpose (mutation, discovery, catalog) and outcome."},
+			[]string{"purpose"}),
+		operations: f.NewCounterVec(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "downstream_operations_total",
+			Help: "Downstream operations by kind and outcome (applied, already, failed, not_sent)."}, []string{"kind", "outcome"}),
+		opsPerReq: f.NewHistogram(prometheus.HistogramOpts{Namespace: "scim_bridge", Name: "downstream_operations_per_request",
+			Help: "Operations packed into one downstream request.", Buckets: []float64{1, 2, 5, 10, 20, 30, 40, 50, 75, 100}}),
+		settled: f.NewCounter(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "intents_settled_without_request_total",
+			Help: "Intents resolved by net effect or known state without a downstream request."}),
+		deadLettered: f.NewCounter(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "intents_dead_lettered_total",
+			Help: "Intents moved to the dead letters after a permanent failure or too many attempts."}),
+		budgetWaits: f.NewCounterVec(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "budget_waits_total",
+			Help: "Times a due batch waited for the request budget, by priority."}, []string{"priority"}),
+		batchSize: f.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "delivery_max_batch",
+			Help: "Operations per request currently allowed (smaller than configured after refusals)."}),
+		singleMode: f.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "delivery_single_mutation_mode",
+			Help: "1 when BigCommerce refused multi-mutation documents and the engine sends one mutation per request."}),
+	}
+	for p := downstream.PriorityAccountRemoval; p <= downstream.PriorityRepair; p++ {
+		m.pending.WithLabelValues(p.String())
+		m.budgetWaits.WithLabelValues(p.String())
+	}
+	for _, purpose := range []string{"mutation", "discovery", "catalog"} {
+		m.requests.WithLabelValues(purpose)
+	}
+	for _, k := range []downstream.OpKind{downstream.OpAddToAccount, downstream.OpRemoveFromAccount, downstream.OpAddToStore, downstream.OpRemoveFromStore} {
+		for _, o := range []string{"applied", "already", "failed", "not_sent"} {
+			m.operations.WithLabelValues(k.String(), o)
+		}
+	}
+	return m
+}
+
+// SetConfiguredBatch records the configured batch size at start.
+func (m *Metrics) SetConfiguredBatch(n int) { m.batchSize.Set(float64(n)) }
+
+func (e *Engine) observeQueue(p Plan, now time.Time) {
+	counts := make([]int, downstream.PriorityRead+1)
+	var oldestAt time.Time
+	for _, op := range p.Ops {
+		counts[op.Priority]++
+		if oldestAt.IsZero() || op.Since.Before(oldestAt) {
+			oldestAt = op.Since
+		}
+	}
+	for pr := downstream.PriorityAccountRemoval; pr <= downstream.PriorityRepair; pr++ {
+		e.metrics.pending.WithLabelValues(pr.String()).Set(float64(counts[pr]))
+	}
+	age := 0.0
+	if !oldestAt.IsZero() {
+		age = now.Sub(oldestAt).Seconds()
+	}
+	e.metrics.oldestAge.Set(age)
+	e.mu.Lock()
+	e.status.Pending = len(p.Ops)
+	e.status.PendingByPrio = counts[:downstream.PriorityRead]
+	e.status.OldestPending = oldestAt
+	e.mu.Unlock()
+}
+
+func (e *Engine) observeBatch(b downstream.Batch, ops int) {
+	e.metrics.requests.WithLabelValues("mutation").Add(float64(b.Requests))
+	if b.Requests > 0 {
+		e.metrics.opsPerReq.Observe(float64(ops) / float64(b.Requests))
+	}
+	for _, r := range b.Results {
+		outcome := "failed"
+		switch r.Outcome {
+		case downstream.Applied:
+			outcome = "applied"
+		case downstream.AlreadyDone:
+			outcome = "already"
+		default:
+			if r.Err != nil && r.Err.Reason == downstream.ReasonBudget {
+				outcome = "not_sent"
+			}
+		}
+		e.metrics.operations.WithLabelValues(r.Op.Kind.String(), outcome).Inc()
+	}
+}
