@@ -271,7 +271,7 @@ func TestLeaverGoesInTheNextRequest(t *testing.T) {
 	r.setActive(r.user("bob@example.com", true), false)
 	log := len(r.sim.Log())
 	r.clock.Add(5 * time.Second) // the removal linger
-	for range 5 { // steps that only settle intents send nothing
+	for range 5 {                // steps that only settle intents send nothing
 		_, err = r.eng.Step(t.Context())
 		require.NoError(t, err)
 		if len(r.sim.Log()) > log {
