@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/scim-bridge/scim-bridge/bridge"
+	"github.com/scim-bridge/scim-bridge/bridge/delivery"
+	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/store"
+	"github.com/scim-bridge/scim-bridge/bridge/store/backend"
+	"github.com/scim-bridge/scim-bridge/config"
+)
+
+// configFlags are the flags every configuration-driven command accepts. Flags
+// override the environment, which overrides the file.
+type configFlags struct {
+	path            string
+	listen          string
+	telemetryListen string
+	database        string
+	logFormat       string
+	logLevel        string
+}
+
+func (f *configFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.path, "config", "", "YAML configuration `file` (settings there are overridden by SCIM_BRIDGE_* variables and by flags)")
+	fs.StringVar(&f.listen, "listen", "", "SCIM listener `address` (SCIM_BRIDGE_LISTEN)")
+	fs.StringVar(&f.telemetryListen, "telemetry-listen", "", "telemetry listener `address` (SCIM_BRIDGE_TELEMETRY_LISTEN)")
+	fs.StringVar(&f.database, "database", "", "store: sqlite:PATH or postgres://... (SCIM_BRIDGE_DATABASE)")
+	fs.StringVar(&f.logFormat, "log-format", "", "json or console (SCIM_BRIDGE_LOG_FORMAT)")
+	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (SCIM_BRIDGE_LOG_LEVEL)")
+}
+
+// load reads the configuration (file, environment, flags), resolves secrets
+// given by file, and validates it, returning every problem at once.
+func (f *configFlags) load(getenv func(string) string) (config.Config, error) {
+	cfg, err := config.Load(f.path, getenv)
+	if err != nil {
+		return cfg, err
+	}
+	for _, o := range []struct {
+		v   string
+		dst *string
+	}{{f.listen, &cfg.Listen}, {f.telemetryListen, &cfg.TelemetryListen}, {f.logFormat, &cfg.Log.Format}, {f.logLevel, &cfg.Log.Level}} {
+		if o.v != "" {
+			*o.dst = o.v
+		}
+	}
+	if f.database != "" {
+		cfg.Database, cfg.DatabaseFile = config.Secret(f.database), ""
+	}
+	return cfg, errors.Join(cfg.Resolve(), cfg.Validate())
+}
+
+// configError prints configuration problems one per line with a hint.
+func configError(w io.Writer, cmd string, err error) int {
+	fmt.Fprintf(w, "scim-bridge %s: the configuration has problems:\n", cmd)
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(w, "  - %s\n", line)
+	}
+	fmt.Fprintln(w, `Fix them in the file given with --config, in the SCIM_BRIDGE_* environment or in flags; "scim-bridge validate" checks a configuration.`)
+	return exitUsage
+}
+
+// newLogger builds the process logger: JSON (default) or console, to w.
+func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
+	var level zapcore.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", c.Level, err)
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.TimeKey = "ts"
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if c.Format == "console" {
+		encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	} else {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), level)), nil
+}
+
+// deps are the components built from a configuration, shared by serve,
+// reconcile, report and dead-letters.
+type deps struct {
+	cfg    config.Config
+	log    *zap.Logger
+	reg    *prometheus.Registry
+	store  store.Store
+	svc    *bridge.Service
+	budget *delivery.Budget
+	client *downstream.Client
+	rate   config.RateLimit
+	now    func() time.Time
+}
+
+// buildDeps opens the store and builds the service, the budget and the
+// BigCommerce client. notify, when set, is called after every committed SCIM write.
+func buildDeps(ctx context.Context, cfg config.Config, log *zap.Logger, notify func()) (*deps, error) {
+	rate, err := config.ParseRateLimit(cfg.BigCommerce.RateLimit)
+	if err != nil {
+		return nil, err
+	}
+	source, err := bridge.ParseEmailSource(cfg.Mapping.EmailSource)
+	if err != nil {
+		return nil, err
+	}
+	st, err := backend.Open(ctx, cfg.Database.Value(), log)
+	if err != nil {
+		return nil, err
+	}
+	d := &deps{cfg: cfg, log: log, reg: prometheus.NewRegistry(), store: st, rate: rate, now: time.Now}
+	d.svc, err = bridge.NewService(bridge.Options{
+		Store: st, Logger: log, EmailSource: source, OnCommit: notify,
+		Mapping: bridge.Mapping{Explicit: cfg.Mapping.Groups, ByName: cfg.Mapping.MatchStoreNames},
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	d.budget = delivery.NewBudget(st, rate.N, rate.Window, cfg.Delivery.Reserve, d.now, log)
+	d.client, err = downstream.New(downstream.Options{
+		BaseURL: cfg.BigCommerce.APIURL, AccountUUID: cfg.BigCommerce.AccountUUID, Token: cfg.BigCommerce.Token.Value(),
+		HTTPClient: &http.Client{Timeout: cfg.BigCommerce.Timeout}, Gate: d.budget, Logger: log,
+		PageSize: cfg.BigCommerce.PageSize,
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *deps) Close() error { return d.store.Close() }
