@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/scim-bridge/scim-bridge/bridge/delivery"
+	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/leader"
+	"github.com/scim-bridge/scim-bridge/bridge/store"
+	"github.com/scim-bridge/scim-bridge/bridge/telemetry"
+	"github.com/scim-bridge/scim-bridge/config"
+	"github.com/scim-bridge/scim-bridge/scim"
+)
+
+// shutdownTimeout bounds a graceful stop: in-flight SCIM requests finish (each
+// is one short transaction) and the leader's current step completes.
+const shutdownTimeout = 15 * time.Second
+
+// app is a running bridge: SCIM server, telemetry server, and, on the replica
+// holding the lease, the delivery engine and scheduled reconciliation.
+type app struct {
+	*deps
+	engine    *delivery.Engine
+	elector   *leader.Elector
+	scim      http.Handler
+	telemetry http.Handler
+	leaders   []func(context.Context) error
+	status    []statusPart
+	started   time.Time
+
+	downMu     sync.Mutex
+	downOK     bool
+	downReason string
+}
+
+// statusPart adds a section to /status.
+type statusPart struct {
+	name string
+	get  func(ctx context.Context) any
+}
+
+// newApp builds a bridge from a validated configuration.
+func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, error) {
+	var engine atomic.Pointer[delivery.Engine]
+	d, err := buildDeps(ctx, cfg, log, func() {
+		if e := engine.Load(); e != nil {
+			e.Notify()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{deps: d, started: time.Now(), downOK: true}
+	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "build_info",
+			Help: "Build information; the value is 1.", ConstLabels: prometheus.Labels{"version": version}}, func() float64 { return 1 }))
+
+	dm := delivery.NewMetrics(d.reg)
+	dm.SetConfiguredBatch(cfg.BigCommerce.MaxBatch)
+	eng, err := delivery.New(delivery.Options{
+		Store: d.store, Client: d.client, Budget: d.budget, Service: d.svc, Logger: log, Metrics: dm,
+		MaxBatch: cfg.BigCommerce.MaxBatch, RemovalLinger: cfg.Delivery.RemovalLinger,
+		AdditionLinger: cfg.Delivery.AdditionLinger, MaxAttempts: cfg.Delivery.MaxAttempts,
+	})
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	engine.Store(eng)
+	a.engine = eng
+	a.leaders = append(a.leaders, eng.Run)
+
+	host, _ := os.Hostname()
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	a.elector = leader.New(d.store, "delivery", host+"-"+hex.EncodeToString(suffix[:]), cfg.Delivery.LeaseTTL, log)
+	leaderGauge := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "leader",
+		Help: "1 when this replica holds the delivery lease (runs delivery and reconciliation)."})
+	d.reg.MustRegister(leaderGauge)
+	a.elector.OnChange = func(l bool) { leaderGauge.Set(map[bool]float64{true: 1, false: 0}[l]) }
+	a.registerBudgetMetrics()
+
+	tokens := make([]scim.TokenHash, 0, len(cfg.SCIM.Tokens))
+	for i, t := range cfg.SCIM.Tokens {
+		h, err := scim.ParseToken(t.Value())
+		if err != nil {
+			_ = d.Close()
+			return nil, fmt.Errorf("scim.tokens[%d]: %w", i, err)
+		}
+		tokens = append(tokens, h)
+	}
+	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "scim_requests_total",
+		Help: "SCIM requests by resource type, method and status code."}, []string{"resource", "method", "status"})
+	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "scim_bridge", Name: "scim_request_duration_seconds",
+		Help: "SCIM request latency by resource type and method.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12)},
+		[]string{"resource", "method"})
+	d.reg.MustRegister(reqs, lat)
+	gin.SetMode(gin.ReleaseMode)
+	a.scim, err = scim.NewHandler(scim.Options{
+		Service: d.svc, Tokens: tokens, PublicURL: cfg.SCIM.PublicURL, MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
+		MaxResults: cfg.SCIM.MaxResults, Logger: log,
+		Observe: func(res, method string, status int, dur time.Duration) {
+			reqs.WithLabelValues(res, method, strconv.Itoa(status)).Inc()
+			lat.WithLabelValues(res, method).Observe(dur.Seconds())
+		},
+	})
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.telemetry = telemetry.Handler(telemetry.Options{Gatherer: d.reg, Store: d.store, Downstream: a.downstream, Status: a.statusDoc})
+	return a, nil
+}
+
+// registerBudgetMetrics exposes the request budget as of its last change.
+func (a *app) registerBudgetMetrics() {
+	a.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "budget_available_requests",
+			Help: "Downstream requests the budget allows now (removals may use all; other work keeps the reserve)."},
+			func() float64 { return a.budget.Last().Available(time.Now()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "budget_capacity_requests",
+			Help: "Requests per window (SCIM_BRIDGE_BC_RATE_LIMIT)."}, func() float64 { return float64(a.rate.N) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "budget_seconds_until_next_request",
+			Help: "Seconds until the budget allows one more request (0 when one is available)."},
+			func() float64 {
+				now := time.Now()
+				return max(0, a.budget.Last().ReadyAt(now, 0).Sub(now).Seconds())
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "dead_letters",
+			Help: "Intents in the dead letters, waiting for an operator (scim-bridge dead-letters)."},
+			func() float64 {
+				n, err := a.countIntents(context.Background(), store.IntentDead)
+				if err != nil {
+					return -1
+				}
+				return float64(n)
+			}),
+	)
+}
+
+func (a *app) countIntents(ctx context.Context, state store.IntentState) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var n int
+	err := a.store.View(ctx, func(tx store.Tx) error {
+		in, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{state}})
+		n = len(in)
+		return err
+	})
+	return n, err
+}
+
+// downstream reports BigCommerce's reachability as last seen.
+func (a *app) downstream() (bool, string) {
+	a.downMu.Lock()
+	ok, reason := a.downOK, a.downReason
+	a.downMu.Unlock()
+	if ok {
+		if st := a.engine.Status(); st.LastError != "" {
+			return false, st.LastError
+		}
+	}
+	return ok, reason
+}
+
+func (a *app) setDownstream(ok bool, reason string) {
+	a.downMu.Lock()
+	a.downOK, a.downReason = ok, reason
+	a.downMu.Unlock()
+}
+
+// statusDoc is the /status document.
+func (a *app) statusDoc(ctx context.Context) any {
+	b := a.budget.Last()
+	now := time.Now()
+	dead, _ := a.countIntents(ctx, store.IntentDead)
+	ok, reason := a.downstream()
+	doc := map[string]any{
+		"version":   version,
+		"startedAt": a.started.UTC(),
+		"leader":    map[string]any{"isLeader": a.elector.IsLeader(), "epoch": a.elector.Epoch()},
+		"budget": map[string]any{
+			"rateLimit": a.rate.String(), "available": b.Available(now), "pausedUntil": b.PausedUntil,
+			"serverLeft": b.ServerLeft, "nextRequestAt": b.ReadyAt(now, 0),
+		},
+		"delivery":    a.engine.Status(),
+		"deadLetters": dead,
+		"bigcommerce": map[string]any{"reachable": ok, "reason": reason},
+	}
+	for _, p := range a.status {
+		doc[p.name] = p.get(ctx)
+	}
+	return doc
+}
+
+// checkCredentials spends one request on the account query, at start, so a
+// wrong token, a missing scope or an unknown account fails loudly. It waits for
+// the budget at most a few seconds; when the budget has nothing to give (a
+// restart loop, say) the check is skipped rather than overspending.
+func (a *app) checkCredentials(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := a.client.Account(cctx, downstream.PriorityRead)
+	var de *downstream.Error
+	switch {
+	case err == nil:
+		a.log.Info("BigCommerce credentials accepted", zap.String("account_id", info.ID))
+		return nil
+	case errors.As(err, &de) && de.Reason == downstream.ReasonUnauthorized:
+		return errors.New("BigCommerce refused the API token (401): check SCIM_BRIDGE_BC_TOKEN / bigcommerce.token; it must be an account-level API token")
+	case errors.As(err, &de) && de.Reason == downstream.ReasonAccountNotFound:
+		return errors.New("BigCommerce does not know the account (404): check SCIM_BRIDGE_BC_ACCOUNT_UUID / bigcommerce.account_uuid (the UUID in the API path)")
+	case errors.As(err, &de) && de.Reason == downstream.ReasonForbidden:
+		return errors.New("the BigCommerce token lacks a scope (403/FORBIDDEN): grant Account (read-only), Account Stores (read) and Account Users (read, write, delete)")
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &de) && de.Reason == downstream.ReasonBudget:
+		a.log.Warn("credential check skipped: the request budget has nothing to spare now")
+		return nil
+	default:
+		reason := "unknown"
+		if errors.As(err, &de) {
+			reason = de.Reason
+		}
+		a.setDownstream(false, reason)
+		a.log.Warn("BigCommerce unreachable at start; SCIM keeps working and delivery retries", zap.String("reason", reason))
+		return nil
+	}
+}
+
+// run serves until ctx ends, then shuts down gracefully.
+func (a *app) run(ctx context.Context, scimLn, telemetryLn net.Listener) error {
+	defer a.Close()
+	if err := a.checkCredentials(ctx); err != nil {
+		return err
+	}
+	scimSrv := &http.Server{Handler: a.scim, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: zap.NewStdLog(a.log.Named("http"))}
+	telSrv := &http.Server{Handler: a.telemetry, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(a.log.Named("telemetry"))}
+	errc := make(chan error, 3)
+	go func() { errc <- serveHTTP(scimSrv, scimLn, a.cfg.TLS) }()
+	go func() { errc <- serveHTTP(telSrv, telemetryLn, config.TLS{}) }()
+	lctx, stopLeader := context.WithCancel(ctx)
+	leaderDone := make(chan struct{})
+	go func() { _ = a.elector.Run(lctx, a.leaders...); close(leaderDone) }()
+	a.log.Info("scim-bridge serving", zap.String("scim", scimLn.Addr().String()), zap.String("telemetry", telemetryLn.Addr().String()),
+		zap.String("version", version))
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	// SCIM first: every request answered 2xx has committed its intents, so the
+	// outbox is consistent whenever the process stops.
+	if e := scimSrv.Shutdown(sctx); e != nil {
+		a.log.Warn("SCIM server shutdown", zap.Error(e))
+	}
+	stopLeader()
+	<-leaderDone
+	_ = telSrv.Shutdown(sctx)
+	return err
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener, tlsCfg config.TLS) error {
+	var err error
+	if tlsCfg.CertFile != "" {
+		srv.TLSConfig, err = newCertReloader(tlsCfg.CertFile, tlsCfg.KeyFile).tlsConfig()
+		if err != nil {
+			return err
+		}
+		err = srv.ServeTLS(ln, "", "")
+	} else {
+		err = srv.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
