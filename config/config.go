@@ -97,6 +97,9 @@ type Delivery struct {
 	AdditionLinger time.Duration `yaml:"addition_linger"`
 	// MaxAttempts moves an intent to the dead letters after that many failures.
 	MaxAttempts int `yaml:"max_attempts"`
+	// RetryBackoff is the first retry delay after a transient failure (then
+	// doubling up to 30m, with jitter).
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
 	// LeaseTTL is how long a leader's lease lasts without renewal.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
@@ -138,7 +141,7 @@ func Default() Config {
 			Timeout: 30 * time.Second,
 		},
 		Mapping:  Mapping{EmailSource: "auto", MatchStoreNames: true},
-		Delivery: Delivery{Reserve: 0.15, RemovalLinger: 10 * time.Second, AdditionLinger: 2 * time.Minute, MaxAttempts: 8, LeaseTTL: 15 * time.Second},
+		Delivery: Delivery{Reserve: 0.15, RemovalLinger: 10 * time.Second, AdditionLinger: 2 * time.Minute, MaxAttempts: 8, RetryBackoff: 10 * time.Second, LeaseTTL: 15 * time.Second},
 		Reconcile: Reconcile{
 			Interval: 6 * time.Hour, Unmanaged: "report", MaxRemovals: 10,
 		},

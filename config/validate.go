@@ -59,7 +59,7 @@ func (c Config) Validate() error {
 	if err := checkListen(c.TelemetryListen); err != nil {
 		bad("telemetry_listen", "%v", err)
 	}
-	if c.Listen != "" && c.Listen == c.TelemetryListen {
+	if c.Listen != "" && c.Listen == c.TelemetryListen && !strings.HasSuffix(c.Listen, ":0") {
 		bad("telemetry_listen", "must differ from listen (%s)", c.Listen)
 	}
 	if c.Database != "" && c.DatabaseFile != "" {
@@ -164,6 +164,9 @@ func (c Config) Validate() error {
 	}
 	if d.MaxAttempts < 1 {
 		bad("delivery.max_attempts", "must be at least 1")
+	}
+	if d.RetryBackoff < 10*time.Millisecond || d.RetryBackoff > 10*time.Minute {
+		bad("delivery.retry_backoff", "must be between 10ms and 10m")
 	}
 	if d.LeaseTTL < 2*time.Second {
 		bad("delivery.lease_ttl", "must be at least 2s")

@@ -42,6 +42,9 @@ type Options struct {
 	// MaxAttempts moves an intent to the dead letters after that many failed
 	// attempts (default 8).
 	MaxAttempts int
+	// RetryBackoff is the first retry delay after a transient failure; later ones
+	// double, up to 30 minutes, with ±50 % jitter (default 10s).
+	RetryBackoff time.Duration
 	// ProbeInterval is how long the engine keeps a smaller batch size after the
 	// server refused a larger one before it tries a larger one again (default 30m).
 	ProbeInterval time.Duration
@@ -99,6 +102,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 8
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 10 * time.Second
 	}
 	if o.ProbeInterval <= 0 {
 		o.ProbeInterval = 30 * time.Minute
@@ -482,9 +488,9 @@ func (e *Engine) failed(ctx context.Context, tx store.Tx, op PlannedOp, oc outco
 	return nil
 }
 
-// backoff is exponential from 10 s, capped at 30 min, with ±50 % jitter.
+// backoff is exponential from RetryBackoff, capped at 30 min, with ±50 % jitter.
 func (e *Engine) backoff(attempts int) time.Duration {
-	d := 10 * time.Second << min(attempts-1, 8)
+	d := e.o.RetryBackoff << min(attempts-1, 8)
 	d = min(d, 30*time.Minute)
 	return time.Duration(float64(d) * (0.5 + e.o.Rand()))
 }
@@ -617,7 +623,12 @@ func (e *Engine) refreshCatalog(ctx context.Context, now time.Time) (bool, error
 	stores, n, err := e.o.Client.ListStores(WithPrepaid(ctx), downstream.PriorityRead)
 	e.metrics.requests.WithLabelValues("catalog").Add(float64(n))
 	e.mu.Lock()
-	e.status.CatalogAt = now // retry after an interval on failure too
+	e.status.CatalogAt = now
+	if err != nil {
+		// Try again after a retry delay, not a whole interval: group mapping by
+		// store name needs the catalog.
+		e.status.CatalogAt = now.Add(-e.o.CatalogInterval + e.backoff(2))
+	}
 	e.mu.Unlock()
 	if err != nil {
 		e.log.Warn("could not list stores", zap.Error(err))

@@ -76,7 +76,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	eng, err := delivery.New(delivery.Options{
 		Store: d.store, Client: d.client, Budget: d.budget, Service: d.svc, Logger: log, Metrics: dm,
 		MaxBatch: cfg.BigCommerce.MaxBatch, RemovalLinger: cfg.Delivery.RemovalLinger,
-		AdditionLinger: cfg.Delivery.AdditionLinger, MaxAttempts: cfg.Delivery.MaxAttempts,
+		AdditionLinger: cfg.Delivery.AdditionLinger, MaxAttempts: cfg.Delivery.MaxAttempts, RetryBackoff: cfg.Delivery.RetryBackoff,
 	})
 	if err != nil {
 		_ = d.Close()

@@ -37,6 +37,7 @@ func commands() []command {
 		{"simulate", "run the BigCommerce Account API simulator alone", runSimulate},
 		{"reconcile", "run one reconciliation and exit", runReconcile},
 		{"report", "write the compliance report (who can reach which store)", runReport},
+		{"dead-letters", "list changes delivery gave up on, and retry them", runDeadLetters},
 		{"token", "mint a SCIM bearer token and print its sha256: form", runToken},
 		{"validate", "check a configuration and list every problem", runValidate},
 		{"version", "print the version", runVersion},

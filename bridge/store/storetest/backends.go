@@ -65,6 +65,16 @@ func NewSQLite(tb testing.TB) store.Store {
 // dropped when tb ends. It skips tb when the variable is not set.
 func NewPostgres(tb testing.TB) store.Store {
 	tb.Helper()
+	s, err := backend.Open(tb.Context(), PostgresDSN(tb), testLogger(tb))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { require.NoError(tb, s.Close()) })
+	return s
+}
+
+// PostgresDSN creates a fresh schema as NewPostgres does and returns a DSN that
+// selects it (for bridge processes started by a test), without opening a store.
+func PostgresDSN(tb testing.TB) string {
+	tb.Helper()
 	dsn := os.Getenv(PostgresDSNEnv)
 	if dsn == "" {
 		tb.Skipf("PostgreSQL tests skipped: set %s to a PostgreSQL URL (for example postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", PostgresDSNEnv)
@@ -102,8 +112,5 @@ func NewPostgres(tb testing.TB) store.Store {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	s, err := backend.Open(tb.Context(), u.String(), testLogger(tb))
-	require.NoError(tb, err)
-	tb.Cleanup(func() { require.NoError(tb, s.Close()) })
-	return s
+	return u.String()
 }
