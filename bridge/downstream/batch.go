@@ -112,6 +112,9 @@ type Batch struct {
 	Splits int
 	// Refused lists the op counts of the refused documents, in order.
 	Refused []int
+	// Accepted is the size of the largest document the server accepted in this
+	// call (0 when none was).
+	Accepted int
 	// Rate is the rate-limit state of the last response.
 	Rate RateInfo
 }
@@ -171,36 +174,50 @@ func (c *Client) Apply(ctx context.Context, p Priority, ops []Op) (Batch, error)
 	return b, nil
 }
 
-// applyDocument sends the ops at indexes idx as one document and records
-// their results, splitting on refusal.
+// applyDocument sends the ops at indexes idx, in order, as few documents as
+// the server accepts. It starts with one document for all of them. When the
+// server refuses a document for its size, the rest are tried again in smaller
+// documents: of the size the server says it accepts (a TOO_MANY_MUTATIONS
+// "limit"), else half the refused size; once a size is accepted the remaining
+// ops go in documents of that size. A refusal thus costs a few requests
+// (logarithmic in the batch size, one when the server states its limit), never
+// one per op.
 func (c *Client) applyDocument(ctx context.Context, p Priority, ops []Op, idx []int, b *Batch, done []bool) *Error {
-	query, vars := buildMutation(ops, idx)
-	r, s, e := c.exec(ctx, p, "BridgeApply", query, vars)
-	b.Requests += s.requests
-	if s.responded {
-		b.Rate = s.rate
+	size := len(idx)
+	for len(idx) > 0 {
+		n := min(size, len(idx))
+		chunk := idx[:n]
+		query, vars := buildMutation(ops, chunk)
+		r, s, e := c.exec(ctx, p, "BridgeApply", query, vars)
+		b.Requests += s.requests
+		if s.responded {
+			b.Rate = s.rate
+		}
+		if e != nil {
+			if e.Reason != ReasonRefused {
+				return e
+			}
+			if n == 1 {
+				i := chunk[0]
+				b.Results[i].Outcome, b.Results[i].Err = Failed, e
+				done[i] = true
+				idx = idx[1:]
+				continue
+			}
+			b.Splits++
+			b.Refused = append(b.Refused, n)
+			size = n / 2
+			if e.Limit >= 1 && e.Limit < n {
+				size = e.Limit
+			}
+			c.log.Warn("downstream refused batch, splitting",
+				zap.Int("size", n), zap.Int("next_size", size), zap.String("code", e.Code), zap.Int("status", e.Status))
+			continue
+		}
+		c.readMutationResults(r, ops, chunk, b, done)
+		b.Accepted = max(b.Accepted, n)
+		idx = idx[n:]
 	}
-	if e != nil {
-		if e.Reason != ReasonRefused {
-			return e
-		}
-		if len(idx) == 1 {
-			i := idx[0]
-			b.Results[i].Outcome, b.Results[i].Err = Failed, e
-			done[i] = true
-			return nil
-		}
-		b.Splits++
-		b.Refused = append(b.Refused, len(idx))
-		c.log.Warn("downstream refused batch, splitting",
-			zap.Int("size", len(idx)), zap.String("code", e.Code), zap.Int("status", e.Status))
-		half := len(idx) / 2
-		if e := c.applyDocument(ctx, p, ops, idx[:half], b, done); e != nil {
-			return e
-		}
-		return c.applyDocument(ctx, p, ops, idx[half:], b, done)
-	}
-	c.readMutationResults(r, ops, idx, b, done)
 	return nil
 }
 

@@ -355,7 +355,13 @@ func documentError(errs []graphql.Error, rate RateInfo) *Error {
 	for i, code := range codes {
 		switch code {
 		case codeComplexity, codeTooMany:
-			return &Error{Class: ClassPermanent, Reason: ReasonRefused, Code: code, Detail: "document refused for its size"}
+			e := &Error{Class: ClassPermanent, Reason: ReasonRefused, Code: code, Detail: "document refused for its size"}
+			if code == codeTooMany {
+				if l, ok := errs[i].Extensions["limit"].(float64); ok && l >= 1 && l <= 1000 {
+					e.Limit = int(l)
+				}
+			}
+			return e
 		case codeRateLimited:
 			return &Error{Class: ClassRateLimited, Reason: ReasonRateLimited, Code: code, RetryAfter: rateLimitWait(rate)}
 		case codeUnauth:

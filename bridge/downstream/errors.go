@@ -140,6 +140,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Detail is a short explanation written by this package (never server text).
 	Detail string
+	// Limit is, for a document refused for its number of mutations, how many
+	// the server says it accepts (extensions.limit), or 0 when it did not say.
+	Limit int
 
 	cause error
 }

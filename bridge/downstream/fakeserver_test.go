@@ -244,12 +244,12 @@ func TestApplySplitsOnRefusalVariants(t *testing.T) {
 
 			b, err := c.Apply(t.Context(), PriorityAccountAdd, ops)
 			require.NoError(t, err)
-			require.Equal(t, 3, b.Splits)
-			require.Equal(t, []int{4, 2, 2}, b.Refused)
-			require.Equal(t, 7, b.Requests)
-			require.EqualValues(t, 7, fs.hits.Load())
+			require.Equal(t, 2, b.Splits, "no stated limit: halve the rest until a size is accepted")
+			require.Equal(t, []int{4, 2}, b.Refused)
+			require.Equal(t, 6, b.Requests, "2 refused documents + 4 singles")
+			require.EqualValues(t, 6, fs.hits.Load())
 			acquired, _ := gate.counts()
-			require.Equal(t, 7, acquired, "every request, split halves included, goes through the gate")
+			require.Equal(t, 6, acquired, "every request, smaller documents included, goes through the gate")
 			for i, r := range b.Results {
 				require.Equal(t, Applied, r.Outcome, "op %d", i)
 				require.Equal(t, ops[i], r.Op)
@@ -261,7 +261,7 @@ func TestApplySplitsOnRefusalVariants(t *testing.T) {
 			require.Equal(t, want, fs.emails, "order preserved across splits")
 
 			splits := logs.FilterMessage("downstream refused batch, splitting").All()
-			require.Len(t, splits, 3)
+			require.Len(t, splits, 2)
 			require.Equal(t, zap.WarnLevel, splits[0].Level)
 			require.EqualValues(t, 4, splits[0].ContextMap()["size"])
 			require.Equal(t, tt.code, splits[0].ContextMap()["code"])

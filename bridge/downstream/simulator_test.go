@@ -200,12 +200,12 @@ func TestApplySplitsUnderMaxMutations(t *testing.T) {
 
 	b, err := c.Apply(t.Context(), PriorityAccountAdd, ops)
 	require.NoError(t, err)
-	require.Equal(t, 7, b.Splits, "8 -> 4+4 -> 2+2+2+2 -> singles")
-	require.Equal(t, []int{8, 4, 2, 2, 4, 2, 2}, b.Refused)
-	require.Equal(t, 15, b.Requests, "7 refused documents + 8 singles")
-	require.Equal(t, 15, sim.Stats().Requests)
+	require.Equal(t, 1, b.Splits, "the server states its limit (1): one refusal, then documents of that size")
+	require.Equal(t, []int{8}, b.Refused)
+	require.Equal(t, 9, b.Requests, "1 refused document + 8 singles")
+	require.Equal(t, 9, sim.Stats().Requests)
 	acquired, _ := gate.counts()
-	require.Equal(t, 15, acquired)
+	require.Equal(t, 9, acquired)
 	for i, r := range b.Results {
 		require.Equal(t, Applied, r.Outcome, "op %d", i)
 	}
@@ -215,7 +215,7 @@ func TestApplySplitsUnderMaxMutations(t *testing.T) {
 		require.Equal(t, ops[i].Email, e.Email, "order preserved")
 	}
 	splits := logs.FilterMessage("downstream refused batch, splitting").All()
-	require.Len(t, splits, 7)
+	require.Len(t, splits, 1)
 	require.Equal(t, "TOO_MANY_MUTATIONS", splits[0].ContextMap()["code"])
 	requireNoSecretsInLogs(t, logs, ops, simToken)
 }
