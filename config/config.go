@@ -141,7 +141,7 @@ func Default() Config {
 			Timeout: 30 * time.Second,
 		},
 		Mapping:  Mapping{EmailSource: "auto", MatchStoreNames: true},
-		Delivery: Delivery{Reserve: 0.15, RemovalLinger: 10 * time.Second, AdditionLinger: 2 * time.Minute, MaxAttempts: 8, RetryBackoff: 10 * time.Second, LeaseTTL: 15 * time.Second},
+		Delivery: Delivery{Reserve: 0.15, RemovalLinger: 20 * time.Second, AdditionLinger: 2 * time.Minute, MaxAttempts: 8, RetryBackoff: 10 * time.Second, LeaseTTL: 15 * time.Second},
 		Reconcile: Reconcile{
 			Interval: 6 * time.Hour, Unmanaged: "report", MaxRemovals: 10,
 		},

@@ -32,15 +32,16 @@ var ErrBudgetExhausted = errors.New("request budget exhausted")
 // touch the reserve (a share of the capacity kept so that a leaver never waits
 // behind joiners).
 type Budget struct {
-	store   store.Store
-	limit   int
-	window  time.Duration
-	reserve float64 // tokens
-	now     func() time.Time
-	log     *zap.Logger
+	store  store.Store
+	limit  int
+	window time.Duration
+	share  float64 // configured reserve share
+	now    func() time.Time
+	log    *zap.Logger
 
-	mu   sync.Mutex
-	last Bucket // the bucket as of the last transaction, for status and metrics
+	mu      sync.Mutex
+	last    Bucket  // the bucket as of the last transaction, for status and metrics
+	reserve float64 // tokens kept for removals (may be raised by SetReserve)
 }
 
 // NewBudget returns the budget for limit requests per window, keeping reserve
@@ -52,15 +53,40 @@ func NewBudget(st store.Store, limit int, window time.Duration, reserve float64,
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Budget{store: st, limit: limit, window: window, reserve: reserve * float64(limit), now: now, log: log.Named("budget")}
+	return &Budget{store: st, limit: limit, window: window, share: reserve, reserve: reserve * float64(limit), now: now, log: log.Named("budget")}
 }
 
-// Floor is how many requests a request of priority p must leave in the bucket.
-func (b *Budget) Floor(p downstream.Priority) float64 {
-	if isRemoval(p) {
-		return 0
-	}
+// SetReserve sets the share of the budget kept for removals to the larger of
+// share and the configured one. The delivery engine raises it while BigCommerce
+// refuses multi-mutation documents (then every removal costs a request of its
+// own) and lowers it back when batching works again.
+func (b *Budget) SetReserve(share float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reserve = max(share, b.share) * float64(b.limit)
+}
+
+// Reserve returns the number of requests kept for removals.
+func (b *Budget) Reserve() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.reserve
+}
+
+// Floor is how many requests a request of priority p must leave in the
+// bucket: removals may spend everything; additions must leave the reserve;
+// reconciliation repairs and reads (the lowest priority) must also leave a
+// tenth of the capacity (at least 2 requests), so a backlog of joiners, which
+// keeps the bucket near the reserve, goes first.
+func (b *Budget) Floor(p downstream.Priority) float64 {
+	switch {
+	case isRemoval(p):
+		return 0
+	case p == downstream.PriorityRepair || p == downstream.PriorityRead:
+		return b.Reserve() + max(2, 0.1*float64(b.limit))
+	default:
+		return b.Reserve()
+	}
 }
 
 // update loads the bucket, applies fn and saves it, in one transaction.

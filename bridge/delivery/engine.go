@@ -16,6 +16,10 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
+// singleModeReserve is the budget share kept for removals while BigCommerce
+// accepts one mutation per request.
+const singleModeReserve = 0.5
+
 // Downstream is what the engine needs from the BigCommerce client.
 type Downstream interface {
 	Apply(ctx context.Context, p downstream.Priority, ops []downstream.Op) (downstream.Batch, error)
@@ -35,7 +39,10 @@ type Options struct {
 	Now func() time.Time
 	// MaxBatch is the most operations per request (default 50).
 	MaxBatch int
-	// RemovalLinger is the longest a removal waits for company in a request.
+	// RemovalLinger is the longest a removal waits while additions are queued,
+	// so that it rides in the request their batch fills anyway instead of
+	// costing one of its own. With nothing else queued a removal waits at most
+	// one second (time for a burst of removals to share a request).
 	RemovalLinger time.Duration
 	// AdditionLinger is the longest an addition waits for a full batch.
 	AdditionLinger time.Duration
@@ -87,6 +94,7 @@ type Status struct {
 	Operations    int       `json:"operations"`
 	CatalogAt     time.Time `json:"catalogAt,omitzero"`
 	maxBatch      int
+	probeEvery    time.Duration
 }
 
 // New returns an Engine.
@@ -210,7 +218,6 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 		return now.Add(e.o.PollInterval), nil
 	}
 
-	e.maybeProbe(now)
 	never := now.Add(24 * time.Hour)
 	next := never
 	var eligible, needID []PlannedOp
@@ -231,7 +238,7 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 		return next, nil
 	}
 
-	maxBatch := e.maxBatch()
+	maxBatch, probe := e.batchSize(now, len(eligible))
 	due, wake := e.due(eligible, maxBatch, now)
 	if !due {
 		return earliest(next, wake), nil
@@ -249,7 +256,7 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 		e.metrics.budgetWaits.WithLabelValues(top.String()).Inc()
 		return earliest(next, ready), nil
 	}
-	return now, e.send(ctx, top, batch, now)
+	return now, e.send(ctx, top, batch, probe, now)
 }
 
 // due decides whether a batch should go now: a removal that waited its linger,
@@ -266,7 +273,11 @@ func (e *Engine) due(eligible []PlannedOp, maxBatch int, now time.Time) (bool, t
 		}
 	}
 	if len(removals) > 0 {
-		at := oldest(removals).Add(e.o.RemovalLinger)
+		linger := e.o.RemovalLinger
+		if len(others) == 0 {
+			linger = min(linger, time.Second)
+		}
+		at := oldest(removals).Add(linger)
 		if !now.Before(at) {
 			return true, now
 		}
@@ -308,16 +319,14 @@ func selectBatch(eligible []PlannedOp, max int) []PlannedOp {
 
 // send applies one batch (the request is already paid for) and records the
 // outcome.
-func (e *Engine) send(ctx context.Context, top downstream.Priority, batch []PlannedOp, now time.Time) error {
+func (e *Engine) send(ctx context.Context, top downstream.Priority, batch []PlannedOp, probe bool, now time.Time) error {
 	ops := make([]downstream.Op, len(batch))
 	for i, op := range batch {
 		ops[i] = op.Op
 	}
 	res, err := e.o.Client.Apply(WithPrepaid(ctx), top, ops)
 	e.observeBatch(res, len(ops))
-	if len(res.Refused) > 0 {
-		e.learnRefusal(res.Refused, now)
-	}
+	e.learn(res, probe, now)
 	var reqErr *downstream.Error
 	if err != nil && !errors.As(err, &reqErr) {
 		reqErr = &downstream.Error{Class: downstream.ClassTransient, Reason: downstream.ReasonUnknown}
@@ -645,56 +654,73 @@ func (e *Engine) refreshCatalog(ctx context.Context, now time.Time) (bool, error
 	return true, err
 }
 
-// maxBatch is the batch size in force: the configured one, or a smaller one the
-// server's refusals taught.
-func (e *Engine) maxBatch() int {
+// batchSize returns the batch size to use now and whether this batch is a
+// probe of a larger size than the server accepted last time. A probe is tried
+// only when enough operations are eligible to fill more than the known limit.
+func (e *Engine) batchSize(now time.Time, eligible int) (int, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.status.maxBatch
+	limit := e.status.maxBatch
+	if !e.status.ProbeAt.IsZero() && !now.Before(e.status.ProbeAt) && eligible > limit {
+		return min(e.o.MaxBatch, max(2, 2*limit)), true
+	}
+	return limit, false
 }
 
-// learnRefusal shrinks the batch size after the server refused documents:
-// below the smallest refused size.
-func (e *Engine) learnRefusal(refused []int, now time.Time) {
-	smallest := refused[0]
-	for _, n := range refused {
-		smallest = min(smallest, n)
-	}
+// learn adapts the batch size to what the server did with a batch. A refusal
+// lowers the limit to the size the server accepted (or below the smallest
+// refused size) and schedules a probe; a refused probe doubles the wait before
+// the next one (up to 8 ProbeIntervals), so a server that never batches costs
+// few requests. An accepted probe raises the limit. With a limit of one
+// mutation per request the budget keeps half its requests for removals.
+func (e *Engine) learn(res downstream.Batch, probe bool, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	size := max(1, smallest/2)
-	if size >= e.status.maxBatch {
-		return
-	}
-	e.status.maxBatch = size
-	e.status.MaxBatch = size
-	e.status.ProbeAt = now.Add(e.o.ProbeInterval)
-	if size == 1 {
-		e.status.BatchMode = "single"
-	}
-	e.metrics.batchSize.Set(float64(size))
-	e.metrics.singleMode.Set(boolGauge(size == 1))
-	e.log.Warn("BigCommerce refused multi-mutation documents; sending smaller batches",
-		zap.Int("max_batch", size), zap.Int("smallest_refused", smallest), zap.Time("probe_at", e.status.ProbeAt))
-}
-
-// maybeProbe tries a larger batch again once ProbeInterval has passed.
-func (e *Engine) maybeProbe(now time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.status.ProbeAt.IsZero() || now.Before(e.status.ProbeAt) {
-		return
-	}
-	size := min(e.o.MaxBatch, max(2, e.status.maxBatch*2))
-	e.status.maxBatch, e.status.MaxBatch = size, size
-	e.status.BatchMode = "batched"
-	e.status.ProbeAt = time.Time{}
-	if size < e.o.MaxBatch {
+	old := e.status.maxBatch
+	switch {
+	case len(res.Refused) > 0:
+		smallest := res.Refused[0]
+		for _, n := range res.Refused {
+			smallest = min(smallest, n)
+		}
+		size := max(1, smallest/2)
+		if res.Accepted > 0 && res.Accepted < smallest {
+			size = res.Accepted
+		}
+		e.status.maxBatch = min(size, old)
+		switch {
+		case probe:
+			e.status.probeEvery = min(2*e.status.probeEvery, 8*e.o.ProbeInterval)
+		case e.status.probeEvery == 0:
+			e.status.probeEvery = e.o.ProbeInterval
+		}
+		e.status.ProbeAt = now.Add(e.status.probeEvery)
+		if e.status.maxBatch < old {
+			e.log.Warn("BigCommerce refused multi-mutation documents; sending smaller batches",
+				zap.Int("max_batch", e.status.maxBatch), zap.Int("smallest_refused", smallest), zap.Time("probe_at", e.status.ProbeAt))
+		}
+	case probe && res.Accepted > old:
+		e.status.maxBatch = res.Accepted
 		e.status.ProbeAt = now.Add(e.o.ProbeInterval)
+		if e.status.maxBatch >= e.o.MaxBatch {
+			e.status.ProbeAt, e.status.probeEvery = time.Time{}, 0
+		}
+		e.log.Info("BigCommerce accepted a larger batch", zap.Int("max_batch", e.status.maxBatch))
+	default:
+		return
 	}
-	e.metrics.batchSize.Set(float64(size))
-	e.metrics.singleMode.Set(0)
-	e.log.Info("probing a larger batch size", zap.Int("max_batch", size))
+	e.status.MaxBatch = e.status.maxBatch
+	single := e.status.maxBatch == 1
+	e.status.BatchMode = map[bool]string{true: "single", false: "batched"}[single]
+	if single {
+		// Every removal now costs a request of its own: keep half the budget for
+		// them (joiners, one operation per request, are slow in this mode anyway).
+		e.o.Budget.SetReserve(singleModeReserve)
+	} else {
+		e.o.Budget.SetReserve(0)
+	}
+	e.metrics.batchSize.Set(float64(e.status.maxBatch))
+	e.metrics.singleMode.Set(boolGauge(single))
 }
 
 func (e *Engine) setError(err error) {

@@ -351,6 +351,21 @@ func TestSingleMutationServers(t *testing.T) {
 	}
 	require.Equal(t, "addUserToAccount", events[3].Field)
 	require.Equal(t, 1, r.sim.Stats().MaxMutationsPerRequest)
+	require.InDelta(t, 500, r.budget.Reserve(), 1e-9, "half the budget is kept for removals in single mode")
+
+	// BigCommerce starts batching again: after the probe interval a larger batch
+	// is tried, accepted, and the engine returns to batches.
+	r.sim.SetMaxMutations(0)
+	r.clock.Add(31 * time.Minute)
+	for i := range 6 {
+		r.user(emailN("later", i), true)
+	}
+	r.drain(time.Hour)
+	st = r.eng.Status()
+	require.Equal(t, "batched", st.BatchMode)
+	require.Greater(t, st.MaxBatch, 1)
+	require.InDelta(t, 150, r.budget.Reserve(), 1e-9, "the configured reserve again")
+	require.Greater(t, r.sim.Stats().MaxMutationsPerRequest, 1)
 }
 
 func TestPermanentFailuresAreDeadLettered(t *testing.T) {
