@@ -1,0 +1,434 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
+
+	"github.com/scim-bridge/scim-bridge/bridge"
+	"github.com/scim-bridge/scim-bridge/bridge/delivery"
+	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/store"
+	"github.com/scim-bridge/scim-bridge/bridge/store/backend"
+	"github.com/scim-bridge/scim-bridge/config"
+	"github.com/scim-bridge/scim-bridge/scim"
+)
+
+// benchOptions describe the delivery benchmark of issue 4.
+type benchOptions struct {
+	Joiners        int           `json:"joiners"`
+	Earlier        int           `json:"earlier"`
+	Leavers        int           `json:"leavers"` // of the joiners
+	Arrival        time.Duration `json:"arrival"`
+	MaxBatch       int           `json:"maxBatch"`
+	MaxMutations   int           `json:"maxMutations"`
+	Reserve        float64       `json:"reserve"`
+	RemovalLinger  time.Duration `json:"removalLinger"`
+	AdditionLinger time.Duration `json:"additionLinger"`
+	Seed           uint64        `json:"seed"`
+}
+
+// benchReport is what the benchmark measured (simulated time).
+type benchReport struct {
+	Options               benchOptions    `json:"options"`
+	JoinerOperations      int             `json:"joinerOperations"`
+	JoinerRequests        int             `json:"joinerRequests"`
+	TotalRequests         int             `json:"totalRequests"`
+	RequestsByPurpose     map[string]int  `json:"requestsByPurpose"`
+	RateLimited           int             `json:"rateLimited"`
+	AllAppliedAfter       time.Duration   `json:"allAppliedAfter"`
+	LeaversRemoved        int             `json:"leaversRemoved"`
+	LeaversCancelled      int             `json:"leaversCancelledBeforeAccess"`
+	LeaverLatencies       []time.Duration `json:"leaverLatencies"`
+	LeaverMax             time.Duration   `json:"leaverMax"`
+	LeaverP50             time.Duration   `json:"leaverP50"`
+	LeaverP95             time.Duration   `json:"leaverP95"`
+	BatchMode             string          `json:"batchMode"`
+	WallTime              time.Duration   `json:"wallTime"`
+	SCIMRequests          int             `json:"scimRequests"`
+	SCIMErrors            int             `json:"scimErrors"`
+	OpsPerJoinerRequestAv float64         `json:"opsPerJoinerRequest"`
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := benchOptions{}
+	fs.IntVar(&o.Joiners, "joiners", 1000, "users created by SCIM, each put in one store group")
+	fs.IntVar(&o.Earlier, "earlier", 20, "users created (and delivered) before the run; all are deactivated during it")
+	fs.IntVar(&o.Leavers, "leavers", 100, "joiners deactivated at random moments while joiners are still queued")
+	fs.DurationVar(&o.Arrival, "arrival", 10*time.Minute, "the joiners arrive spread over this time, as Okta paces an assignment")
+	fs.IntVar(&o.MaxBatch, "max-batch", 50, "SCIM_BRIDGE_BC_MAX_BATCH")
+	fs.IntVar(&o.MaxMutations, "max-mutations", 0, "the simulator refuses documents with more mutations (1 = one mutation per request)")
+	def := config.Default().Delivery
+	fs.Float64Var(&o.Reserve, "reserve", def.Reserve, "the budget share kept for removals (delivery.reserve)")
+	fs.DurationVar(&o.RemovalLinger, "removal-linger", def.RemovalLinger, "delivery.removal_linger")
+	fs.DurationVar(&o.AdditionLinger, "addition-linger", def.AdditionLinger, "delivery.addition_linger")
+	fs.Uint64Var(&o.Seed, "seed", 1, "random seed (the run is deterministic for a seed)")
+	output := fs.String("output", "text", "text or json")
+	verbose := fs.Bool("v", false, "log the engine's work (debug level) to stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `Usage: scim-bridge bench [flags]
+
+The delivery benchmark of issue 4, on a simulated clock against the simulator at 70 requests per hour:
+joiners created through the SCIM handler at Okta's pace and added to a store group, leavers deactivated
+while joiners are queued. Reports requests spent, time to apply everything and every leaver's latency.
+
+Flags:`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if o.Leavers > o.Joiners {
+		fmt.Fprintln(stderr, "scim-bridge bench: --leavers cannot exceed --joiners")
+		return exitUsage
+	}
+	log := zap.NewNop()
+	if *verbose {
+		log, _ = newLogger(config.Log{Format: "console", Level: "debug"}, stderr)
+	}
+	rep, err := benchDelivery(ctx, o, log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge bench: %v\n", err)
+		return exitError
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+		return exitOK
+	}
+	printBench(stdout, rep)
+	return exitOK
+}
+
+// benchClock is the simulated clock of the benchmark.
+type benchClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *benchClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *benchClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.now) {
+		c.now = t
+	}
+}
+
+type benchEvent struct {
+	at     time.Duration
+	kind   int // 0 create+group, 1 deactivate
+	email  string
+	joiner bool
+}
+
+func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progress io.Writer) (*benchReport, error) {
+	wallStart := time.Now()
+	dir, err := os.MkdirTemp("", "scim-bridge-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	clk := &benchClock{now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+
+	sim, err := simulator.New(simulator.Options{RateLimit: 70, RateWindow: time.Hour, MaxMutations: o.MaxMutations, Now: clk.Now})
+	if err != nil {
+		return nil, err
+	}
+	simTS := httptest.NewServer(sim)
+	defer simTS.Close()
+	st, err := backend.Open(ctx, "sqlite:"+filepath.Join(dir, "bench.db"), log)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var eng *delivery.Engine
+	svc, err := bridge.NewService(bridge.Options{Store: st, Now: clk.Now, Logger: log, Mapping: bridge.Mapping{ByName: true}})
+	if err != nil {
+		return nil, err
+	}
+	budget := delivery.NewBudget(st, 70, time.Hour, o.Reserve, clk.Now, log)
+	client, err := downstream.New(downstream.Options{BaseURL: simTS.URL, AccountUUID: sim.AccountUUID(), Token: simulator.DefaultToken, Gate: budget, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	eng, err = delivery.New(delivery.Options{Store: st, Client: client, Budget: budget, Service: svc, Logger: log, Now: clk.Now,
+		MaxBatch: o.MaxBatch, RemovalLinger: o.RemovalLinger, AdditionLinger: o.AdditionLinger, Rand: rand.New(rand.NewPCG(o.Seed, 7)).Float64})
+	if err != nil {
+		return nil, err
+	}
+	gin.SetMode(gin.ReleaseMode)
+	tok, err := scim.ParseToken("bench-token-0123456789")
+	if err != nil {
+		return nil, err
+	}
+	h, err := scim.NewHandler(scim.Options{Service: svc, Tokens: []scim.TokenHash{tok}, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	rep := &benchReport{Options: o, RequestsByPurpose: map[string]int{}}
+	ids := map[string]string{}
+	scimDo := func(method, path, body string) (map[string]any, error) {
+		req := httptest.NewRequestWithContext(ctx, method, "http://bridge"+scim.Prefix+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer bench-token-0123456789")
+		req.Header.Set("Content-Type", "application/scim+json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		rep.SCIMRequests++
+		if rec.Code >= 300 {
+			rep.SCIMErrors++
+			return nil, fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
+		}
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return out, nil
+	}
+	group, err := scimDo(http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market"}`)
+	if err != nil {
+		return nil, err
+	}
+	groupID := group["id"].(string)
+	create := func(email string) error {
+		u, err := scimDo(http.MethodPost, "/Users", userJSON(email, true))
+		if err != nil {
+			return err
+		}
+		ids[email] = u["id"].(string)
+		_, err = scimDo(http.MethodPatch, "/Groups/"+groupID, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"add","path":"members","value":[{"value":%q,"display":%q}]}]}`, patchOp, ids[email], email))
+		return err
+	}
+	// drain steps the engine on the simulated clock until the outbox is empty
+	// and nothing is scheduled before until (zero: no limit).
+	step := func() (time.Time, error) { return eng.Step(ctx) }
+
+	// Before the run: the earlier users exist and were delivered; a
+	// reconciliation recorded the account. Then an hour of quiet refills the
+	// budget and closes the server's window.
+	for i := range o.Earlier {
+		if err := create(fmt.Sprintf("earlier%03d@corp.example", i)); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; ; i++ {
+		next, err := step()
+		if err != nil {
+			return nil, err
+		}
+		if pendingCount(ctx, st) == 0 {
+			break
+		}
+		if i > 10000 {
+			return nil, errors.New("the earlier users were not delivered")
+		}
+		clk.set(next)
+	}
+	free, err := downstream.New(downstream.Options{BaseURL: simTS.URL, AccountUUID: sim.AccountUUID(), Token: simulator.DefaultToken})
+	if err != nil {
+		return nil, err
+	}
+	clk.set(clk.Now().Add(time.Hour))
+	snap, err := delivery.ReadSnapshot(ctx, free, downstream.PriorityRead, clk.Now)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Update(ctx, func(tx store.Tx) error { return delivery.SaveSnapshot(ctx, tx, snap) }); err != nil {
+		return nil, err
+	}
+	clk.set(clk.Now().Add(time.Hour))
+	t0 := clk.Now()
+	logStart := len(sim.Log())
+	statsStart := sim.Stats()
+
+	// The schedule: joiners uniformly over the arrival window (Okta's pace), each
+	// followed a second later by the group push; leavers at random moments while
+	// joiners are queued.
+	rng := rand.New(rand.NewPCG(o.Seed, 42))
+	var events []benchEvent
+	joinAt := map[string]time.Duration{}
+	for i := range o.Joiners {
+		email := fmt.Sprintf("joiner%04d@corp.example", i)
+		at := time.Duration(rng.Int64N(int64(o.Arrival)))
+		joinAt[email] = at
+		events = append(events, benchEvent{at: at, email: email, joiner: true})
+	}
+	for _, i := range rng.Perm(o.Joiners)[:o.Leavers] {
+		email := fmt.Sprintf("joiner%04d@corp.example", i)
+		lo := joinAt[email] + 5*time.Second
+		hi := o.Arrival + time.Minute
+		events = append(events, benchEvent{at: lo + time.Duration(rng.Int64N(int64(max(hi-lo, time.Second)))), kind: 1, email: email, joiner: true})
+	}
+	for i := range o.Earlier {
+		events = append(events, benchEvent{at: time.Duration(rng.Int64N(int64(o.Arrival + time.Minute))), kind: 1, email: fmt.Sprintf("earlier%03d@corp.example", i)})
+	}
+	sort.SliceStable(events, func(i, j int) bool { return events[i].at < events[j].at })
+
+	deactivatedAt := map[string]time.Time{}
+	wake := t0
+	k := 0
+	lastTick := time.Now()
+	for {
+		if k == len(events) && pendingCount(ctx, st) == 0 {
+			break
+		}
+		nextEvent := t0.Add(1000 * time.Hour)
+		if k < len(events) {
+			nextEvent = t0.Add(events[k].at)
+		}
+		if !nextEvent.After(wake) {
+			clk.set(nextEvent)
+			for k < len(events) && !t0.Add(events[k].at).After(clk.Now()) {
+				ev := events[k]
+				k++
+				if ev.kind == 0 {
+					if err := create(ev.email); err != nil {
+						return nil, err
+					}
+				} else {
+					if _, err := scimDo(http.MethodPatch, "/Users/"+ids[ev.email], activeJSON(false)); err != nil {
+						return nil, err
+					}
+					deactivatedAt[ev.email] = clk.Now()
+				}
+			}
+			wake = clk.Now()
+			continue
+		}
+		clk.set(wake)
+		next, err := step()
+		if err != nil {
+			return nil, err
+		}
+		if next.Before(clk.Now()) {
+			next = clk.Now()
+		}
+		wake = next
+		if time.Since(lastTick) > 5*time.Second && progress != nil {
+			lastTick = time.Now()
+			fmt.Fprintf(progress, "bench: simulated %s, %d/%d SCIM events, %d pending intents\n",
+				clk.Now().Sub(t0).Round(time.Second), k, len(events), pendingCount(ctx, st))
+		}
+		if clk.Now().Sub(t0) > 200*time.Hour {
+			return nil, errors.New("the outbox did not drain within 200 simulated hours")
+		}
+	}
+
+	// Measure from the simulator's log.
+	evs := sim.Log()[logStart:]
+	joinerReq := map[int]int{}
+	allReq := map[int]bool{}
+	removedAt := map[string]time.Time{}
+	var last time.Time
+	for _, ev := range evs {
+		allReq[ev.Request] = true
+		if ev.At.After(last) {
+			last = ev.At
+		}
+		if ev.Code != "" {
+			continue
+		}
+		switch ev.Field {
+		case "addUserToAccount", "addUserToStore":
+			if strings.HasPrefix(ev.Email, "joiner") {
+				joinerReq[ev.Request]++
+				rep.JoinerOperations++
+			}
+		case "removeUserFromAccount":
+			if _, ok := removedAt[ev.Email]; !ok {
+				removedAt[ev.Email] = ev.At
+			}
+		}
+	}
+	rep.JoinerRequests = len(joinerReq)
+	if rep.JoinerRequests > 0 {
+		rep.OpsPerJoinerRequestAv = float64(rep.JoinerOperations) / float64(rep.JoinerRequests)
+	}
+	stats := sim.Stats()
+	rep.TotalRequests = stats.Counted - statsStart.Counted
+	rep.RateLimited = stats.RateLimited - statsStart.RateLimited
+	rep.RequestsByPurpose["mutations"] = len(allReq)
+	rep.RequestsByPurpose["other"] = rep.TotalRequests - len(allReq)
+	rep.AllAppliedAfter = last.Sub(t0)
+	for email, at := range deactivatedAt {
+		if r, ok := removedAt[email]; ok {
+			rep.LeaverLatencies = append(rep.LeaverLatencies, r.Sub(at))
+			rep.LeaversRemoved++
+		} else if _, inBC := bcState(sim)[email]; inBC {
+			return nil, fmt.Errorf("leaver %s still in BigCommerce", email)
+		} else {
+			rep.LeaversCancelled++
+		}
+	}
+	sort.Slice(rep.LeaverLatencies, func(i, j int) bool { return rep.LeaverLatencies[i] < rep.LeaverLatencies[j] })
+	if n := len(rep.LeaverLatencies); n > 0 {
+		rep.LeaverMax = rep.LeaverLatencies[n-1]
+		rep.LeaverP50 = rep.LeaverLatencies[n/2]
+		rep.LeaverP95 = rep.LeaverLatencies[min(n-1, n*95/100)]
+	}
+	// Every joiner that was not deactivated is in BigCommerce with its store.
+	bc := bcState(sim)
+	for email := range joinAt {
+		if _, left := deactivatedAt[email]; left {
+			continue
+		}
+		if !sameSet(bc[email], []string{"abc123"}) {
+			return nil, fmt.Errorf("joiner %s not delivered: %v", email, bc[email])
+		}
+	}
+	rep.BatchMode = eng.Status().BatchMode
+	rep.WallTime = time.Since(wallStart)
+	return rep, nil
+}
+
+func pendingCount(ctx context.Context, st store.Store) int {
+	n := 0
+	_ = st.View(ctx, func(tx store.Tx) error {
+		in, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}})
+		n = len(in)
+		return err
+	})
+	return n
+}
+
+func printBench(w io.Writer, r *benchReport) {
+	o := r.Options
+	mode := "batches of up to " + fmt.Sprint(o.MaxBatch)
+	if o.MaxMutations > 0 {
+		mode += fmt.Sprintf(", simulator refusing more than %d mutation(s) per document", o.MaxMutations)
+	}
+	fmt.Fprintf(w, `Delivery benchmark (simulated clock, 70 requests/hour, %s, reserve %.0f%%, removal linger %s, seed %d)
+  %d joiners over %s, each into one store group; %d of them and %d earlier users deactivated meanwhile
+
+  joiner operations applied      %d
+  requests carrying them         %d  (%.1f operations per request; target <= 45 when batching)
+  requests in total              %d  (%d with mutations, %d reads: catalog, id lookups)
+  429 answers                    %d
+  everything applied after       %s  (target < 1h when batching)
+  batch mode at the end          %s
+  leavers removed from BigCommerce  %d: latency max %s, p95 %s, p50 %s (target < 60s each)
+  leavers cancelled before access   %d (deactivated while their add was still queued: nothing sent)
+  SCIM requests                  %d (%d errors); wall time %s
+`, mode, o.Reserve*100, o.RemovalLinger, o.Seed, o.Joiners, o.Arrival, o.Leavers, o.Earlier,
+		r.JoinerOperations, r.JoinerRequests, r.OpsPerJoinerRequestAv, r.TotalRequests, r.RequestsByPurpose["mutations"], r.RequestsByPurpose["other"],
+		r.RateLimited, r.AllAppliedAfter.Round(time.Second), r.BatchMode,
+		r.LeaversRemoved, r.LeaverMax.Round(time.Millisecond), r.LeaverP95.Round(time.Millisecond), r.LeaverP50.Round(time.Millisecond),
+		r.LeaversCancelled, r.SCIMRequests, r.SCIMErrors, r.WallTime.Round(time.Millisecond))
+}
