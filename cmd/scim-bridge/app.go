@@ -22,6 +22,7 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/leader"
+	"github.com/scim-bridge/scim-bridge/bridge/reconcile"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/telemetry"
 	"github.com/scim-bridge/scim-bridge/config"
@@ -85,6 +86,18 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	engine.Store(eng)
 	a.engine = eng
 	a.leaders = append(a.leaders, eng.Run)
+
+	runner, err := reconcile.New(reconcile.Options{
+		Store: d.store, Service: d.svc, Client: d.client, Logger: log, Metrics: reconcile.NewMetrics(d.reg),
+		Interval: cfg.Reconcile.Interval, PageSize: cfg.BigCommerce.PageSize,
+		Policy: reconcile.Policy{Unmanaged: cfg.Reconcile.Unmanaged, Protected: cfg.Reconcile.ProtectedEmails, MaxRemovals: cfg.Reconcile.MaxRemovals},
+	})
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.leaders = append(a.leaders, runner.Run)
+	a.status = append(a.status, statusPart{"reconcile", func(context.Context) any { return runner.Status() }})
 
 	host, _ := os.Hostname()
 	var suffix [4]byte

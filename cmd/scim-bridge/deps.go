@@ -131,11 +131,7 @@ func buildDeps(ctx context.Context, cfg config.Config, log *zap.Logger, notify f
 		return nil, err
 	}
 	d.budget = delivery.NewBudget(st, rate.N, rate.Window, cfg.Delivery.Reserve, d.now, log)
-	d.client, err = downstream.New(downstream.Options{
-		BaseURL: cfg.BigCommerce.APIURL, AccountUUID: cfg.BigCommerce.AccountUUID, Token: cfg.BigCommerce.Token.Value(),
-		HTTPClient: &http.Client{Timeout: cfg.BigCommerce.Timeout}, Gate: d.budget, Logger: log,
-		PageSize: cfg.BigCommerce.PageSize,
-	})
+	d.client, err = newDownstreamClient(cfg, d.budget, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -144,3 +140,13 @@ func buildDeps(ctx context.Context, cfg config.Config, log *zap.Logger, notify f
 }
 
 func (d *deps) Close() error { return d.store.Close() }
+
+// newDownstreamClient is the BigCommerce client of a configuration, spending
+// through gate.
+func newDownstreamClient(cfg config.Config, gate downstream.Gate, log *zap.Logger) (*downstream.Client, error) {
+	return downstream.New(downstream.Options{
+		BaseURL: cfg.BigCommerce.APIURL, AccountUUID: cfg.BigCommerce.AccountUUID, Token: cfg.BigCommerce.Token.Value(),
+		HTTPClient: &http.Client{Timeout: cfg.BigCommerce.Timeout}, Gate: gate, Logger: log,
+		PageSize: cfg.BigCommerce.PageSize,
+	})
+}

@@ -40,6 +40,7 @@ func commands() []command {
 		{"dead-letters", "list changes delivery gave up on, and retry them", runDeadLetters},
 		{"token", "mint a SCIM bearer token and print its sha256: form", runToken},
 		{"validate", "check a configuration and list every problem", runValidate},
+		{"bench", "run the delivery benchmark (simulated clock, 70 requests/hour)", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

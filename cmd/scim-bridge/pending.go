@@ -16,8 +16,6 @@ func notYet(name, issue string) func(context.Context, []string, io.Writer, io.Wr
 }
 
 var (
-	runReconcile = notYet("reconcile", "issue 5")
-	runReport    = notYet("report", "issue 5")
-	runToken     = notYet("token", "issue 6")
-	runValidate  = notYet("validate", "issue 6")
+	runToken    = notYet("token", "issue 6")
+	runValidate = notYet("validate", "issue 6")
 )

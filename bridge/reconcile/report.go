@@ -1,0 +1,188 @@
+package reconcile
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/scim-bridge/scim-bridge/bridge"
+	"github.com/scim-bridge/scim-bridge/bridge/delivery"
+	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+)
+
+// IdP states of a managed user in the compliance report.
+const (
+	// IdPActive means the IdP wants the user in BigCommerce.
+	IdPActive = "active"
+	// IdPDeactivated means the IdP knows the user but deactivated it.
+	IdPDeactivated = "deactivated"
+)
+
+// Report is the compliance report: who can reach which store. It holds
+// personal data (emails, names) and is meant for the operator's file or
+// terminal, never for logs.
+type Report struct {
+	// GeneratedAt is when BigCommerce was read.
+	GeneratedAt time.Time `json:"generatedAt"`
+	// Stores are the account's stores, ordered by hash.
+	Stores []ReportStore `json:"stores"`
+	// Users are every BigCommerce user of the account, and every user the IdP
+	// knows with an email that BigCommerce lacks, ordered by email.
+	Users []ReportUser `json:"users"`
+	// Summary counts the users.
+	Summary ReportSummary `json:"summary"`
+}
+
+// ReportStore is one store of the account.
+type ReportStore struct {
+	Hash string `json:"hash"`
+	Name string `json:"name"`
+	// Users is the number of users who can reach it.
+	Users int `json:"users"`
+}
+
+// ReportSummary counts the report's users.
+type ReportSummary struct {
+	// BigCommerceUsers are the users in BigCommerce; Managed those of them the
+	// IdP knows; Unmanaged the others.
+	BigCommerceUsers int `json:"bigcommerceUsers"`
+	Managed          int `json:"managed"`
+	Unmanaged        int `json:"unmanaged"`
+	// MissingFromBigCommerce are the users the IdP knows (with an email) that
+	// BigCommerce lacks, whether or not the IdP wants them there.
+	MissingFromBigCommerce int `json:"missingFromBigCommerce"`
+}
+
+// ReportUser is one user of the report.
+type ReportUser struct {
+	// Email is the BigCommerce identity (lower-cased).
+	Email string `json:"email"`
+	// InBigCommerce is false for users only the IdP knows.
+	InBigCommerce bool `json:"inBigCommerce"`
+	// BigCommerceID is "bc/account/user/N" when in BigCommerce.
+	BigCommerceID string `json:"bigcommerceId,omitempty"`
+	// FirstName, LastName, Status, Locale and LastLoginAt are BigCommerce's
+	// account-level values (from a store listing when the account listing
+	// lacked the user).
+	FirstName   string     `json:"firstName,omitempty"`
+	LastName    string     `json:"lastName,omitempty"`
+	Status      string     `json:"status,omitempty"`
+	Locale      string     `json:"locale,omitempty"`
+	LastLoginAt *time.Time `json:"lastLoginAt,omitempty"`
+	// Managed says whether the IdP knows the user; SCIMID, ExternalID and
+	// IdPState (IdPActive or IdPDeactivated) are set when it does.
+	Managed    bool   `json:"managed"`
+	SCIMID     string `json:"scimId,omitempty"`
+	ExternalID string `json:"externalId,omitempty"`
+	IdPState   string `json:"idpState,omitempty"`
+	// GrantedStores are the hashes of the stores the user's IdP groups grant.
+	GrantedStores []string `json:"grantedStores,omitempty"`
+	// Stores are the stores the user can reach, ordered by hash.
+	Stores []StoreAccess `json:"stores"`
+}
+
+// StoreAccess is one user's access to one store.
+type StoreAccess struct {
+	Hash        string     `json:"hash"`
+	Name        string     `json:"name"`
+	Status      string     `json:"status,omitempty"`
+	Permissions []string   `json:"permissions"`
+	LastLoginAt *time.Time `json:"lastLoginAt,omitempty"`
+}
+
+// BuildReport builds the compliance report from a complete read of BigCommerce
+// and the desired state of every SCIM user. It does no I/O.
+//
+// A BigCommerce user is managed when a SCIM user has its email; when several
+// do (a present one and deactivated ones), the present one is reported, else
+// the one with the smallest SCIM id. SCIM users without an email are left out:
+// they cannot be in BigCommerce.
+func BuildReport(desired []bridge.Desired, actual delivery.Snapshot) Report {
+	owner := map[string]bridge.Desired{}
+	for _, d := range desired {
+		e := strings.ToLower(d.Email)
+		if e == "" {
+			continue
+		}
+		cur, ok := owner[e]
+		if !ok || (d.Present && !cur.Present) || (d.Present == cur.Present && d.UserID < cur.UserID) {
+			owner[e] = d
+		}
+	}
+
+	rep := Report{GeneratedAt: actual.At.UTC()}
+	users := map[string]*ReportUser{}
+	get := func(u downstream.User) *ReportUser {
+		e := strings.ToLower(u.Email)
+		ru, ok := users[e]
+		if !ok {
+			ru = &ReportUser{
+				Email: e, InBigCommerce: true, BigCommerceID: u.ID, FirstName: u.FirstName, LastName: u.LastName,
+				Status: u.Status, Locale: u.Locale, LastLoginAt: utcPtr(u.LastLoginAt), Stores: []StoreAccess{},
+			}
+			users[e] = ru
+		}
+		return ru
+	}
+	for _, u := range actual.Users {
+		get(u)
+	}
+	for _, su := range actual.StoreUsers {
+		rep.Stores = append(rep.Stores, ReportStore{Hash: su.Store.Hash, Name: su.Store.Name, Users: len(su.Users)})
+		for _, u := range su.Users {
+			ru := get(u)
+			perms := slices.Clone(u.Permissions)
+			if perms == nil {
+				perms = []string{}
+			}
+			sort.Strings(perms)
+			ru.Stores = append(ru.Stores, StoreAccess{
+				Hash: su.Store.Hash, Name: su.Store.Name, Status: u.Status, Permissions: perms, LastLoginAt: utcPtr(u.LastLoginAt),
+			})
+		}
+	}
+	sort.Slice(rep.Stores, func(i, j int) bool { return rep.Stores[i].Hash < rep.Stores[j].Hash })
+
+	manage := func(ru *ReportUser, d bridge.Desired) {
+		ru.Managed, ru.SCIMID, ru.ExternalID = true, d.UserID, d.ExternalID
+		ru.IdPState = IdPDeactivated
+		if d.Present {
+			ru.IdPState = IdPActive
+		}
+		ru.GrantedStores = slices.Clone(d.Stores)
+	}
+	for e, ru := range users {
+		rep.Summary.BigCommerceUsers++
+		if d, ok := owner[e]; ok {
+			manage(ru, d)
+			rep.Summary.Managed++
+		} else {
+			rep.Summary.Unmanaged++
+		}
+		sort.Slice(ru.Stores, func(i, j int) bool { return ru.Stores[i].Hash < ru.Stores[j].Hash })
+	}
+	for e, d := range owner {
+		if _, ok := users[e]; ok {
+			continue
+		}
+		ru := &ReportUser{Email: e, Stores: []StoreAccess{}}
+		manage(ru, d)
+		users[e] = ru
+		rep.Summary.MissingFromBigCommerce++
+	}
+
+	rep.Users = make([]ReportUser, 0, len(users))
+	for _, e := range sortedKeys(users) {
+		rep.Users = append(rep.Users, *users[e])
+	}
+	return rep
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

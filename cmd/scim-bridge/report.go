@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scim-bridge/scim-bridge/bridge/delivery"
+	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/reconcile"
+)
+
+// readPriority is the priority of every listing request of reconcile and
+// report: the lowest, and never allowed into the budget's removal reserve.
+const readPriority = downstream.PriorityRead
+
+const reportUsage = `Usage: scim-bridge report [flags]
+
+Writes the compliance report: every BigCommerce user of the account with each
+store they can reach (permissions, status, last login there), their status,
+locale and last login, whether the IdP manages them (with the SCIM id and
+externalId when it does), plus the users the IdP knows (with an email) that
+BigCommerce lacks.
+
+It reads the account's users and every store's users through the shared
+request budget at the lowest priority (BigCommerce allows 70 requests per hour
+for the whole account) and says before it starts how many requests that
+should cost; on a terminal it shows progress. It changes nothing: no intent,
+no known state. It needs the same configuration and database as serve.
+
+CSV: one row per (user, store) access, and one row with empty store columns
+for a user who reaches no store. Columns: email, in_bigcommerce,
+bigcommerce_user_id, first_name, last_name, status, locale, last_login_at,
+managed, scim_id, external_id, idp_state, granted_stores, store_hash,
+store_name, store_status, store_permissions, store_last_login_at. Lists are
+separated by ";", times are RFC 3339 UTC, and a cell that starts with =, +, -,
+@, tab or carriage return gets a leading ' so spreadsheets do not run it as a
+formula. JSON: {"generatedAt","stores","users","summary"} (see the reconcile
+package's Report type).
+
+The report holds personal data: --output FILE is written with mode 0600.
+
+Exit status: 0 written, 1 error (nothing written), 2 usage or configuration error.
+
+Flags (-name and --name both work):
+`
+
+// runReport implements "scim-bridge report".
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var (
+		cf     configFlags
+		format string
+		output string
+	)
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), reportUsage)
+		fs.PrintDefaults()
+	}
+	cf.register(fs)
+	fs.StringVar(&format, "format", "csv", "report format: csv or json")
+	fs.StringVar(&output, "output", "-", "write the report to `FILE` (mode 0600) instead of standard output (-)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(stderr, `Run "scim-bridge report -h" for the flags.`)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "scim-bridge report: unexpected argument %q: report takes only flags\n", fs.Arg(0))
+		return exitUsage
+	}
+	if format != "csv" && format != "json" {
+		fmt.Fprintf(stderr, "scim-bridge report: --format %q: want csv or json\n", format)
+		return exitUsage
+	}
+	if output == "" {
+		fmt.Fprintln(stderr, "scim-bridge report: --output needs a file name (or - for standard output)")
+		return exitUsage
+	}
+
+	cfg, err := cf.load(os.Getenv)
+	if err != nil {
+		return configError(stderr, "report", err)
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		return configError(stderr, "report", err)
+	}
+	d, err := buildDeps(ctx, cfg, log, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge report: %v\n", err)
+		return exitError
+	}
+	defer func() { _ = d.Close() }()
+
+	est, err := reconcile.EstimateRead(ctx, d.store, cfg.BigCommerce.PageSize)
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge report: %v\n", err)
+		return exitError
+	}
+	printEstimate(ctx, stderr, "report", est, d)
+	client, progress, err := readClient(d, stderr, "report")
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge report: %v\n", err)
+		return exitError
+	}
+	progress.expect(est.Requests)
+	snap, err := delivery.ReadSnapshot(ctx, client, readPriority, d.now)
+	progress.done()
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge report: read BigCommerce: %v\nNo report was written (%d requests spent).\n", err, snap.Requests)
+		return exitError
+	}
+	desired, err := d.svc.Desired(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge report: read the SCIM users: %v\n", err)
+		return exitError
+	}
+	rep := reconcile.BuildReport(desired, snap)
+
+	var buf bytes.Buffer
+	if format == "json" {
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = writeReportCSV(&buf, rep)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge report: render: %v\n", err)
+		return exitError
+	}
+	where := "standard output"
+	if output == "-" {
+		_, err = stdout.Write(buf.Bytes())
+	} else {
+		where = output
+		err = writePrivateFile(output, buf.Bytes())
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge report: write: %v\n", err)
+		return exitError
+	}
+	s := rep.Summary
+	fmt.Fprintf(stderr, "scim-bridge report: %d BigCommerce users (%d managed, %d unmanaged) in %d stores, %d IdP users missing from BigCommerce; %d requests spent (estimated %d); written to %s\n",
+		s.BigCommerceUsers, s.Managed, s.Unmanaged, len(rep.Stores), s.MissingFromBigCommerce, snap.Requests, est.Requests, where)
+	return exitOK
+}
+
+// reportHeader are the CSV columns (see reportUsage).
+var reportHeader = []string{
+	"email", "in_bigcommerce", "bigcommerce_user_id", "first_name", "last_name", "status", "locale", "last_login_at",
+	"managed", "scim_id", "external_id", "idp_state", "granted_stores",
+	"store_hash", "store_name", "store_status", "store_permissions", "store_last_login_at",
+}
+
+func writeReportCSV(w io.Writer, rep reconcile.Report) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(reportHeader); err != nil {
+		return err
+	}
+	for _, u := range rep.Users {
+		user := []string{
+			u.Email, strconv.FormatBool(u.InBigCommerce), u.BigCommerceID, u.FirstName, u.LastName, u.Status, u.Locale,
+			timeCell(u.LastLoginAt), strconv.FormatBool(u.Managed), u.SCIMID, u.ExternalID, u.IdPState,
+			strings.Join(u.GrantedStores, ";"),
+		}
+		stores := u.Stores
+		if len(stores) == 0 {
+			stores = []reconcile.StoreAccess{{}}
+		}
+		for _, s := range stores {
+			row := append(append([]string(nil), user...),
+				s.Hash, s.Name, s.Status, strings.Join(s.Permissions, ";"), timeCell(s.LastLoginAt))
+			for i := range row {
+				row[i] = safeCell(row[i])
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func timeCell(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// safeCell defuses spreadsheet formula injection (OWASP "CSV injection"): names
+// come from BigCommerce and may have been typed by anyone with a control-panel
+// account.
+func safeCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// writePrivateFile writes data to path with mode 0600, atomically: a
+// temporary file in the same directory, renamed over path.
+func writePrivateFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
+}
+
+// readClient returns the BigCommerce client reconcile and report read with:
+// the configured client, whose gate is the shared budget, wrapped so that each
+// request shows as progress when w is a terminal (and nothing otherwise).
+func readClient(d *deps, w io.Writer, cmd string) (*downstream.Client, *progressGate, error) {
+	g := &progressGate{inner: d.budget, cmd: cmd}
+	if isTerminal(w) {
+		g.w = w
+	}
+	c, err := newDownstreamClient(d.cfg, g, d.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, g, nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressGate is a downstream.Gate that passes every request to the budget
+// and, when w is set, shows "request n of about N" on one rewritten line.
+type progressGate struct {
+	inner downstream.Gate
+	cmd   string
+	w     io.Writer
+
+	mu       sync.Mutex
+	n, total int
+}
+
+func (g *progressGate) expect(n int) {
+	g.mu.Lock()
+	g.total = n
+	g.mu.Unlock()
+}
+
+func (g *progressGate) show(state string) {
+	if g.w == nil {
+		return
+	}
+	g.mu.Lock()
+	n, total := g.n, g.total
+	g.mu.Unlock()
+	fmt.Fprintf(g.w, "\rscim-bridge %s: request %d of about %d %s\x1b[K", g.cmd, n, max(total, n), state)
+}
+
+// Acquire implements downstream.Gate.
+func (g *progressGate) Acquire(ctx context.Context, p downstream.Priority) error {
+	g.mu.Lock()
+	g.n++
+	g.mu.Unlock()
+	g.show("(waiting for the budget)")
+	err := g.inner.Acquire(ctx, p)
+	g.show("sent")
+	return err
+}
+
+// Observe implements downstream.Gate.
+func (g *progressGate) Observe(info downstream.RateInfo) { g.inner.Observe(info) }
+
+// done ends the progress line.
+func (g *progressGate) done() {
+	if g.w == nil {
+		return
+	}
+	g.mu.Lock()
+	n := g.n
+	g.mu.Unlock()
+	if n > 0 {
+		fmt.Fprintln(g.w)
+	}
+}
