@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scim-bridge/scim-bridge/bridge/store"
+	"github.com/scim-bridge/scim-bridge/bridge/store/internal/codec"
 )
 
 // errTxDone is returned by a Tx used after its function returned.
@@ -72,10 +73,10 @@ func scanUser(row pgx.Row) (store.User, error) {
 		return store.User{}, err
 	}
 	var err error
-	if u.Emails, err = decodeEmails(emails); err != nil {
+	if u.Emails, err = codec.DecodeEmails(emails); err != nil {
 		return store.User{}, err
 	}
-	if u.Attributes, err = decodeAttributes(attrs); err != nil {
+	if u.Attributes, err = codec.DecodeAttributes(attrs); err != nil {
 		return store.User{}, err
 	}
 	u.Created, u.Modified = store.Truncate(u.Created), store.Truncate(u.Modified)
@@ -116,11 +117,11 @@ func (t *tx) CreateUser(ctx context.Context, u store.User) error {
 	if u.ID == "" {
 		return errors.New("create user: empty id")
 	}
-	emails, err := encodeEmails(u.Emails)
+	emails, err := codec.EncodeEmails(u.Emails)
 	if err != nil {
 		return fmt.Errorf("create user %s: %w", u.ID, err)
 	}
-	attrs, err := encodeAttributes(u.Attributes)
+	attrs, err := codec.EncodeAttributes(u.Attributes)
 	if err != nil {
 		return fmt.Errorf("create user %s: %w", u.ID, err)
 	}
@@ -159,11 +160,11 @@ func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
 	if err := t.check(true); err != nil {
 		return fmt.Errorf("update user %s: %w", u.ID, err)
 	}
-	emails, err := encodeEmails(u.Emails)
+	emails, err := codec.EncodeEmails(u.Emails)
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", u.ID, err)
 	}
-	attrs, err := encodeAttributes(u.Attributes)
+	attrs, err := codec.EncodeAttributes(u.Attributes)
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", u.ID, err)
 	}
@@ -334,7 +335,7 @@ func scanGroup(row pgx.Row) (store.Group, error) {
 		return store.Group{}, err
 	}
 	var err error
-	if g.Attributes, err = decodeAttributes(attrs); err != nil {
+	if g.Attributes, err = codec.DecodeAttributes(attrs); err != nil {
 		return store.Group{}, err
 	}
 	g.Created, g.Modified = store.Truncate(g.Created), store.Truncate(g.Modified)
@@ -364,7 +365,7 @@ func (t *tx) CreateGroup(ctx context.Context, g store.Group) error {
 	if g.ID == "" {
 		return errors.New("create group: empty id")
 	}
-	attrs, err := encodeAttributes(g.Attributes)
+	attrs, err := codec.EncodeAttributes(g.Attributes)
 	if err != nil {
 		return fmt.Errorf("create group %s: %w", g.ID, err)
 	}
@@ -386,7 +387,7 @@ func (t *tx) UpdateGroup(ctx context.Context, g store.Group) error {
 	if err := t.check(true); err != nil {
 		return fmt.Errorf("update group %s: %w", g.ID, err)
 	}
-	attrs, err := encodeAttributes(g.Attributes)
+	attrs, err := codec.EncodeAttributes(g.Attributes)
 	if err != nil {
 		return fmt.Errorf("update group %s: %w", g.ID, err)
 	}

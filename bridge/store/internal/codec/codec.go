@@ -1,4 +1,6 @@
-package sqlite
+// Package codec is the storage form of a record's JSON columns, shared by the
+// SQLite and PostgreSQL backends so that both keep exactly the same format.
+package codec
 
 import (
 	"encoding/json"
@@ -16,7 +18,8 @@ type emailJSON struct {
 	Primary bool   `json:"p,omitempty"`
 }
 
-func encodeEmails(es []store.Email) (string, error) {
+// EncodeEmails returns the stored form of a user's emails.
+func EncodeEmails(es []store.Email) (string, error) {
 	out := make([]emailJSON, len(es))
 	for i, e := range es {
 		out[i] = emailJSON(e)
@@ -28,8 +31,8 @@ func encodeEmails(es []store.Email) (string, error) {
 	return string(b), nil
 }
 
-// decodeEmails returns nil for an empty list.
-func decodeEmails(s string) ([]store.Email, error) {
+// DecodeEmails returns nil for an empty list.
+func DecodeEmails(s string) ([]store.Email, error) {
 	if s == "[]" {
 		return nil, nil
 	}
@@ -47,9 +50,9 @@ func decodeEmails(s string) ([]store.Email, error) {
 	return out, nil
 }
 
-// encodeAttributes stores a nil map as JSON null and an empty one as {}, so both
+// EncodeAttributes stores a nil map as JSON null and an empty one as {}, so both
 // read back as they were written.
-func encodeAttributes(m map[string]any) (string, error) {
+func EncodeAttributes(m map[string]any) (string, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return "", fmt.Errorf("encode attributes: %w", err)
@@ -57,7 +60,8 @@ func encodeAttributes(m map[string]any) (string, error) {
 	return string(b), nil
 }
 
-func decodeAttributes(s string) (map[string]any, error) {
+// DecodeAttributes reads what EncodeAttributes wrote.
+func DecodeAttributes(s string) (map[string]any, error) {
 	var m map[string]any
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
 		return nil, fmt.Errorf("decode attributes: %w", err)
