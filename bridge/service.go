@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,6 +47,11 @@ type Service struct {
 	mapping Mapping
 	newID   func() string
 	notify  func()
+
+	groupLocks [64]sync.Mutex
+	// lockGroups is false for stores that run one write at a time: their group
+	// writes cannot abort each other, and a lock would only add a second queue.
+	lockGroups bool
 }
 
 // NewService returns a Service.
@@ -69,6 +76,8 @@ func NewService(opts Options) (*Service, error) {
 	if s.notify == nil {
 		s.notify = func() {}
 	}
+	sw, ok := opts.Store.(store.SingleWriter)
+	s.lockGroups = !ok || !sw.SingleWriter()
 	return s, nil
 }
 
@@ -339,10 +348,30 @@ func (s *Service) ListGroups(ctx context.Context, q store.Query, withMembers boo
 	return out, total, err
 }
 
-// UpdateGroup replaces the group with id by the attributes and member ids fn
-// returns; fn receives the current group with its members, may run more than
-// once and must not have side effects.
-func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, fn func(cur GroupView) (map[string]any, []string, error)) (GroupView, error) {
+// MemberChange says how a group write changes its members.
+type MemberChange struct {
+	// Set, when true, makes Members the complete member list.
+	Set     bool
+	Members []string
+	// Otherwise Add and Remove name the users that join and leave (disjoint);
+	// adding a member or removing a non-member changes nothing.
+	Add, Remove []string
+}
+
+// UpdateGroup changes the group with id to the attributes and members fn
+// returns; fn receives the current group, with its members only when
+// loadMembers is set (a PATCH that adds or removes named members needs none
+// of them: only the users it names are read and written, so writes to large
+// groups stay cheap). fn may run more than once and must not have side
+// effects. It returns the group as committed, without members.
+func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, loadMembers bool,
+	fn func(cur GroupView) (map[string]any, MemberChange, error),
+) (GroupView, error) {
+	// Concurrent writes to one group conflict in the store (they change one
+	// row); serialising them here avoids aborted transactions in this replica.
+	unlock := s.groupLock(id)
+	defer unlock()
+	var out GroupView
 	err := s.write(ctx, func(tx store.Tx) error {
 		now := s.clock()
 		t, err := s.begin(ctx, tx, now)
@@ -353,14 +382,18 @@ func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, 
 		if err != nil {
 			return notFound(err)
 		}
+		out = GroupView{Group: cur}
 		if pre != nil && !pre(cur.Version) {
 			return ErrPrecondition
 		}
-		curMembers, err := tx.GroupMembers(ctx, id)
-		if err != nil {
-			return err
+		view := GroupView{Group: cur}
+		if loadMembers {
+			if view.Members, err = tx.GroupMembers(ctx, id); err != nil {
+				return err
+			}
+			view.MembersLoaded = true
 		}
-		attrs, memberIDs, err := fn(GroupView{Group: cur, Members: curMembers, MembersLoaded: true})
+		attrs, mc, err := fn(view)
 		if err != nil {
 			return err
 		}
@@ -368,36 +401,32 @@ func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, 
 		if err != nil {
 			return err
 		}
-		old := make(map[string]bool, len(curMembers))
-		for _, m := range curMembers {
-			old[m.UserID] = true
-		}
-		want := dedupe(memberIDs)
-		var added, removed []string
-		keep := make(map[string]bool, len(want))
-		for _, m := range want {
-			keep[m] = true
-			if !old[m] {
-				added = append(added, m)
+		renamed := t.r.storeFor(next.DisplayName) != t.r.storeFor(cur.DisplayName)
+		var members []store.Member // current members, when needed
+		if mc.Set || renamed {
+			if members = view.Members; !view.MembersLoaded {
+				if members, err = tx.GroupMembers(ctx, id); err != nil {
+					return err
+				}
 			}
 		}
-		for _, m := range curMembers {
-			if !keep[m.UserID] {
-				removed = append(removed, m.UserID)
-			}
+		added, removed, err := t.memberDelta(id, mc, members)
+		if err != nil {
+			return err
 		}
-		renamed := next.DisplayName != cur.DisplayName
-		if !renamed && len(added) == 0 && len(removed) == 0 && reflect.DeepEqual(next.Attributes, cur.Attributes) {
+		if len(added) == 0 && len(removed) == 0 && reflect.DeepEqual(next.Attributes, cur.Attributes) {
 			return nil
 		}
 		next.ID, next.Created = cur.ID, cur.Created
 		next.Version, next.Modified = cur.Version+1, now
-		// Users whose store access can change: everyone touched by the membership
-		// change, and every member when a rename can change the group's store.
+		out = GroupView{Group: next}
+		// Users whose store access can change: those joining or leaving, and every
+		// member when the group now grants another store.
 		affected := append(append([]string(nil), added...), removed...)
-		if renamed && t.r.storeFor(cur.DisplayName) != t.r.storeFor(next.DisplayName) {
-			affected = append(affected, want...)
-			affected = append(affected, removed...)
+		if renamed {
+			for _, m := range members {
+				affected = append(affected, m.UserID)
+			}
 		}
 		return t.changeMembership(id, "group.update", dedupe(affected), func() error {
 			if err := tx.UpdateGroup(ctx, next); err != nil {
@@ -418,12 +447,85 @@ func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, 
 	if err != nil {
 		return GroupView{}, err
 	}
-	return s.GetGroup(ctx, id, true)
+	return out, nil
+}
+
+// memberDelta returns the users a change really adds and removes. For a
+// complete list it diffs with the current members; for named changes it looks
+// at the named users' memberships only. Users that do not exist are kept in
+// added, so that the write fails on them with a clear error.
+func (t *txn) memberDelta(groupID string, mc MemberChange, current []store.Member) (added, removed []string, err error) {
+	if mc.Set {
+		old := make(map[string]bool, len(current))
+		for _, m := range current {
+			old[m.UserID] = true
+		}
+		keep := map[string]bool{}
+		for _, id := range dedupe(mc.Members) {
+			keep[id] = true
+			if !old[id] {
+				added = append(added, id)
+			}
+		}
+		for _, m := range current {
+			if !keep[m.UserID] {
+				removed = append(removed, m.UserID)
+			}
+		}
+		return added, removed, nil
+	}
+	isMember := func(userID string) (bool, error) {
+		groups, err := t.tx.UserGroups(t.ctx, userID)
+		if err != nil {
+			return false, err
+		}
+		for _, g := range groups {
+			if g == groupID {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	for _, id := range dedupe(mc.Add) {
+		in, err := isMember(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !in {
+			added = append(added, id)
+		}
+	}
+	for _, id := range dedupe(mc.Remove) {
+		in, err := isMember(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if in {
+			removed = append(removed, id)
+		}
+	}
+	return added, removed, nil
+}
+
+// groupLock serialises writes to one group within this process, for stores
+// whose concurrent writers abort each other on conflict (PostgreSQL at
+// SERIALIZABLE). Locks are striped by id so their number stays bounded.
+func (s *Service) groupLock(id string) func() {
+	if !s.lockGroups {
+		return func() {}
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	mu := &s.groupLocks[h.Sum32()%uint32(len(s.groupLocks))]
+	mu.Lock()
+	return mu.Unlock
 }
 
 // DeleteGroup removes the group; its members lose the store it granted unless
 // another group grants it too.
 func (s *Service) DeleteGroup(ctx context.Context, id string, pre Precondition) error {
+	unlock := s.groupLock(id)
+	defer unlock()
 	return s.write(ctx, func(tx store.Tx) error {
 		t, err := s.begin(ctx, tx, s.clock())
 		if err != nil {

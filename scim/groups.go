@@ -3,9 +3,11 @@ package scim
 import (
 	"maps"
 	"net/http"
+	"strings"
 
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
+	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
 )
@@ -50,21 +52,33 @@ func (g groupHandler) Replace(r *http.Request, id string, attrs scim.ResourceAtt
 	}
 	pre := precondition(paramsFrom(r.Context()).ifMatch)
 	next := g.h.groups.Writable(attrs)
-	v, err := g.h.svc.UpdateGroup(r.Context(), id, pre, func(bridge.GroupView) (map[string]any, []string, error) {
-		return next, ids, nil
-	})
-	if err != nil {
+	if _, err := g.h.svc.UpdateGroup(r.Context(), id, pre, false, func(bridge.GroupView) (map[string]any, bridge.MemberChange, error) {
+		return next, bridge.MemberChange{Set: true, Members: ids}, nil
+	}); err != nil {
 		return scim.Resource{}, g.h.fail(r, "replace group", err)
 	}
-	return g.render(r, v), nil
+	return g.reread(r, id)
 }
 
 func (g groupHandler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
 	p := paramsFrom(r.Context())
-	v, err := g.h.svc.UpdateGroup(r.Context(), id, precondition(p.ifMatch), func(cur bridge.GroupView) (map[string]any, []string, error) {
+	delta, rest, ok := memberDelta(ops)
+	_, err := g.h.svc.UpdateGroup(r.Context(), id, precondition(p.ifMatch), !ok, func(cur bridge.GroupView) (map[string]any, bridge.MemberChange, error) {
 		doc := maps.Clone(cur.Attributes)
 		if doc == nil {
 			doc = map[string]any{}
+		}
+		if ok {
+			// Only named members join or leave: apply the other operations to
+			// the attributes and hand the members over as a delta.
+			next := doc
+			if len(rest) > 0 {
+				var err error
+				if next, _, err = g.h.groups.ApplyPatch(doc, rest); err != nil {
+					return nil, bridge.MemberChange{}, err
+				}
+			}
+			return next, delta, nil
 		}
 		members := make([]any, 0, len(cur.Members))
 		for _, m := range cur.Members {
@@ -73,10 +87,10 @@ func (g groupHandler) Patch(r *http.Request, id string, ops []scim.PatchOperatio
 		doc["members"] = members
 		next, _, err := g.h.groups.ApplyPatch(doc, ops)
 		if err != nil {
-			return nil, nil, err
+			return nil, bridge.MemberChange{}, err
 		}
 		ids, err := memberIDs(next["members"])
-		return next, ids, err
+		return next, bridge.MemberChange{Set: true, Members: ids}, err
 	})
 	if err != nil {
 		return scim.Resource{}, g.h.fail(r, "patch group", err)
@@ -86,7 +100,91 @@ func (g groupHandler) Patch(r *http.Request, id string, ops []scim.PatchOperatio
 	if len(p.attributes) == 0 {
 		return scim.Resource{}, nil
 	}
+	return g.reread(r, id)
+}
+
+// reread renders the group as stored, with members when the response shows them.
+func (g groupHandler) reread(r *http.Request, id string) (scim.Resource, error) {
+	v, err := g.h.svc.GetGroup(r.Context(), id, wants(paramsFrom(r.Context()), "members"))
+	if err != nil {
+		return scim.Resource{}, g.h.fail(r, "get group", err)
+	}
 	return g.render(r, v), nil
+}
+
+// memberDelta reads PATCH operations that only add or remove named members
+// (Okta's add and "members[value eq x]" removal, Entra's add and value-list
+// removal) as a delta, in order, so a write touches only those users; the
+// other operations (displayName, externalId, ...) are returned for ApplyPatch.
+// ok is false when any operation needs the whole member list (replace,
+// removing all members, other filters, members inside a path-less value).
+func memberDelta(ops []scim.PatchOperation) (bridge.MemberChange, []scim.PatchOperation, bool) {
+	add, remove := map[string]bool{}, map[string]bool{}
+	var order []string
+	var rest []scim.PatchOperation
+	mark := func(id string, adding bool) {
+		if !add[id] && !remove[id] {
+			order = append(order, id)
+		}
+		add[id], remove[id] = adding, !adding
+	}
+	for _, op := range ops {
+		if op.Path == nil {
+			if m, isMap := op.Value.(map[string]any); isMap {
+				for k := range m {
+					if strings.EqualFold(k, "members") {
+						return bridge.MemberChange{}, nil, false
+					}
+				}
+			}
+			rest = append(rest, op)
+			continue
+		}
+		if !strings.EqualFold(op.Path.AttributePath.AttributeName, "members") {
+			rest = append(rest, op)
+			continue
+		}
+		if op.Path.AttributePath.SubAttribute != nil || op.Path.SubAttribute != nil {
+			return bridge.MemberChange{}, nil, false
+		}
+		switch {
+		case op.Op == scim.PatchOperationAdd && op.Path.ValueExpression == nil:
+			ids, err := memberIDs(op.Value)
+			if err != nil || len(ids) == 0 {
+				return bridge.MemberChange{}, nil, false
+			}
+			for _, id := range ids {
+				mark(id, true)
+			}
+		case op.Op == scim.PatchOperationRemove && op.Path.ValueExpression != nil:
+			e, isAttr := op.Path.ValueExpression.(*filter.AttributeExpression)
+			id, isString := e.CompareValue.(string)
+			if !isAttr || !isString || !strings.EqualFold(string(e.Operator), string(filter.EQ)) || !strings.EqualFold(e.AttributePath.AttributeName, "value") ||
+				e.AttributePath.SubAttribute != nil {
+				return bridge.MemberChange{}, nil, false
+			}
+			mark(id, false)
+		case op.Op == scim.PatchOperationRemove && op.Value != nil:
+			ids, err := memberIDs(op.Value)
+			if err != nil || len(ids) == 0 {
+				return bridge.MemberChange{}, nil, false
+			}
+			for _, id := range ids {
+				mark(id, false)
+			}
+		default:
+			return bridge.MemberChange{}, nil, false
+		}
+	}
+	var mc bridge.MemberChange
+	for _, id := range order {
+		if add[id] {
+			mc.Add = append(mc.Add, id)
+		} else {
+			mc.Remove = append(mc.Remove, id)
+		}
+	}
+	return mc, rest, true
 }
 
 func (g groupHandler) Delete(r *http.Request, id string) error {

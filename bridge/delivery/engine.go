@@ -360,7 +360,7 @@ const (
 // retried with backoff or dead-lettered, known state and sync state updated.
 func (e *Engine) record(ctx context.Context, batch []PlannedOp, res downstream.Batch, reqErr *downstream.Error, now time.Time) error {
 	var dead int
-	err := e.o.Store.Update(ctx, func(tx store.Tx) error {
+	err := e.persist(ctx, func(tx store.Tx) error {
 		dead = 0
 		users := map[string]outcome{}
 		for i, op := range batch {
@@ -506,7 +506,7 @@ func (e *Engine) backoff(attempts int) time.Duration {
 
 // settle records intents resolved without a request.
 func (e *Engine) settle(ctx context.Context, settled []Settle, now time.Time) error {
-	err := e.o.Store.Update(ctx, func(tx store.Tx) error {
+	err := e.persist(ctx, func(tx store.Tx) error {
 		users := map[string]outcome{}
 		for _, s := range settled {
 			if err := tx.UpdateIntent(ctx, store.Intent{Seq: s.Seq, State: s.State, DoneAt: now}); err != nil {
@@ -588,7 +588,7 @@ func (e *Engine) discover(ctx context.Context, ops []PlannedOp, now time.Time) (
 		e.setError(err)
 		return now.Add(e.backoff(1)), nil
 	}
-	err = e.o.Store.Update(ctx, func(tx store.Tx) error {
+	err = e.persist(ctx, func(tx store.Tx) error {
 		known, err := tx.GetBCUsers(ctx, emails)
 		if err != nil {
 			return err
@@ -732,6 +732,29 @@ func (e *Engine) setError(err error) {
 	e.mu.Lock()
 	e.status.LastError = reason
 	e.mu.Unlock()
+}
+
+// persist runs fn in a store transaction and retries it for up to a minute:
+// these writes record what BigCommerce already did, and losing one would mean
+// sending it again (harmless, the operations are idempotent, but it spends the
+// budget). fn must be safe to run again (it only sets states).
+func (e *Engine) persist(ctx context.Context, fn func(tx store.Tx) error) error {
+	delay, deadline := 50*time.Millisecond, time.Now().Add(time.Minute)
+	for {
+		err := e.o.Store.Update(ctx, fn)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		e.log.Warn("recording delivery state failed; retrying", zap.Error(err))
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
 }
 
 func emailsOf(intents []store.Intent) []string {

@@ -159,8 +159,8 @@ func (r *rig) group(name string, members ...string) string {
 
 func (r *rig) setMembers(id string, members ...string) {
 	r.t.Helper()
-	_, err := r.svc.UpdateGroup(r.t.Context(), id, nil, func(cur bridge.GroupView) (map[string]any, []string, error) {
-		return cur.Attributes, members, nil
+	_, err := r.svc.UpdateGroup(r.t.Context(), id, nil, false, func(cur bridge.GroupView) (map[string]any, bridge.MemberChange, error) {
+		return cur.Attributes, bridge.MemberChange{Set: true, Members: members}, nil
 	})
 	require.NoError(r.t, err)
 }

@@ -403,8 +403,8 @@ func TestRunnerRaces(t *testing.T) {
 		// group: the IdP's change must win.
 		r.byHand(downstream.Op{Kind: downstream.OpRemoveFromStore, UserID: r.bcID("ann@example.com"), StoreHash: "abc123"})
 		svc := &racingService{Service: r.svc, after: func() {
-			_, err := r.svc.UpdateGroup(t.Context(), g, nil, func(cur bridge.GroupView) (map[string]any, []string, error) {
-				return cur.Attributes, nil, nil
+			_, err := r.svc.UpdateGroup(t.Context(), g, nil, false, func(cur bridge.GroupView) (map[string]any, bridge.MemberChange, error) {
+				return cur.Attributes, bridge.MemberChange{Set: true}, nil
 			})
 			require.NoError(t, err)
 		}}

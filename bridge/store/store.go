@@ -71,6 +71,14 @@ type Store interface {
 	Close() error
 }
 
+// SingleWriter is implemented by stores that run one write transaction at a
+// time (SQLite). Their writes never abort each other, so callers need not
+// serialise conflicting writes themselves.
+type SingleWriter interface {
+	// SingleWriter reports whether write transactions run one at a time.
+	SingleWriter() bool
+}
+
 // Tx is one transaction. It must not be used after the function it was passed to
 // returns, nor from several goroutines at once.
 type Tx interface {

@@ -7,7 +7,8 @@
 //
 // Update runs at SERIALIZABLE isolation and re-runs fn when PostgreSQL reports a
 // serialization failure (SQLSTATE 40001) or a deadlock (40P01), after a short
-// jittered backoff, at most 10 times in all; then it returns the last error.
+// jittered backoff, for up to 20 s (or the context's deadline); then it returns the
+// last error.
 // View runs at REPEATABLE READ, READ ONLY: one snapshot for the whole function.
 // A unique violation (23505) is reported as store.ErrConflict and a foreign-key
 // violation (23503, a member added concurrently with its user's deletion) as

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,12 +28,15 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 const (
-	// maxAttempts bounds how often Update runs fn when PostgreSQL aborts the
-	// transaction for a serialization failure or deadlock. Under SERIALIZABLE
-	// such aborts are the normal way contention is resolved; 10 tries with the
-	// backoff below spans roughly a second, beyond which the caller (an IdP that
-	// retries, or the delivery worker) is better placed to try again.
-	maxAttempts = 10
+	// retryFor bounds how long Update keeps running fn again when PostgreSQL
+	// aborts the transaction for a serialization failure or deadlock. Under
+	// SERIALIZABLE such aborts are the normal way contention is resolved, and
+	// under a burst (an IdP pushing many members into one group) a transaction
+	// may lose several rounds. The bound is time, not a count, because what
+	// matters is the caller's patience: IdPs wait 60 s for an answer, and an
+	// answered 500 makes them retry the whole request later. The context's
+	// deadline, when sooner, wins.
+	retryFor = 20 * time.Second
 	// backoffBase and backoffMax shape the jittered exponential wait between
 	// attempts (2ms, 4ms, ... capped at 250ms, each scaled by a random factor in
 	// [0.5, 1)), so that contending transactions spread out instead of colliding
@@ -49,6 +53,9 @@ const (
 	codeForeignKeyViolation  = "23503"
 )
 
+// defaultMaxConns is the pool size when the DSN does not set pool_max_conns.
+const defaultMaxConns = 16
+
 // Open connects to the PostgreSQL database at dsn (a postgres:// URL or any
 // connection string pgx accepts) and applies the schema migrations.
 func Open(ctx context.Context, dsn string, logger *zap.Logger) (*Store, error) {
@@ -60,6 +67,12 @@ func Open(ctx context.Context, dsn string, logger *zap.Logger) (*Store, error) {
 	if err != nil {
 		// pgx redacts the password in its parse errors.
 		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	// pgx's default pool (max(4, CPUs) connections) makes SCIM reads queue behind
+	// writes under IdP bursts; 16 per replica unless the DSN says otherwise
+	// (pool_max_conns).
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -84,9 +97,10 @@ func (s *Store) Close() error {
 // re-running fn after serialization failures and deadlocks (see the package
 // documentation).
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	deadline := time.Now().Add(retryFor)
 	for attempt := 1; ; attempt++ {
 		err := s.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, false, fn)
-		if err == nil || !retryable(err) || attempt >= maxAttempts {
+		if err == nil || !retryable(err) || time.Now().After(deadline) {
 			return err
 		}
 		wait := min(backoffBase<<(attempt-1), backoffMax)

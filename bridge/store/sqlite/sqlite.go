@@ -30,7 +30,13 @@ type Store struct {
 	now     func() time.Time
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.SingleWriter = (*Store)(nil)
+)
+
+// SingleWriter reports true: writes go through one connection, one at a time.
+func (s *Store) SingleWriter() bool { return true }
 
 // busyTimeout is how long a connection waits for a lock held by another process
 // (for example a one-off "scim-bridge reconcile" next to a running server) before
