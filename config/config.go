@@ -57,8 +57,15 @@ type SCIM struct {
 	// the bucket size.
 	RequestsPerSecond float64 `yaml:"requests_per_second"`
 	Burst             int     `yaml:"burst"`
-	// AllowCIDRs, when non-empty, restricts SCIM clients to these networks.
+	// AllowCIDRs, when non-empty, restricts SCIM clients to these networks
+	// (others get 403). The client is the TCP peer unless TrustProxyCIDRs says
+	// otherwise.
 	AllowCIDRs []string `yaml:"allow_cidrs"`
+	// TrustProxyCIDRs lists the networks of reverse proxies or load balancers
+	// whose X-Forwarded-For header is believed when checking AllowCIDRs. Empty
+	// (the default) means X-Forwarded-For is ignored and the TCP peer address is
+	// the client.
+	TrustProxyCIDRs []string `yaml:"trust_proxy_cidrs"`
 }
 
 // BigCommerce configures the downstream API.
@@ -121,6 +128,11 @@ type Reconcile struct {
 type Log struct {
 	Format string `yaml:"format"` // json | console
 	Level  string `yaml:"level"`  // debug | info | warn | error
+	// ExcludeKeys adds log field names whose values are replaced by
+	// "[excluded]", on top of the built-in list of names that hold personal
+	// data or credentials (email, user_name, filter, body, token, ...). It is a
+	// safety net: the bridge never logs such fields on purpose.
+	ExcludeKeys []string `yaml:"exclude_keys"`
 }
 
 // TLS enables HTTPS on the SCIM listener.
@@ -149,33 +161,71 @@ func Default() Config {
 	}
 }
 
+// ErrPartial is matched (errors.Is) by a Load error after which the returned
+// configuration holds everything except the keys and variables the error names
+// (unknown keys, values of the wrong type, unparsable environment values), so
+// validating it as well lists every remaining problem at once. A Load error
+// that does not match it (an unreadable file, a YAML syntax error) leaves the
+// configuration unusable.
+var ErrPartial = errors.New("configuration partly loaded")
+
+// partialError is a list of problems found while loading; it matches ErrPartial.
+type partialError struct{ errs []error }
+
+func (e *partialError) Error() string   { return errors.Join(e.errs...).Error() }
+func (e *partialError) Unwrap() []error { return e.errs }
+func (e *partialError) Is(target error) bool {
+	return target == ErrPartial
+}
+
 // Load builds the configuration from the defaults, the YAML file at path (none
 // when path is ""), and the environment (getenv, usually os.Getenv). It decodes
-// strictly: unknown keys are errors. It does not validate; call Validate.
+// strictly: unknown keys are errors. Each problem names its field path (YAML
+// keys) or environment variable first and never echoes the offending value, which
+// may be a secret. It does not validate; call Resolve and Validate.
 func Load(path string, getenv func(string) string) (Config, error) {
 	c := Default()
+	var errs []error
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return c, fmt.Errorf("read config file: %w", err)
 		}
-		if err := decodeYAML(raw, &c); err != nil {
+		problems, err := decodeYAML(raw, &c, path)
+		if err != nil {
 			return c, fmt.Errorf("config file %s: %w", path, err)
 		}
+		errs = append(errs, problems...)
 	}
-	if err := c.applyEnv(getenv); err != nil {
-		return c, err
+	errs = append(errs, c.applyEnv(getenv)...)
+	if len(errs) > 0 {
+		return c, &partialError{errs: errs}
 	}
 	return c, nil
 }
 
-func decodeYAML(raw []byte, c *Config) error {
+// decodeYAML decodes raw strictly into c. A syntax error is returned as err;
+// unknown keys and values of the wrong type are returned as problems (each
+// "path: message (line N of FILE)"), with the rest of the file applied.
+func decodeYAML(raw []byte, c *Config, file string) (problems []error, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return err
+	err = dec.Decode(c)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil, nil
 	}
-	return nil
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return nil, err
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(raw, &root) != nil {
+		root = yaml.Node{}
+	}
+	for _, msg := range te.Errors {
+		problems = append(problems, explainDecodeError(&root, msg, file))
+	}
+	return problems, nil
 }
 
 // Env names one environment variable and how it sets the configuration.
@@ -206,7 +256,9 @@ func Environment() []Env {
 		{"SCIM_BRIDGE_SCIM_RATE_LIMIT", "scim.requests_per_second", func(c *Config, v string) error {
 			return parseFloat(v, &c.SCIM.RequestsPerSecond)
 		}},
+		{"SCIM_BRIDGE_SCIM_BURST", "scim.burst", func(c *Config, v string) error { return parseInt(v, &c.SCIM.Burst) }},
 		{"SCIM_BRIDGE_SCIM_ALLOW_CIDRS", "scim.allow_cidrs", func(c *Config, v string) error { c.SCIM.AllowCIDRs = splitList(v); return nil }},
+		{"SCIM_BRIDGE_SCIM_TRUST_PROXY_CIDRS", "scim.trust_proxy_cidrs", func(c *Config, v string) error { c.SCIM.TrustProxyCIDRs = splitList(v); return nil }},
 		{"SCIM_BRIDGE_BC_API_URL", "bigcommerce.api_url", func(c *Config, v string) error { c.BigCommerce.APIURL = v; return nil }},
 		{"SCIM_BRIDGE_BC_ACCOUNT_UUID", "bigcommerce.account_uuid", func(c *Config, v string) error { c.BigCommerce.AccountUUID = v; return nil }},
 		{"SCIM_BRIDGE_BC_TOKEN", "bigcommerce.token", func(c *Config, v string) error { c.BigCommerce.Token = Secret(v); return nil }},
@@ -221,12 +273,13 @@ func Environment() []Env {
 		{"SCIM_BRIDGE_PROTECTED_EMAILS", "reconcile.protected_emails", func(c *Config, v string) error { c.Reconcile.ProtectedEmails = splitList(v); return nil }},
 		{"SCIM_BRIDGE_LOG_FORMAT", "log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
 		{"SCIM_BRIDGE_LOG_LEVEL", "log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+		{"SCIM_BRIDGE_LOG_EXCLUDE_KEYS", "log.exclude_keys", func(c *Config, v string) error { c.Log.ExcludeKeys = splitList(v); return nil }},
 		{"SCIM_BRIDGE_TLS_CERT_FILE", "tls.cert_file", func(c *Config, v string) error { c.TLS.CertFile = v; return nil }},
 		{"SCIM_BRIDGE_TLS_KEY_FILE", "tls.key_file", func(c *Config, v string) error { c.TLS.KeyFile = v; return nil }},
 	}
 }
 
-func (c *Config) applyEnv(getenv func(string) string) error {
+func (c *Config) applyEnv(getenv func(string) string) []error {
 	if getenv == nil {
 		return nil
 	}
@@ -240,7 +293,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("%s: %w", e.Name, err))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func parseInt(v string, dst *int) error {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +69,8 @@ func (c Config) Validate() error {
 	}
 	db := c.Database.Value()
 	switch {
+	case db == "" && c.DatabaseFile != "":
+		// Resolve reports why the file could not be read.
 	case db == "":
 		bad("database", `is required: "sqlite:PATH" or "postgres://USER@HOST/DB"`)
 	case strings.HasPrefix(db, "sqlite:"):
@@ -78,7 +82,11 @@ func (c Config) Validate() error {
 			bad("database", "is not a valid PostgreSQL URL")
 		}
 	default:
-		bad("database", `unknown store type: want "sqlite:PATH" or "postgres://..."`)
+		if scheme := storeScheme(db); scheme != "" {
+			bad("database", `unknown store type %q: want "sqlite:PATH" or "postgres://..."`, scheme)
+		} else {
+			bad("database", `unknown store type: want "sqlite:PATH" or "postgres://..."`)
+		}
 	}
 
 	if len(c.SCIM.Tokens) == 0 && c.SCIM.TokensFile == "" {
@@ -108,9 +116,17 @@ func (c Config) Validate() error {
 		bad("scim.burst", "must be at least 1 when requests_per_second is set")
 	}
 	for i, cidr := range c.SCIM.AllowCIDRs {
-		if _, _, err := net.ParseCIDR(cidr); err != nil {
-			bad(fmt.Sprintf("scim.allow_cidrs[%d]", i), "is not a CIDR such as 10.0.0.0/8")
+		if _, err := ParseCIDR(cidr); err != nil {
+			bad(fmt.Sprintf("scim.allow_cidrs[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32", cidr)
 		}
+	}
+	for i, cidr := range c.SCIM.TrustProxyCIDRs {
+		if _, err := ParseCIDR(cidr); err != nil {
+			bad(fmt.Sprintf("scim.trust_proxy_cidrs[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32", cidr)
+		}
+	}
+	if len(c.SCIM.TrustProxyCIDRs) > 0 && len(c.SCIM.AllowCIDRs) == 0 {
+		bad("scim.trust_proxy_cidrs", "has no effect without scim.allow_cidrs (X-Forwarded-For is only read to check the allow-list)")
 	}
 
 	bc := c.BigCommerce
@@ -127,6 +143,10 @@ func (c Config) Validate() error {
 	}
 	if bc.Token == "" && bc.TokenFile == "" {
 		bad("bigcommerce.token", "is required (an account-level API token; prefer token_file)")
+	}
+	if strings.ContainsAny(bc.Token.Value(), " \t\r\n\x00") {
+		// The value itself is never echoed.
+		bad("bigcommerce.token", "contains whitespace or a control character (a copy-and-paste slip?)")
 	}
 	if _, err := ParseRateLimit(bc.RateLimit); err != nil {
 		bad("bigcommerce.rate_limit", "%v", err)
@@ -146,10 +166,23 @@ func (c Config) Validate() error {
 	default:
 		bad("mapping.email_source", `must be "auto", "userName" or "primaryEmail"`)
 	}
-	for name, hash := range c.Mapping.Groups {
-		if strings.TrimSpace(name) == "" || strings.TrimSpace(hash) == "" {
+	// Group names are compared case-insensitively, so two entries differing only
+	// in case would race for one group. Problems name the store hashes, not the
+	// group names (which may be personal data in some directories).
+	seen := map[string]string{}
+	for _, name := range sortedKeys(c.Mapping.Groups) {
+		hash := c.Mapping.Groups[name]
+		switch {
+		case strings.TrimSpace(name) == "" || strings.TrimSpace(hash) == "":
 			bad("mapping.groups", "entries need a group name and a store hash")
+		case !storeHashLike(hash):
+			bad("mapping.groups", "store hash %q must be letters and digits only, as in the store's API path (stores/{hash})", hash)
 		}
+		k := strings.ToLower(name)
+		if other, dup := seen[k]; dup && name != "" {
+			bad("mapping.groups", "two group names differ only in letter case (mapped to %q and %q); names are compared case-insensitively", other, hash)
+		}
+		seen[k] = hash
 	}
 
 	d := c.Delivery
@@ -198,6 +231,11 @@ func (c Config) Validate() error {
 	default:
 		bad("log.level", `must be "debug", "info", "warn" or "error"`)
 	}
+	for i, k := range c.Log.ExcludeKeys {
+		if strings.TrimSpace(k) == "" {
+			bad(fmt.Sprintf("log.exclude_keys[%d]", i), "must not be empty")
+		}
+	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file must be set together")
 	}
@@ -223,8 +261,8 @@ func (c *Config) Resolve() error {
 	if c.DatabaseFile != "" && c.Database == "" {
 		if v, ok := read("database_file", c.DatabaseFile); ok {
 			c.Database = Secret(v)
+			c.DatabaseFile = ""
 		}
-		c.DatabaseFile = ""
 	}
 	if c.SCIM.TokensFile != "" {
 		if v, ok := read("scim.tokens_file", c.SCIM.TokensFile); ok {
@@ -238,11 +276,11 @@ func (c *Config) Resolve() error {
 	if c.BigCommerce.TokenFile != "" && c.BigCommerce.Token == "" {
 		if v, ok := read("bigcommerce.token_file", c.BigCommerce.TokenFile); ok {
 			c.BigCommerce.Token = Secret(v)
+			c.BigCommerce.TokenFile = ""
 		}
-		c.BigCommerce.TokenFile = ""
 	}
-	for field, path := range map[string]string{"tls.cert_file": c.TLS.CertFile, "tls.key_file": c.TLS.KeyFile} {
-		if path != "" {
+	for _, f := range []struct{ field, path string }{{"tls.cert_file", c.TLS.CertFile}, {"tls.key_file", c.TLS.KeyFile}} {
+		if field, path := f.field, f.path; path != "" {
 			if _, err := os.Stat(path); err != nil {
 				errs = append(errs, fmt.Errorf("%s: cannot read %s", field, path))
 			}
@@ -278,6 +316,67 @@ func checkToken(t string) error {
 		return errors.New(`a plain token must be at least 16 characters; mint one with "scim-bridge token"`)
 	}
 	return nil
+}
+
+// ParseCIDR parses a network such as "10.0.0.0/8" or "2001:db8::/32". A
+// single address ("192.0.2.7") is accepted as a one-address network. IPv4
+// networks written in IPv6-mapped form are unmapped.
+func ParseCIDR(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("parse network %q: %w", s, err)
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("parse network %q: %w", s, err)
+	}
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
+
+// storeScheme returns the part of a store URL before ":" when it looks like a
+// scheme (letters, digits, "+", "-", "."; at most 20), else "". Only that part
+// is ever shown: the rest may hold a password.
+func storeScheme(db string) string {
+	scheme, _, ok := strings.Cut(db, ":")
+	if !ok || scheme == "" || len(scheme) > 20 {
+		return ""
+	}
+	for _, r := range scheme {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.') {
+			return ""
+		}
+	}
+	return scheme
+}
+
+// storeHashLike reports whether s looks like a BigCommerce store hash.
+func storeHashLike(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func uuidLike(s string) bool {

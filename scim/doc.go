@@ -11,4 +11,11 @@
 // and renders list responses, applies PATCH operations, projects attributes, and
 // serves /ServiceProviderConfig, because the library does none of these as the
 // IdPs need them. Every response, errors included, is application/scim+json.
+//
+// Two optional guards sit in front of the handlers. An allow-list of networks
+// (Options.AllowCIDRs) answers 403 to other clients before authentication; the
+// client is the TCP peer, and X-Forwarded-For is believed only from proxies
+// listed in Options.TrustProxyCIDRs (read from the right, so a client cannot
+// forge its way in). A token bucket per bearer token (Options.RequestsPerSecond
+// and Burst) answers 429 with an integer Retry-After, which Okta honours.
 package scim

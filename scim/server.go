@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -40,6 +42,9 @@ const (
 	// DefaultMaxResults caps a list page (filter.maxResults in
 	// /ServiceProviderConfig). Okta pages with count=100.
 	DefaultMaxResults = 200
+	// DefaultBurst is the per-token bucket size when Options.Burst is 0: an IdP
+	// pushing a group sends a few dozen requests at once.
+	DefaultBurst = 50
 	// maxScan caps how many candidates a filter that cannot be answered by the
 	// store's indexes may examine; beyond it the request gets 400 tooMany.
 	maxScan = 50000
@@ -62,6 +67,25 @@ type Options struct {
 	MaxResults int
 	// Logger receives the access log and errors (ids, no personal data).
 	Logger *zap.Logger
+	// AllowCIDRs, when non-empty, admits only clients from these networks;
+	// others get 403 with a SCIM error body (before authentication). The client
+	// is the TCP peer; see TrustProxyCIDRs.
+	AllowCIDRs []netip.Prefix
+	// TrustProxyCIDRs are the networks of reverse proxies whose X-Forwarded-For
+	// header is believed when checking AllowCIDRs: the header is read from the
+	// right, skipping trusted proxies, and the first other address is the
+	// client. Empty means the header is ignored.
+	TrustProxyCIDRs []netip.Prefix
+	// RequestsPerSecond limits each bearer token's request rate (a token bucket
+	// per token); 0 means no limit. A request over the limit gets 429 with a
+	// SCIM error body and Retry-After in whole seconds.
+	RequestsPerSecond float64
+	// Burst is the bucket size of the per-token limit: requests a token may make
+	// at once after being idle; DefaultBurst when 0.
+	Burst int
+	// Throttled, when set, is called once per request answered 429 by the
+	// per-token limit (for metrics). It must not block.
+	Throttled func()
 	// Observe, when set, is called once per request with the resource type
 	// ("User", "Group", "Schema", "ResourceType", "ServiceProviderConfig", "other"),
 	// method, status and duration (for metrics).
@@ -82,6 +106,9 @@ type handler struct {
 	maxBody    int64
 	maxResults int
 	observe    func(string, string, int, time.Duration)
+	allowList  allowList
+	limiter    *limiter // nil: no per-token limit
+	throttled  func()
 	users      *resource.Schema
 	groups     *resource.Schema
 	spc        scim.ServiceProviderConfig
@@ -104,13 +131,27 @@ func NewHandler(opts Options) (http.Handler, error) {
 			return nil, fmt.Errorf("scim: public URL must be an absolute http(s) URL")
 		}
 	}
+	if opts.RequestsPerSecond < 0 || math.IsNaN(opts.RequestsPerSecond) || math.IsInf(opts.RequestsPerSecond, 0) {
+		return nil, errors.New("scim: RequestsPerSecond must be a finite number, 0 or more")
+	}
+	if opts.Burst < 0 {
+		return nil, errors.New("scim: Burst must not be negative")
+	}
 	allowStringValues.Do(func() { schema.SetAllowStringValues(true) })
 	h := &handler{
 		svc: opts.Service, log: opts.Logger, auth: authenticator{tokens: opts.Tokens},
 		publicURL: strings.TrimRight(opts.PublicURL, "/"), maxBody: opts.MaxBodyBytes,
-		maxResults: opts.MaxResults, observe: opts.Observe,
-		users: resource.UserSchema(), groups: resource.GroupSchema(),
+		maxResults: opts.MaxResults, observe: opts.Observe, throttled: opts.Throttled,
+		allowList: allowList{allow: opts.AllowCIDRs, trustProxy: opts.TrustProxyCIDRs},
+		users:     resource.UserSchema(), groups: resource.GroupSchema(),
 		servers: map[string]scim.Server{},
+	}
+	if opts.RequestsPerSecond > 0 {
+		burst := opts.Burst
+		if burst == 0 {
+			burst = DefaultBurst
+		}
+		h.limiter = newLimiter(opts.RequestsPerSecond, burst, nil)
 	}
 	if h.log == nil {
 		h.log = zap.NewNop()
@@ -138,7 +179,15 @@ func NewHandler(opts Options) (http.Handler, error) {
 
 	r := gin.New()
 	r.Use(h.recovery, h.requestID, h.accessLog)
-	api := r.Group(Prefix, h.authenticate, h.limitBody)
+	if len(h.allowList.allow) > 0 {
+		r.Use(h.checkClient)
+	}
+	chain := []gin.HandlerFunc{h.authenticate}
+	if h.limiter != nil {
+		chain = append(chain, h.throttle)
+	}
+	chain = append(chain, h.limitBody)
+	api := r.Group(Prefix, chain...)
 	api.Any("/*path", h.dispatch)
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c.Writer, http.StatusNotFound, "", "Not found. SCIM is served under "+Prefix+".")
@@ -222,6 +271,7 @@ type ctxKey int
 const (
 	paramsKey ctxKey = iota
 	tokenKey
+	tokenHashKey
 )
 
 // queryParams are the list and projection parameters the bridge handles itself;
@@ -291,12 +341,12 @@ func (h *handler) accessLog(c *gin.Context) {
 		zap.Duration("duration", d), zap.String("request_id", bridge.RequestID(c.Request.Context())),
 	}
 	if fp, ok := c.Request.Context().Value(tokenKey).(string); ok {
-		fields = append(fields, zap.String("token", fp))
+		fields = append(fields, zap.String("token_fingerprint", fp))
 	}
 	switch {
 	case status >= 500:
 		h.log.Error("scim request", fields...)
-	case status == http.StatusUnauthorized:
+	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusTooManyRequests:
 		h.log.Warn("scim request", fields...)
 	default:
 		h.log.Info("scim request", fields...)
@@ -334,6 +384,7 @@ func (h *handler) authenticate(c *gin.Context) {
 		return
 	}
 	ctx := context.WithValue(c.Request.Context(), tokenKey, t.Fingerprint())
+	ctx = context.WithValue(ctx, tokenHashKey, t)
 	c.Request = c.Request.WithContext(bridge.WithActor(ctx, "scim:"+t.Fingerprint()))
 	c.Next()
 }

@@ -62,6 +62,33 @@ type Options struct {
 	// stores, apps, and the continuation pages of a store's users); default
 	// [DefaultPageSize]. Nested listings use smaller sizes (see the package doc).
 	PageSize int
+	// Observe, when set, is called once per HTTP request the client sends
+	// (failed connections included; never for a request the gate refused), after
+	// the response is classified: operation is the GraphQL operation name (one
+	// of [Operations]), status the HTTP status (0 when no response arrived),
+	// reason the [Error.Reason] of a failed request ("" when the request as a
+	// whole succeeded; per-operation field errors do not count), d the time from
+	// sending to the end of the response. It must not block. Metrics use it.
+	Observe func(operation string, status int, reason string, d time.Duration)
+}
+
+// Operation names the client sends (GraphQL operationName), a bounded set for
+// metric labels.
+const (
+	OpApply                  = "BridgeApply"
+	OpAccount                = "BridgeAccount"
+	OpAccountUsers           = "BridgeAccountUsers"
+	OpAccountUsersBackward   = "BridgeAccountUsersBackward"
+	OpStores                 = "BridgeStores"
+	OpApps                   = "BridgeApps"
+	OpStoreUsers             = "BridgeStoreUsers"
+	OpStoreUsersContinuation = "BridgeStoreUsersMore"
+)
+
+// Operations returns every operation name the client sends, for pre-creating
+// metric label series.
+func Operations() []string {
+	return []string{OpApply, OpAccount, OpAccountUsers, OpAccountUsersBackward, OpStores, OpApps, OpStoreUsers, OpStoreUsersContinuation}
 }
 
 // Client is a BigCommerce Account-level GraphQL client. It is safe for
@@ -72,6 +99,7 @@ type Client struct {
 	log      *zap.Logger
 	pageSize int
 	now      func() time.Time
+	observe  func(operation string, status int, reason string, d time.Duration)
 }
 
 // New validates opts and returns a client. It sends nothing.
@@ -129,6 +157,7 @@ func New(opts Options) (*Client, error) {
 		log:      logger.Named("downstream"),
 		pageSize: pageSize,
 		now:      time.Now,
+		observe:  opts.Observe,
 	}, nil
 }
 
@@ -221,8 +250,7 @@ const (
 // response that has data or field errors (errors with a path); those are in
 // reply.errs. A refused document comes back as an *Error with Reason
 // [ReasonRefused].
-func (c *Client) exec(ctx context.Context, p Priority, opName, query string, vars map[string]any) (reply, sent, *Error) {
-	var s sent
+func (c *Client) exec(ctx context.Context, p Priority, opName, query string, vars map[string]any) (_ reply, s sent, e *Error) {
 	if c.gate != nil {
 		if err := c.gate.Acquire(ctx, p); err != nil {
 			if ctx.Err() != nil {
@@ -234,8 +262,18 @@ func (c *Client) exec(ctx context.Context, p Priority, opName, query string, var
 	rec := &recorder{}
 	start := time.Now()
 	data, err := c.gql.ExecRaw(context.WithValue(ctx, recorderKey{}, rec), query, vars, graphql.OperationName(opName))
+	elapsed := time.Since(start)
 	if rec.sent {
 		s.requests = 1
+		if c.observe != nil {
+			defer func() {
+				reason := ""
+				if e != nil {
+					reason = e.Reason
+				}
+				c.observe(opName, rec.status, reason, elapsed)
+			}()
+		}
 	}
 	if rec.header != nil {
 		s.responded = true
@@ -247,7 +285,7 @@ func (c *Client) exec(ctx context.Context, p Priority, opName, query string, var
 	c.log.Debug("downstream request",
 		zap.String("operation", opName),
 		zap.Int("status", rec.status),
-		zap.Duration("duration", time.Since(start)),
+		zap.Duration("duration", elapsed),
 		zap.Int("requests_left", s.rate.Left),
 		zap.Int("document_bytes", len(query)))
 

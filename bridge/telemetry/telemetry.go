@@ -29,7 +29,13 @@ type Options struct {
 	Downstream func() (ok bool, reason string)
 	// Status returns the /status document.
 	Status func(ctx context.Context) any
+	// ReadyTimeout bounds the store check of /readyz; DefaultReadyTimeout when 0.
+	ReadyTimeout time.Duration
 }
+
+// DefaultReadyTimeout bounds the store check of /readyz: a store that has not
+// answered a write and a delete by then is as good as unreachable.
+const DefaultReadyTimeout = 5 * time.Second
 
 // Handler returns the telemetry HTTP handler.
 func Handler(o Options) http.Handler {
@@ -39,7 +45,11 @@ func Handler(o Options) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		timeout := o.ReadyTimeout
+		if timeout <= 0 {
+			timeout = DefaultReadyTimeout
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		body := map[string]any{"store": "ok"}
 		status := http.StatusOK

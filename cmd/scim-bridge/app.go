@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -38,6 +39,7 @@ const shutdownTimeout = 15 * time.Second
 type app struct {
 	*deps
 	engine    *delivery.Engine
+	runner    *reconcile.Runner
 	elector   *leader.Elector
 	scim      http.Handler
 	telemetry http.Handler
@@ -96,6 +98,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		_ = d.Close()
 		return nil, err
 	}
+	a.runner = runner
 	a.leaders = append(a.leaders, runner.Run)
 	a.status = append(a.status, statusPart{"reconcile", func(context.Context) any { return runner.Status() }})
 
@@ -118,16 +121,30 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		}
 		tokens = append(tokens, h)
 	}
+	allow, err := parseCIDRs(cfg.SCIM.AllowCIDRs, "scim.allow_cidrs")
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	trust, err := parseCIDRs(cfg.SCIM.TrustProxyCIDRs, "scim.trust_proxy_cidrs")
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
 	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "scim_requests_total",
 		Help: "SCIM requests by resource type, method and status code."}, []string{"resource", "method", "status"})
 	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "scim_bridge", Name: "scim_request_duration_seconds",
 		Help: "SCIM request latency by resource type and method.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12)},
 		[]string{"resource", "method"})
-	d.reg.MustRegister(reqs, lat)
+	throttled := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "scim_throttled_total",
+		Help: "SCIM requests answered 429 by the per-token rate limit (scim.requests_per_second, scim.burst)."})
+	d.reg.MustRegister(reqs, lat, throttled, newGroupsCollector(d.svc))
 	gin.SetMode(gin.ReleaseMode)
 	a.scim, err = scim.NewHandler(scim.Options{
 		Service: d.svc, Tokens: tokens, PublicURL: cfg.SCIM.PublicURL, MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
 		MaxResults: cfg.SCIM.MaxResults, Logger: log,
+		AllowCIDRs: allow, TrustProxyCIDRs: trust,
+		RequestsPerSecond: cfg.SCIM.RequestsPerSecond, Burst: cfg.SCIM.Burst, Throttled: throttled.Inc,
 		Observe: func(res, method string, status int, dur time.Duration) {
 			reqs.WithLabelValues(res, method, strconv.Itoa(status)).Inc()
 			lat.WithLabelValues(res, method).Observe(dur.Seconds())
@@ -222,6 +239,35 @@ func (a *app) statusDoc(ctx context.Context) any {
 	return doc
 }
 
+// credentialError turns the failure of the account query into the operator's
+// message when it is a configuration problem (wrong token, missing scope,
+// unknown account), or returns nil.
+func credentialError(err error) error {
+	var de *downstream.Error
+	switch {
+	case errors.As(err, &de) && de.Reason == downstream.ReasonUnauthorized:
+		return errors.New("BigCommerce refused the API token (401): check SCIM_BRIDGE_BC_TOKEN / bigcommerce.token; it must be an account-level API token")
+	case errors.As(err, &de) && de.Reason == downstream.ReasonAccountNotFound:
+		return errors.New("BigCommerce does not know the account (404): check SCIM_BRIDGE_BC_ACCOUNT_UUID / bigcommerce.account_uuid (the UUID in the API path)")
+	case errors.As(err, &de) && de.Reason == downstream.ReasonForbidden:
+		return errors.New("the BigCommerce token lacks a scope (403/FORBIDDEN): grant Account (read-only), Account Stores (read) and Account Users (read, write, delete)")
+	}
+	return nil
+}
+
+// parseCIDRs parses a configured list of networks (validated already).
+func parseCIDRs(list []string, field string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for i, s := range list {
+		p, err := config.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", field, i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // checkCredentials spends one request on the account query, at start, so a
 // wrong token, a missing scope or an unknown account fails loudly. It waits for
 // the budget at most a few seconds; when the budget has nothing to give (a
@@ -235,12 +281,8 @@ func (a *app) checkCredentials(ctx context.Context) error {
 	case err == nil:
 		a.log.Info("BigCommerce credentials accepted", zap.String("account_id", info.ID))
 		return nil
-	case errors.As(err, &de) && de.Reason == downstream.ReasonUnauthorized:
-		return errors.New("BigCommerce refused the API token (401): check SCIM_BRIDGE_BC_TOKEN / bigcommerce.token; it must be an account-level API token")
-	case errors.As(err, &de) && de.Reason == downstream.ReasonAccountNotFound:
-		return errors.New("BigCommerce does not know the account (404): check SCIM_BRIDGE_BC_ACCOUNT_UUID / bigcommerce.account_uuid (the UUID in the API path)")
-	case errors.As(err, &de) && de.Reason == downstream.ReasonForbidden:
-		return errors.New("the BigCommerce token lacks a scope (403/FORBIDDEN): grant Account (read-only), Account Stores (read) and Account Users (read, write, delete)")
+	case credentialError(err) != nil:
+		return credentialError(err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &de) && de.Reason == downstream.ReasonBudget:
 		a.log.Warn("credential check skipped: the request budget has nothing to spare now")
 		return nil

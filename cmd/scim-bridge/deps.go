@@ -43,12 +43,14 @@ func (f *configFlags) register(fs *flag.FlagSet) {
 }
 
 // load reads the configuration (file, environment, flags), resolves secrets
-// given by file, and validates it, returning every problem at once.
+// given by file, and validates it, returning every problem at once (one per
+// line, each starting with its field path or variable name).
 func (f *configFlags) load(getenv func(string) string) (config.Config, error) {
 	cfg, err := config.Load(f.path, getenv)
-	if err != nil {
+	if err != nil && !errors.Is(err, config.ErrPartial) {
 		return cfg, err
 	}
+	loadErr := err // unknown keys or bad values: listed with every other problem
 	for _, o := range []struct {
 		v   string
 		dst *string
@@ -60,7 +62,7 @@ func (f *configFlags) load(getenv func(string) string) (config.Config, error) {
 	if f.database != "" {
 		cfg.Database, cfg.DatabaseFile = config.Secret(f.database), ""
 	}
-	return cfg, errors.Join(cfg.Resolve(), cfg.Validate())
+	return cfg, errors.Join(loadErr, cfg.Resolve(), cfg.Validate())
 }
 
 // configError prints configuration problems one per line with a hint.
@@ -73,7 +75,8 @@ func configError(w io.Writer, cmd string, err error) int {
 	return exitUsage
 }
 
-// newLogger builds the process logger: JSON (default) or console, to w.
+// newLogger builds the process logger: JSON (default) or console, to w, behind
+// the key-excluding core (logging.go) with c.ExcludeKeys added to its list.
 func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
 	var level zapcore.Level
 	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
@@ -89,7 +92,7 @@ func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
 	} else {
 		enc = zapcore.NewJSONEncoder(encCfg)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), level)), nil
+	return zap.New(newExcludingCore(zapcore.NewCore(enc, zapcore.AddSync(w), level), c.ExcludeKeys)), nil
 }
 
 // deps are the components built from a configuration, shared by serve,
@@ -131,7 +134,7 @@ func buildDeps(ctx context.Context, cfg config.Config, log *zap.Logger, notify f
 		return nil, err
 	}
 	d.budget = delivery.NewBudget(st, rate.N, rate.Window, cfg.Delivery.Reserve, d.now, log)
-	d.client, err = newDownstreamClient(cfg, d.budget, log)
+	d.client, err = newObservedDownstreamClient(cfg, d.budget, log, newDownstreamMetrics(d.reg).observe)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -144,9 +147,17 @@ func (d *deps) Close() error { return d.store.Close() }
 // newDownstreamClient is the BigCommerce client of a configuration, spending
 // through gate.
 func newDownstreamClient(cfg config.Config, gate downstream.Gate, log *zap.Logger) (*downstream.Client, error) {
+	return newObservedDownstreamClient(cfg, gate, log, nil)
+}
+
+// newObservedDownstreamClient is newDownstreamClient reporting every HTTP
+// request to observe (nil: none).
+func newObservedDownstreamClient(cfg config.Config, gate downstream.Gate, log *zap.Logger,
+	observe func(operation string, status int, reason string, d time.Duration),
+) (*downstream.Client, error) {
 	return downstream.New(downstream.Options{
 		BaseURL: cfg.BigCommerce.APIURL, AccountUUID: cfg.BigCommerce.AccountUUID, Token: cfg.BigCommerce.Token.Value(),
 		HTTPClient: &http.Client{Timeout: cfg.BigCommerce.Timeout}, Gate: gate, Logger: log,
-		PageSize: cfg.BigCommerce.PageSize,
+		PageSize: cfg.BigCommerce.PageSize, Observe: observe,
 	})
 }

@@ -219,23 +219,7 @@ func TestServeEndToEnd(t *testing.T) {
 }
 
 // hog spends the simulated account's quota from another client until stopped.
-func hog(t *testing.T, simURL string) func() {
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		body := `{"query":"{ account { id } }"}`
-		for ctx.Err() == nil {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, simURL+"/accounts/"+simulator.DefaultAccountUUID+"/graphql", strings.NewReader(body))
-			req.Header.Set("X-Auth-Token", simulator.DefaultToken)
-			if res, err := http.DefaultClient.Do(req); err == nil {
-				res.Body.Close()
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	return func() { cancel(); <-done }
-}
+func hog(t *testing.T, simURL string) func() { return hogWith(t, simURL, simulator.DefaultToken) }
 
 // child is a "scim-bridge serve" process.
 type child struct {

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // maxCachedStmts bounds the prepared statements kept per connection. The store
@@ -86,12 +87,17 @@ func broken(err error) bool {
 
 // connPool hands out pinned connections, one transaction at a time each.
 type connPool struct {
-	db    *sql.DB
-	conns chan *pinnedConn
+	db     *sql.DB
+	conns  chan *pinnedConn
+	done   chan struct{} // closed by close: waiting for a connection stops
+	closer sync.Once
 }
 
+// errClosed is returned by transactions started after the store was closed.
+var errClosed = errors.New("store is closed")
+
 func newConnPool(ctx context.Context, db *sql.DB, n int) (*connPool, error) {
-	p := &connPool{db: db, conns: make(chan *pinnedConn, n)}
+	p := &connPool{db: db, conns: make(chan *pinnedConn, n), done: make(chan struct{})}
 	for range n {
 		c, err := pin(ctx, db)
 		if err != nil {
@@ -103,11 +109,18 @@ func newConnPool(ctx context.Context, db *sql.DB, n int) (*connPool, error) {
 	return p, nil
 }
 
-// get waits for a free connection or for ctx to end.
+// get waits for a free connection, for ctx to end, or for the pool to close.
 func (p *connPool) get(ctx context.Context) (*pinnedConn, error) {
+	select {
+	case <-p.done:
+		return nil, errClosed
+	default:
+	}
 	select {
 	case c := <-p.conns:
 		return c, nil
+	case <-p.done:
+		return nil, errClosed
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
@@ -117,6 +130,12 @@ func (p *connPool) get(ctx context.Context) (*pinnedConn, error) {
 // connection replaces it (the slot must not be lost, or the pool would shrink
 // and, for the writer, stop).
 func (p *connPool) put(c *pinnedConn, err error) {
+	select {
+	case <-p.done: // closed while c was in use
+		_ = c.close()
+		return
+	default:
+	}
 	if err != nil && broken(err) {
 		_ = c.close()
 		if fresh, perr := pin(context.Background(), p.db); perr == nil {
@@ -130,8 +149,10 @@ func (p *connPool) put(c *pinnedConn, err error) {
 	p.conns <- c
 }
 
-// close closes every connection currently in the pool.
+// close stops the pool: waiting transactions fail with errClosed, connections
+// in use are closed when they come back, and the idle ones now.
 func (p *connPool) close() error {
+	p.closer.Do(func() { close(p.done) })
 	var errs []error
 	for {
 		select {

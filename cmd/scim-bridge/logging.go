@@ -1,0 +1,89 @@
+package main
+
+import (
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// excludedValue replaces the value of an excluded field. The key stays, so a
+// field that should never have been logged is visible (and harmless) in the
+// output and can be fixed at its source.
+const excludedValue = "[excluded]"
+
+// defaultExcludedKeys are log field names that would hold personal data or
+// credentials (house style rule 11). No code of the bridge logs them on
+// purpose; the excluding core is a safety net against one that does.
+var defaultExcludedKeys = []string{
+	"email", "emails", "user_name", "display_name", "name", "given_name", "family_name",
+	"formatted", "nick_name", "phone", "phone_number", "phone_numbers", "address", "addresses",
+	"filter", "query", "raw_query", "url", "path", "body", "payload", "attributes",
+	"authorization", "token", "password", "secret", "api_key", "cookie",
+}
+
+// normalizeKey folds a field name so that "userName", "user_name" and
+// "User-Name" compare equal.
+func normalizeKey(k string) string {
+	k = strings.ToLower(k)
+	return strings.NewReplacer("_", "", "-", "", ".", "", " ", "").Replace(k)
+}
+
+// excludingCore wraps a zapcore.Core and replaces the value of every field
+// whose name is excluded, in fields added with With and in each entry's own
+// fields (top level only: an ObjectMarshaler's own keys are its author's
+// responsibility). It is dex's excluding log handler for zap.
+type excludingCore struct {
+	zapcore.Core
+	keys map[string]bool
+}
+
+// newExcludingCore returns core with the default excluded keys plus extra.
+func newExcludingCore(core zapcore.Core, extra []string) zapcore.Core {
+	keys := make(map[string]bool, len(defaultExcludedKeys)+len(extra))
+	for _, k := range append(append([]string(nil), defaultExcludedKeys...), extra...) {
+		if k = normalizeKey(k); k != "" {
+			keys[k] = true
+		}
+	}
+	return &excludingCore{Core: core, keys: keys}
+}
+
+func (c *excludingCore) filter(fields []zapcore.Field) []zapcore.Field {
+	var out []zapcore.Field
+	for i, f := range fields {
+		if !c.keys[normalizeKey(f.Key)] {
+			if out != nil {
+				out = append(out, f)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]zapcore.Field, 0, len(fields)), fields[:i]...)
+		}
+		out = append(out, zap.String(f.Key, excludedValue))
+	}
+	if out == nil {
+		return fields
+	}
+	return out
+}
+
+// With implements zapcore.Core.
+func (c *excludingCore) With(fields []zapcore.Field) zapcore.Core {
+	return &excludingCore{Core: c.Core.With(c.filter(fields)), keys: c.keys}
+}
+
+// Check implements zapcore.Core: it registers this core (not the wrapped one)
+// so that Write filters the entry's fields.
+func (c *excludingCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(e.Level) {
+		return ce.AddCore(e, c)
+	}
+	return ce
+}
+
+// Write implements zapcore.Core.
+func (c *excludingCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
+	return c.Core.Write(e, c.filter(fields))
+}
