@@ -38,6 +38,7 @@ func commands() []command {
 		{"reconcile", "run one reconciliation and exit", runReconcile},
 		{"report", "write the compliance report (who can reach which store)", runReport},
 		{"dead-letters", "list changes delivery gave up on, and retry them", runDeadLetters},
+		{"healthcheck", "probe the telemetry endpoint (for container health checks)", runHealthcheck},
 		{"token", "mint a SCIM bearer token and print its sha256: form", runToken},
 		{"validate", "check a configuration and list every problem", runValidate},
 		{"bench", "run the delivery benchmark (simulated clock, 70 requests/hour)", runBench},
