@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -47,24 +46,15 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 			only[n] = true
 		}
 	}
-	cfg, err := cf.load(os.Getenv)
-	if err != nil {
-		return configError(stderr, "dead-letters", err)
+	d, code := openDeps(ctx, &cf, "dead-letters", stderr)
+	if d == nil {
+		return code
 	}
-	log, err := newLogger(cfg.Log, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge dead-letters: %v\n", err)
-		return exitUsage
-	}
-	d, err := buildDeps(ctx, cfg, log, nil)
-	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge dead-letters: %v\n", err)
-		return exitError
-	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
+	log := d.log
 
 	var dead, retried []store.Intent
-	err = d.store.Update(ctx, func(tx store.Tx) error {
+	err := d.store.Update(ctx, func(tx store.Tx) error {
 		retried = retried[:0]
 		var err error
 		if dead, err = tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentDead}}); err != nil {

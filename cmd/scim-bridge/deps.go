@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -93,6 +94,26 @@ func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
 		enc = zapcore.NewJSONEncoder(encCfg)
 	}
 	return zap.New(newExcludingCore(zapcore.NewCore(enc, zapcore.AddSync(w), level), c.ExcludeKeys)), nil
+}
+
+// openDeps loads the configuration and builds the components for a one-shot
+// command (reconcile, report, dead-letters), printing what went wrong. On
+// failure it returns nil and the exit status the command should return.
+func openDeps(ctx context.Context, cf *configFlags, cmd string, stderr io.Writer) (*deps, int) {
+	cfg, err := cf.load(os.Getenv)
+	if err != nil {
+		return nil, configError(stderr, cmd, err)
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		return nil, configError(stderr, cmd, err)
+	}
+	d, err := buildDeps(ctx, cfg, log, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge %s: %v\n", cmd, err)
+		return nil, exitError
+	}
+	return d, exitOK
 }
 
 // deps are the components built from a configuration, shared by serve,

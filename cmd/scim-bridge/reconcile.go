@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -90,20 +89,12 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return exitUsage
 	}
 
-	cfg, err := cf.load(os.Getenv)
-	if err != nil {
-		return configError(stderr, "reconcile", err)
-	}
-	log, err := newLogger(cfg.Log, stderr)
-	if err != nil {
-		return configError(stderr, "reconcile", err)
-	}
-	d, err := buildDeps(ctx, cfg, log, nil)
-	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge reconcile: %v\n", err)
-		return exitError
+	d, code := openDeps(ctx, &cf, "reconcile", stderr)
+	if d == nil {
+		return code
 	}
 	defer func() { _ = d.Close() }()
+	cfg, log := d.cfg, d.log
 
 	policy := reconcile.Policy{Unmanaged: cfg.Reconcile.Unmanaged, Protected: cfg.Reconcile.ProtectedEmails, MaxRemovals: cfg.Reconcile.MaxRemovals}
 	if maxRemovals >= 0 {
@@ -132,7 +123,7 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "scim-bridge reconcile: %v\nNothing was changed (%d requests spent).\n", err, res.RequestsSpent)
 		return exitError
 	}
-	code := reconcileExit(res)
+	code = reconcileExit(res)
 	if output == "json" {
 		if err := writeReconcileJSON(stdout, res, policy, code); err != nil {
 			fmt.Fprintf(stderr, "scim-bridge reconcile: write the plan: %v\n", err)

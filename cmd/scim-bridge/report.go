@@ -92,20 +92,12 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 
-	cfg, err := cf.load(os.Getenv)
-	if err != nil {
-		return configError(stderr, "report", err)
-	}
-	log, err := newLogger(cfg.Log, stderr)
-	if err != nil {
-		return configError(stderr, "report", err)
-	}
-	d, err := buildDeps(ctx, cfg, log, nil)
-	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge report: %v\n", err)
-		return exitError
+	d, code := openDeps(ctx, &cf, "report", stderr)
+	if d == nil {
+		return code
 	}
 	defer func() { _ = d.Close() }()
+	cfg := d.cfg
 
 	est, err := reconcile.EstimateRead(ctx, d.store, cfg.BigCommerce.PageSize)
 	if err != nil {

@@ -14,8 +14,8 @@ func TestMigrations(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, ms)
 	for i, m := range ms {
-		require.Equal(t, i+1, m.version)
-		require.NotEmpty(t, m.sql)
+		require.Equal(t, i+1, m.Version)
+		require.NotEmpty(t, m.SQL)
 	}
 
 	ctx := t.Context()
