@@ -326,6 +326,18 @@ func (e *Engine) send(ctx context.Context, top downstream.Priority, batch []Plan
 	}
 	res, err := e.o.Client.Apply(WithPrepaid(ctx), top, ops)
 	e.observeBatch(res, len(ops))
+	if ce := e.log.Check(zap.DebugLevel, "batch delivered"); ce != nil {
+		// The SCIM requests whose changes this batch carries (ids only), so one
+		// request id leads from the IdP's call to BigCommerce's answer.
+		ids := make([]string, 0, len(batch))
+		for _, op := range batch {
+			if id := op.Latest.RequestID; id != "" && len(ids) < 50 {
+				ids = append(ids, id)
+			}
+		}
+		ce.Write(zap.Int("operations", len(ops)), zap.String("priority", top.String()), zap.Int("requests", res.Requests),
+			zap.Strings("request_ids", ids), zap.Bool("failed", err != nil))
+	}
 	e.learn(res, probe, now)
 	var reqErr *downstream.Error
 	if err != nil && !errors.As(err, &reqErr) {
@@ -490,7 +502,7 @@ func (e *Engine) failed(ctx context.Context, tx store.Tx, op PlannedOp, oc outco
 	}
 	if oc == outcomeDead {
 		e.log.Warn("intent dead-lettered", zap.Int64("seq", op.Latest.Seq), zap.String("kind", string(op.Latest.Kind)),
-			zap.String("reason", reason), zap.Int("attempts", attempts))
+			zap.String("reason", reason), zap.Int("attempts", attempts), zap.String("request_id", op.Latest.RequestID))
 		return tx.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "delivery", Action: "intent.dead", ResourceType: "Intent",
 			ResourceID: fmt.Sprint(op.Latest.Seq), RequestID: op.Latest.RequestID, Detail: "reason=" + reason})
 	}
