@@ -129,6 +129,7 @@ func (s *Service) CreateUser(ctx context.Context, attrs map[string]any) (UserVie
 	u.ID = s.newID()
 	u.Version = 1
 	u.Created, u.Modified = now, now
+	var out UserView
 	err = s.write(ctx, func(tx store.Tx) error {
 		t, err := s.begin(ctx, tx, now)
 		if err != nil {
@@ -138,12 +139,15 @@ func (s *Service) CreateUser(ctx context.Context, attrs map[string]any) (UserVie
 			return userWriteError(ctx, tx, u, err)
 		}
 		after := t.access(u, nil)
-		return t.finish(u.ID, "user.create", "User", map[string]accessChange{u.ID: {user: u, before: Access{}, after: after}})
+		if err := t.finish(u.ID, "user.create", "User", map[string]accessChange{u.ID: {user: u, before: Access{}, after: after}}); err != nil {
+			return err
+		}
+		return t.readBack(&out, u.ID, nil)
 	})
 	if err != nil {
 		return UserView{}, err
 	}
-	return s.GetUser(ctx, u.ID)
+	return out, nil
 }
 
 // GetUser returns the user with id, or an error wrapping ErrNotFound.
@@ -194,24 +198,19 @@ func (s *Service) ListUsers(ctx context.Context, q store.Query) ([]UserView, int
 // the current user and may run more than once; it must not have side effects. A
 // change that leaves every attribute as it was is not a write (the version stays).
 func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, fn func(cur UserView) (map[string]any, error)) (UserView, error) {
+	var out UserView
 	err := s.write(ctx, func(tx store.Tx) error {
 		now := s.clock()
 		t, err := s.begin(ctx, tx, now)
 		if err != nil {
 			return err
 		}
-		cur, err := tx.GetUser(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		if pre != nil && !pre(cur.Version) {
-			return ErrPrecondition
-		}
-		groups, err := t.names.userGroups(ctx, id)
+		cur, groups, err := t.current(id, pre)
 		if err != nil {
 			return err
 		}
-		attrs, err := fn(UserView{User: cur, Groups: groups})
+		out = UserView{User: cur, Groups: groups}
+		attrs, err := fn(out)
 		if err != nil {
 			return err
 		}
@@ -228,14 +227,17 @@ func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, f
 			return userWriteError(ctx, tx, next, err)
 		}
 		stores := t.storesOf(groups)
-		return t.finish(id, "user.update", "User", map[string]accessChange{
+		if err := t.finish(id, "user.update", "User", map[string]accessChange{
 			id: {user: next, before: t.access(cur, stores), after: t.access(next, stores)},
-		})
+		}); err != nil {
+			return err
+		}
+		return t.readBack(&out, id, groups)
 	})
 	if err != nil {
 		return UserView{}, err
 	}
-	return s.GetUser(ctx, id)
+	return out, nil
 }
 
 // DeleteUser removes the user with id and its memberships; a present user is
@@ -246,14 +248,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string, pre Precondition) e
 		if err != nil {
 			return err
 		}
-		cur, err := tx.GetUser(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		if pre != nil && !pre(cur.Version) {
-			return ErrPrecondition
-		}
-		groups, err := t.names.userGroups(ctx, id)
+		cur, groups, err := t.current(id, pre)
 		if err != nil {
 			return err
 		}
@@ -279,6 +274,7 @@ func (s *Service) CreateGroup(ctx context.Context, attrs map[string]any, memberI
 	g.Version = 1
 	g.Created, g.Modified = now, now
 	members := dedupe(memberIDs)
+	var out GroupView
 	err = s.write(ctx, func(tx store.Tx) error {
 		t, err := s.begin(ctx, tx, now)
 		if err != nil {
@@ -287,17 +283,22 @@ func (s *Service) CreateGroup(ctx context.Context, attrs map[string]any, memberI
 		if err := tx.CreateGroup(ctx, g); err != nil {
 			return groupWriteError(err)
 		}
-		return t.changeMembership(g.ID, "group.create", members, func() error {
+		if err := t.changeMembership(g.ID, "group.create", members, func() error {
 			if len(members) == 0 {
 				return nil
 			}
 			return addMembers(ctx, tx, g.ID, members)
-		})
+		}); err != nil {
+			return err
+		}
+		view, err := tx.GroupMembers(ctx, g.ID)
+		out = GroupView{Group: g, Members: view, MembersLoaded: true}
+		return err
 	})
 	if err != nil {
 		return GroupView{}, err
 	}
-	return s.GetGroup(ctx, g.ID, true)
+	return out, nil
 }
 
 // GetGroup returns the group with id, with its members when withMembers is set.
@@ -569,6 +570,31 @@ func (s *Service) begin(ctx context.Context, tx store.Tx, now time.Time) (*txn, 
 		return nil, err
 	}
 	return &txn{s: s, ctx: ctx, tx: tx, now: now, r: r, names: newGroupNames(tx)}, nil
+}
+
+// current reads the user a write starts from, checks the If-Match
+// precondition and loads the user's groups.
+func (t *txn) current(id string, pre Precondition) (store.User, []GroupRef, error) {
+	cur, err := t.tx.GetUser(t.ctx, id)
+	if err != nil {
+		return store.User{}, nil, notFound(err)
+	}
+	if pre != nil && !pre(cur.Version) {
+		return store.User{}, nil, ErrPrecondition
+	}
+	groups, err := t.names.userGroups(t.ctx, id)
+	return cur, groups, err
+}
+
+// readBack sets *out to the user as this transaction wrote it (the sync state
+// included), so the answer to a write needs no second transaction.
+func (t *txn) readBack(out *UserView, id string, groups []GroupRef) error {
+	u, err := t.tx.GetUser(t.ctx, id)
+	if err != nil {
+		return err
+	}
+	*out = UserView{User: u, Groups: groups}
+	return nil
 }
 
 // access returns what u should have in BigCommerce given the stores its groups grant.
