@@ -231,33 +231,14 @@ func (p *parser) enter() error {
 	return nil
 }
 
-func (p *parser) parseOr() (*node, error) {
-	left, err := p.parseAnd()
-	if err != nil {
-		return nil, err
-	}
-	kids := []*node{left}
-	for {
-		save := p.pos
-		p.skipSpace()
-		if !p.keyword("or") {
-			p.pos = save
-			break
-		}
-		right, err := p.parseAnd()
-		if err != nil {
-			return nil, err
-		}
-		kids = append(kids, right)
-	}
-	if len(kids) == 1 {
-		return left, nil
-	}
-	return &node{kind: kindOr, kids: kids}, nil
-}
+func (p *parser) parseOr() (*node, error) { return p.parseList("or", kindOr, p.parseAnd) }
 
-func (p *parser) parseAnd() (*node, error) {
-	left, err := p.parseUnary()
+func (p *parser) parseAnd() (*node, error) { return p.parseList("and", kindAnd, p.parseUnary) }
+
+// parseList parses operands joined by keyword ("or", "and") into one node of
+// kind, or returns the single operand.
+func (p *parser) parseList(keyword string, kind nodeKind, operand func() (*node, error)) (*node, error) {
+	left, err := operand()
 	if err != nil {
 		return nil, err
 	}
@@ -265,11 +246,11 @@ func (p *parser) parseAnd() (*node, error) {
 	for {
 		save := p.pos
 		p.skipSpace()
-		if !p.keyword("and") {
+		if !p.keyword(keyword) {
 			p.pos = save
 			break
 		}
-		right, err := p.parseUnary()
+		right, err := operand()
 		if err != nil {
 			return nil, err
 		}
@@ -278,7 +259,7 @@ func (p *parser) parseAnd() (*node, error) {
 	if len(kids) == 1 {
 		return left, nil
 	}
-	return &node{kind: kindAnd, kids: kids}, nil
+	return &node{kind: kind, kids: kids}, nil
 }
 
 func (p *parser) parseUnary() (*node, error) {
