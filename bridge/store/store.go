@@ -43,6 +43,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrReadOnly reports a write attempted inside a View transaction.
 	ErrReadOnly = errors.New("read-only transaction")
+	// ErrLeaseLost reports that a lease checked with Tx.CheckLease is no longer
+	// held by the holder and epoch given: another replica took it over.
+	ErrLeaseLost = errors.New("lease lost")
 )
 
 // Store is the bridge's persistent state: SCIM resources, the outbox of downstream
@@ -133,8 +136,17 @@ type Tx interface {
 	// ListIntents returns intents matching f in sequence order.
 	ListIntents(ctx context.Context, f IntentFilter) ([]Intent, error)
 	// UpdateIntent replaces the delivery fields (State, Attempts, NextAttemptAt,
-	// LastError, DoneAt) of the intent with in.Seq. ErrNotFound if absent.
-	UpdateIntent(ctx context.Context, in Intent) error
+	// LastError, DoneAt) of the intent with in.Seq, provided its stored state is
+	// from (a compare-and-swap: a writer that planned on an older view cannot
+	// overwrite an outcome someone else recorded since). ErrNotFound if absent;
+	// ErrConflict if its state is not from.
+	UpdateIntent(ctx context.Context, in Intent, from IntentState) error
+
+	// CheckLease returns ErrLeaseLost unless the named lease is still held by
+	// l.Holder with epoch l.Epoch. Work done under a lease (delivery results)
+	// calls it inside its transaction, so a replica that lost the lease cannot
+	// record anything once another has taken over (fencing by epoch).
+	CheckLease(ctx context.Context, l Lease) error
 
 	// AppendAudit records an audit event.
 	AppendAudit(ctx context.Context, e AuditEvent) error
@@ -333,6 +345,14 @@ type BCUser struct {
 	InAccount bool
 	// Stores are the hashes of the stores the user can reach.
 	Stores []string
+	// AccountInDoubt is set while a request that adds or removes the user's
+	// account membership went out and no answer was recorded (a crash, a
+	// timeout, a cancel): BigCommerce may or may not have applied it, so
+	// InAccount (and with it every store) is not evidence. StoresInDoubt lists
+	// the stores in the same situation. Both are cleared when BigCommerce
+	// answers for that target.
+	AccountInDoubt bool
+	StoresInDoubt  []string
 	// UpdatedAt is when this knowledge was last confirmed.
 	UpdatedAt time.Time
 }

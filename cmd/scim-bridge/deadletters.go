@@ -69,7 +69,7 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 				continue
 			}
 			in.State, in.Attempts, in.NextAttemptAt, in.LastError, in.DoneAt = store.IntentPending, 0, time.Time{}, "", time.Time{}
-			if err := tx.UpdateIntent(ctx, in); err != nil {
+			if err := tx.UpdateIntent(ctx, in, store.IntentDead); err != nil {
 				return err
 			}
 			if in.UserID != "" {

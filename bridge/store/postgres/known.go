@@ -10,16 +10,19 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
-const bcUserColumns = `email, user_id, in_account, stores, updated_at`
+const bcUserColumns = `email, user_id, in_account, stores, account_in_doubt, stores_in_doubt, updated_at`
 
 func scanBCUser(row pgx.Row) (store.BCUser, error) {
 	var u store.BCUser
-	if err := row.Scan(&u.Email, &u.UserID, &u.InAccount, &u.Stores, &u.UpdatedAt); err != nil {
+	if err := row.Scan(&u.Email, &u.UserID, &u.InAccount, &u.Stores, &u.AccountInDoubt, &u.StoresInDoubt, &u.UpdatedAt); err != nil {
 		return u, err
 	}
 	u.UpdatedAt = u.UpdatedAt.UTC()
 	if len(u.Stores) == 0 {
 		u.Stores = nil
+	}
+	if len(u.StoresInDoubt) == 0 {
+		u.StoresInDoubt = nil
 	}
 	return u, nil
 }
@@ -56,14 +59,12 @@ func (t *tx) PutBCUser(ctx context.Context, u store.BCUser) error {
 	if err := t.check(true); err != nil {
 		return fmt.Errorf("put known user: %w", err)
 	}
-	stores := u.Stores
-	if stores == nil {
-		stores = []string{}
-	}
-	if _, err := t.q.Exec(ctx, `INSERT INTO bc_users (`+bcUserColumns+`) VALUES ($1, $2, $3, $4, $5)
+	if _, err := t.q.Exec(ctx, `INSERT INTO bc_users (`+bcUserColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, in_account = excluded.in_account,
-			stores = excluded.stores, updated_at = excluded.updated_at`,
-		strings.ToLower(u.Email), u.UserID, u.InAccount, stores, timeArg(u.UpdatedAt)); err != nil {
+			stores = excluded.stores, account_in_doubt = excluded.account_in_doubt,
+			stores_in_doubt = excluded.stores_in_doubt, updated_at = excluded.updated_at`,
+		strings.ToLower(u.Email), u.UserID, u.InAccount, nonNil(u.Stores), u.AccountInDoubt, nonNil(u.StoresInDoubt),
+		timeArg(u.UpdatedAt)); err != nil {
 		return fmt.Errorf("put known user: %w", t.fail(err))
 	}
 	return nil
@@ -85,11 +86,7 @@ func (t *tx) ReplaceBCUsers(ctx context.Context, users []store.BCUser) error {
 			continue
 		}
 		seen[email] = true
-		stores := u.Stores
-		if stores == nil {
-			stores = []string{}
-		}
-		rows = append(rows, []any{email, u.UserID, u.InAccount, stores, timeArg(u.UpdatedAt)})
+		rows = append(rows, []any{email, u.UserID, u.InAccount, nonNil(u.Stores), u.AccountInDoubt, nonNil(u.StoresInDoubt), timeArg(u.UpdatedAt)})
 	}
 	if _, err := t.q.CopyFrom(ctx, pgx.Identifier{"bc_users"}, strings.Split(strings.ReplaceAll(bcUserColumns, " ", ""), ","),
 		pgx.CopyFromRows(rows)); err != nil {
@@ -117,4 +114,11 @@ func (t *tx) ListBCUsers(ctx context.Context) ([]store.BCUser, error) {
 		out = append(out, u)
 	}
 	return out, t.fail(rows.Err())
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -662,14 +662,56 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 	return intents, nil
 }
 
-// UpdateIntent replaces the delivery fields of the intent with in.Seq.
-func (t *tx) UpdateIntent(ctx context.Context, in store.Intent) error {
+// UpdateIntent replaces the delivery fields of the intent with in.Seq if its
+// state is from.
+func (t *tx) UpdateIntent(ctx context.Context, in store.Intent, from store.IntentState) error {
+	op := "update intent " + strconv.FormatInt(in.Seq, 10)
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("update intent %d: %w", in.Seq, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	return t.execOne(ctx, "update intent "+strconv.FormatInt(in.Seq, 10), `UPDATE intents SET state = $2, attempts = $3,
-		next_attempt_at = $4, last_error = $5, done_at = $6 WHERE seq = $1`,
-		in.Seq, string(in.State), in.Attempts, nullTimeArg(in.NextAttemptAt), in.LastError, nullTimeArg(in.DoneAt))
+	tag, err := t.q.Exec(ctx, `UPDATE intents SET state = $2, attempts = $3,
+		next_attempt_at = $4, last_error = $5, done_at = $6 WHERE seq = $1 AND state = $7`,
+		in.Seq, string(in.State), in.Attempts, nullTimeArg(in.NextAttemptAt), in.LastError, nullTimeArg(in.DoneAt), string(from))
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, t.fail(err))
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var exists bool
+	if err := t.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM intents WHERE seq = $1)`, in.Seq).Scan(&exists); err != nil {
+		return fmt.Errorf("%s: %w", op, t.fail(err))
+	}
+	if exists {
+		return fmt.Errorf("%s: not %s any more: %w", op, from, store.ErrConflict)
+	}
+	return fmt.Errorf("%s: %w", op, store.ErrNotFound)
+}
+
+// CheckLease returns store.ErrLeaseLost unless the lease is still held by
+// l.Holder with epoch l.Epoch. In a write transaction FOR SHARE keeps a
+// concurrent takeover from committing before this transaction does.
+func (t *tx) CheckLease(ctx context.Context, l store.Lease) error {
+	if err := t.check(false); err != nil {
+		return fmt.Errorf("check lease %s: %w", l.Name, err)
+	}
+	q := `SELECT holder, epoch FROM leases WHERE name = $1`
+	if !t.readOnly {
+		q += ` FOR SHARE`
+	}
+	var holder string
+	var epoch int64
+	err := t.q.QueryRow(ctx, q, l.Name).Scan(&holder, &epoch)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("check lease %s: %w", l.Name, store.ErrLeaseLost)
+	}
+	if err != nil {
+		return fmt.Errorf("check lease %s: %w", l.Name, t.fail(err))
+	}
+	if holder != l.Holder || epoch != l.Epoch {
+		return fmt.Errorf("check lease %s: held by another replica at epoch %d: %w", l.Name, epoch, store.ErrLeaseLost)
+	}
+	return nil
 }
 
 // AppendAudit records an audit event; a zero Time is set to the transaction's

@@ -16,23 +16,30 @@ func scanBCUser(sc scanner) (store.BCUser, error) {
 	var (
 		u      store.BCUser
 		stores string
+		doubt  string
 		inAcct bool
 		at     int64
 	)
-	if err := sc.Scan(&u.Email, &u.UserID, &inAcct, &stores, &at); err != nil {
+	if err := sc.Scan(&u.Email, &u.UserID, &inAcct, &stores, &u.AccountInDoubt, &doubt, &at); err != nil {
 		return u, err
 	}
 	u.InAccount, u.UpdatedAt = inAcct, fromMicros(at)
 	if err := json.Unmarshal([]byte(stores), &u.Stores); err != nil {
 		return u, fmt.Errorf("decode stores: %w", err)
 	}
+	if err := json.Unmarshal([]byte(doubt), &u.StoresInDoubt); err != nil {
+		return u, fmt.Errorf("decode stores in doubt: %w", err)
+	}
 	if len(u.Stores) == 0 {
 		u.Stores = nil
+	}
+	if len(u.StoresInDoubt) == 0 {
+		u.StoresInDoubt = nil
 	}
 	return u, nil
 }
 
-const bcUserColumns = `email, user_id, in_account, stores, updated_at`
+const bcUserColumns = `email, user_id, in_account, stores, account_in_doubt, stores_in_doubt, updated_at`
 
 // GetBCUsers returns the known-state records of the given emails that exist.
 func (t *tx) GetBCUsers(ctx context.Context, emails []string) (map[string]store.BCUser, error) {
@@ -72,20 +79,22 @@ func (t *tx) PutBCUser(ctx context.Context, u store.BCUser) error {
 }
 
 func (t *tx) insertBCUser(ctx context.Context, u store.BCUser, upsert bool) error {
-	stores := u.Stores
-	if stores == nil {
-		stores = []string{}
-	}
-	raw, err := json.Marshal(stores)
+	raw, err := json.Marshal(nonNil(u.Stores))
 	if err != nil {
 		return fmt.Errorf("put known user: %w", err)
 	}
-	q := `INSERT INTO bc_users (` + bcUserColumns + `) VALUES (?, ?, ?, ?, ?)`
+	doubt, err := json.Marshal(nonNil(u.StoresInDoubt))
+	if err != nil {
+		return fmt.Errorf("put known user: %w", err)
+	}
+	q := `INSERT INTO bc_users (` + bcUserColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	if upsert {
 		q += ` ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, in_account = excluded.in_account,
-			stores = excluded.stores, updated_at = excluded.updated_at`
+			stores = excluded.stores, account_in_doubt = excluded.account_in_doubt,
+			stores_in_doubt = excluded.stores_in_doubt, updated_at = excluded.updated_at`
 	}
-	if _, err := t.exec(ctx, q, strings.ToLower(u.Email), u.UserID, u.InAccount, string(raw), micros(store.Truncate(u.UpdatedAt))); err != nil {
+	if _, err := t.exec(ctx, q, strings.ToLower(u.Email), u.UserID, u.InAccount, string(raw), u.AccountInDoubt, string(doubt),
+		micros(store.Truncate(u.UpdatedAt))); err != nil {
 		return fmt.Errorf("put known user: %w", err)
 	}
 	return nil
@@ -126,4 +135,11 @@ func (t *tx) ListBCUsers(ctx context.Context) ([]store.BCUser, error) {
 		out = append(out, u)
 	}
 	return out, rows.Err()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

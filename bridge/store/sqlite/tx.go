@@ -751,21 +751,53 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 	return intents, nil
 }
 
-// UpdateIntent replaces the delivery fields of the intent with in.Seq.
-func (t *tx) UpdateIntent(ctx context.Context, in store.Intent) error {
+// UpdateIntent replaces the delivery fields of the intent with in.Seq if its
+// state is from.
+func (t *tx) UpdateIntent(ctx context.Context, in store.Intent, from store.IntentState) error {
 	if err := t.check(true); err != nil {
 		return fmt.Errorf("update intent %d: %w", in.Seq, err)
 	}
 	res, err := t.exec(ctx, `UPDATE intents SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
-		done_at = ? WHERE seq = ?`,
-		string(in.State), in.Attempts, nullMicros(in.NextAttemptAt), in.LastError, nullMicros(in.DoneAt), in.Seq)
+		done_at = ? WHERE seq = ? AND state = ?`,
+		string(in.State), in.Attempts, nullMicros(in.NextAttemptAt), in.LastError, nullMicros(in.DoneAt), in.Seq, string(from))
 	if err != nil {
 		return fmt.Errorf("update intent %d: %w", in.Seq, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
+	n, err := res.RowsAffected()
+	if err != nil {
 		return fmt.Errorf("update intent %d: %w", in.Seq, err)
-	} else if n == 0 {
-		return fmt.Errorf("update intent %d: %w", in.Seq, store.ErrNotFound)
+	}
+	if n == 1 {
+		return nil
+	}
+	var exists bool
+	if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM intents WHERE seq = ?)`, in.Seq).Scan(&exists); err != nil {
+		return fmt.Errorf("update intent %d: %w", in.Seq, err)
+	}
+	if exists {
+		return fmt.Errorf("update intent %d: not %s any more: %w", in.Seq, from, store.ErrConflict)
+	}
+	return fmt.Errorf("update intent %d: %w", in.Seq, store.ErrNotFound)
+}
+
+// CheckLease returns store.ErrLeaseLost unless the lease is still held by
+// l.Holder with epoch l.Epoch. Write transactions run one at a time, so no
+// takeover can commit between this check and the commit.
+func (t *tx) CheckLease(ctx context.Context, l store.Lease) error {
+	if err := t.check(false); err != nil {
+		return fmt.Errorf("check lease %s: %w", l.Name, err)
+	}
+	var holder string
+	var epoch int64
+	err := t.queryRow(ctx, `SELECT holder, epoch FROM leases WHERE name = ?`, l.Name).Scan(&holder, &epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("check lease %s: %w", l.Name, store.ErrLeaseLost)
+	}
+	if err != nil {
+		return fmt.Errorf("check lease %s: %w", l.Name, err)
+	}
+	if holder != l.Holder || epoch != l.Epoch {
+		return fmt.Errorf("check lease %s: held by another replica at epoch %d: %w", l.Name, epoch, store.ErrLeaseLost)
 	}
 	return nil
 }

@@ -32,9 +32,27 @@ func testKnownUsers(t *testing.T, s store.Store) {
 		return nil
 	})
 
+	// The in-doubt markers round-trip and are replaced by an upsert.
+	d := store.BCUser{Email: "d@x.io", InAccount: true, AccountInDoubt: true, StoresInDoubt: []string{"abc123"}, UpdatedAt: t0}
+	update(t, s, func(tx store.Tx) error { return tx.PutBCUser(ctx, d) })
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.GetBCUsers(ctx, []string{"d@x.io"})
+		require.NoError(t, err)
+		require.Equal(t, d, got["d@x.io"])
+		return nil
+	})
+	d.AccountInDoubt, d.StoresInDoubt = false, nil
+	update(t, s, func(tx store.Tx) error { return tx.PutBCUser(ctx, d) })
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.GetBCUsers(ctx, []string{"d@x.io"})
+		require.NoError(t, err)
+		require.Equal(t, d, got["d@x.io"])
+		return nil
+	})
+
 	a.Stores, a.UpdatedAt = []string{"abc123"}, t0.Add(time.Minute)
 	update(t, s, func(tx store.Tx) error { return tx.PutBCUser(ctx, a) })
-	c := store.BCUser{Email: "c@x.io", UserID: "bc/account/user/9", InAccount: true, UpdatedAt: t0}
+	c := store.BCUser{Email: "c@x.io", UserID: "bc/account/user/9", InAccount: true, StoresInDoubt: []string{"x1"}, UpdatedAt: t0}
 	update(t, s, func(tx store.Tx) error { return tx.ReplaceBCUsers(ctx, []store.BCUser{a, c}) })
 	view(t, s, func(tx store.Tx) error {
 		all, err := tx.ListBCUsers(ctx)

@@ -53,12 +53,38 @@ func testLease(t *testing.T, s store.Store) {
 	_, ok = tryLease(t, s, "leader", "replica-b", time.Hour)
 	require.False(t, ok)
 
+	// CheckLease passes for the holder at its epoch, inside a transaction.
+	update(t, s, func(tx store.Tx) error { return tx.CheckLease(ctx, renewed) })
+	view(t, s, func(tx store.Tx) error { return tx.CheckLease(ctx, renewed) })
+
 	// After a release another holder gets it at once, at a higher epoch.
 	require.NoError(t, s.ReleaseLease(ctx, "leader", "replica-a"))
 	l, ok = tryLease(t, s, "leader", "replica-b", time.Hour)
 	require.True(t, ok)
 	require.Equal(t, "replica-b", l.Holder)
 	require.Equal(t, int64(2), l.Epoch)
+
+	// The old holder is fenced off: its epoch no longer checks, and a write
+	// transaction that checks first commits nothing.
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CheckLease(ctx, renewed); err != nil {
+			return err
+		}
+		return tx.PutState(ctx, "fenced", []byte("written by a stale holder"))
+	})
+	require.ErrorIs(t, err, store.ErrLeaseLost)
+	view(t, s, func(tx store.Tx) error {
+		_, err := tx.GetState(ctx, "fenced")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		return nil
+	})
+	stolen := l
+	stolen.Holder = "replica-a"
+	require.ErrorIs(t, s.View(ctx, func(tx store.Tx) error { return tx.CheckLease(ctx, stolen) }), store.ErrLeaseLost)
+	require.ErrorIs(t, s.View(ctx, func(tx store.Tx) error {
+		return tx.CheckLease(ctx, store.Lease{Name: "never", Holder: "replica-a", Epoch: 1})
+	}), store.ErrLeaseLost)
+	update(t, s, func(tx store.Tx) error { return tx.CheckLease(ctx, l) })
 
 	// A holder that released and re-acquires also gets a new epoch: the lease
 	// passed through "nobody" in between.

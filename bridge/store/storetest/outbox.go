@@ -103,14 +103,32 @@ func testIntents(t *testing.T, s store.Store) {
 	changed.Source, changed.RequestID, changed.CreatedAt = store.SourceOperator, "req-9", t0
 	changed.State, changed.Attempts, changed.NextAttemptAt = store.IntentDone, 3, time.Time{}
 	changed.LastError, changed.DoneAt = "", done
-	update(t, s, func(tx store.Tx) error { return tx.UpdateIntent(ctx, changed) })
+	update(t, s, func(tx store.Tx) error { return tx.UpdateIntent(ctx, changed, store.IntentPending) })
 	got = listIntents(t, s, store.IntentFilter{Limit: 1})
 	want.State, want.Attempts, want.NextAttemptAt, want.LastError, want.DoneAt = store.IntentDone, 3, time.Time{}, "", store.Truncate(done)
 	require.Equal(t, []store.Intent{want}, got)
 
 	require.ErrorIs(t, s.Update(ctx, func(tx store.Tx) error {
-		return tx.UpdateIntent(ctx, store.Intent{Seq: more[0] + 1000, State: store.IntentDone})
+		return tx.UpdateIntent(ctx, store.Intent{Seq: more[0] + 1000, State: store.IntentDone}, store.IntentPending)
 	}), store.ErrNotFound)
+
+	// UpdateIntent is a compare-and-swap on the state: a writer that planned on
+	// an older view (a replica that lost the lease) cannot overwrite the outcome
+	// recorded since, and nothing changes.
+	stale := changed
+	stale.State, stale.Attempts, stale.LastError = store.IntentDead, 9, "stale"
+	require.ErrorIs(t, s.Update(ctx, func(tx store.Tx) error {
+		return tx.UpdateIntent(ctx, stale, store.IntentPending)
+	}), store.ErrConflict)
+	require.Equal(t, []store.Intent{want}, listIntents(t, s, store.IntentFilter{Limit: 1}))
+	// The operator's retry moves a dead intent back by naming its state.
+	update(t, s, func(tx store.Tx) error { return tx.UpdateIntent(ctx, stale, store.IntentDone) })
+	update(t, s, func(tx store.Tx) error {
+		back := stale
+		back.State, back.Attempts, back.LastError = store.IntentPending, 0, ""
+		return tx.UpdateIntent(ctx, back, store.IntentDead)
+	})
+	require.Equal(t, store.IntentPending, listIntents(t, s, store.IntentFilter{Limit: 1})[0].State)
 }
 
 func testIntentFilters(t *testing.T, s store.Store) {
@@ -159,7 +177,7 @@ func testIntentFilters(t *testing.T, s store.Store) {
 		for _, in := range pending {
 			in.State = store.IntentDone
 			in.DoneAt = t0
-			if err := tx.UpdateIntent(ctx, in); err != nil {
+			if err := tx.UpdateIntent(ctx, in, store.IntentPending); err != nil {
 				return err
 			}
 		}

@@ -91,7 +91,7 @@ func testRollbackKeepsOldState(t *testing.T, s store.Store) {
 		intents, err := tx.ListIntents(ctx, store.IntentFilter{})
 		require.NoError(t, err)
 		intents[0].State = store.IntentDone
-		require.NoError(t, tx.UpdateIntent(ctx, intents[0]))
+		require.NoError(t, tx.UpdateIntent(ctx, intents[0], store.IntentPending))
 		require.NoError(t, tx.DeleteUser(ctx, u.ID))
 		return errBoom
 	})
@@ -172,7 +172,7 @@ func testViewReadOnly(t *testing.T, s store.Store) {
 			_, err := tx.AppendIntents(ctx, []store.Intent{{Kind: store.AccountAdd}})
 			return err
 		}},
-		{"UpdateIntent", func(tx store.Tx) error { return tx.UpdateIntent(ctx, store.Intent{Seq: 1}) }},
+		{"UpdateIntent", func(tx store.Tx) error { return tx.UpdateIntent(ctx, store.Intent{Seq: 1}, store.IntentPending) }},
 		{"AppendAudit", func(tx store.Tx) error { return tx.AppendAudit(ctx, store.AuditEvent{Action: "x"}) }},
 		{"PutState", func(tx store.Tx) error { return tx.PutState(ctx, "k", []byte("v")) }},
 	}
