@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"sort"
 
 	"github.com/scim-bridge/scim-bridge/bridge/store"
@@ -46,6 +47,35 @@ func (s *Service) Desired(ctx context.Context) ([]Desired, error) {
 			out = append(out, Desired{UserID: u.ID, ExternalID: u.ExternalID, Email: u.BCEmail, Present: a.Present, Stores: stores})
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
+		return nil
+	})
+	return out, err
+}
+
+// DesiredStores returns, for each of the given SCIM users that exists, the
+// hashes of the stores its groups grant (sorted), read in one snapshot of the
+// store. Users that do not exist are left out.
+func (s *Service) DesiredStores(ctx context.Context, userIDs []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(userIDs))
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		clear(out)
+		r, err := s.mapping.resolver(ctx, tx)
+		if err != nil {
+			return err
+		}
+		t := &txn{s: s, ctx: ctx, tx: tx, r: r, names: newGroupNames(tx)}
+		for _, id := range userIDs {
+			if _, err := tx.GetUser(ctx, id); errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			groups, err := t.names.userGroups(ctx, id)
+			if err != nil {
+				return err
+			}
+			out[id] = sortedKeys(t.storesOf(groups))
+		}
 		return nil
 	})
 	return out, err

@@ -15,6 +15,12 @@ import (
 // spend up to twice the quota in a window (a full bucket at the end of one window
 // plus the refill), so it also remembers the server's "requests left" until the
 // server's window resets, and never offers more than that.
+//
+// When the server states a quota (X-Rate-Limit-Requests-Quota per
+// X-Rate-Limit-Time-Window-Ms) that is smaller than the configured one, the
+// bucket follows the server: its capacity and refill rate are the smaller of
+// the two (see EffectiveCapacity), so the reserve kept for removals is a share
+// of what the server really gives.
 type Bucket struct {
 	Capacity float64       `json:"capacity"`
 	Window   time.Duration `json:"window"`
@@ -26,6 +32,14 @@ type Bucket struct {
 	// negative when unknown.
 	ServerLeft  int       `json:"serverLeft"`
 	ServerReset time.Time `json:"serverReset,omitzero"`
+	// ServerQuota and ServerWindow are the quota the server last stated (0 when
+	// it never did).
+	ServerQuota  int           `json:"serverQuota,omitempty"`
+	ServerWindow time.Duration `json:"serverWindow,omitempty"`
+	// Throttles counts 429s in a row that came without rate-limit headers
+	// (BigCommerce: the platform is under high load); each pauses twice as long
+	// as the one before.
+	Throttles int `json:"throttles,omitempty"`
 }
 
 // NewBucket returns a full bucket for n requests per window.
@@ -33,16 +47,40 @@ func NewBucket(n int, window time.Duration, now time.Time) Bucket {
 	return Bucket{Capacity: float64(n), Window: window, Tokens: float64(n), Updated: now, ServerLeft: -1}
 }
 
-// rate is tokens per nanosecond.
-func (b *Bucket) rate() float64 { return b.Capacity / float64(b.Window) }
+// EffectiveCapacity is the number of requests per window the bucket works
+// with: the configured capacity, or the server's stated quota when the server
+// gives less per window of the configured length.
+func (b *Bucket) EffectiveCapacity() float64 {
+	return b.effectiveRate() * float64(b.Window)
+}
+
+// effectiveRate is tokens per nanosecond: the configured rate, or the server's
+// stated one when it is lower.
+func (b *Bucket) effectiveRate() float64 {
+	r := b.Capacity / float64(b.Window)
+	if b.ServerQuota > 0 && b.ServerWindow > 0 {
+		r = math.Min(r, float64(b.ServerQuota)/float64(b.ServerWindow))
+	}
+	return r
+}
+
+// capacity is the most tokens the bucket holds.
+func (b *Bucket) capacity() float64 {
+	c := b.Capacity
+	if b.ServerQuota > 0 {
+		c = math.Min(c, float64(b.ServerQuota))
+	}
+	return c
+}
 
 // advance refills the bucket up to now and forgets server knowledge whose
 // window has ended.
 func (b *Bucket) advance(now time.Time) {
 	if now.After(b.Updated) {
-		b.Tokens = math.Min(b.Capacity, b.Tokens+float64(now.Sub(b.Updated))*b.rate())
+		b.Tokens = math.Min(b.capacity(), b.Tokens+float64(now.Sub(b.Updated))*b.effectiveRate())
 		b.Updated = now
 	}
+	b.Tokens = math.Min(b.Tokens, b.capacity())
 	if b.ServerLeft >= 0 && !now.Before(b.ServerReset) {
 		b.ServerLeft = -1
 	}
@@ -92,28 +130,48 @@ func (b Bucket) ReadyAt(now time.Time, floor float64) time.Time {
 	if need <= 0 {
 		return t
 	}
-	refill := b.Updated.Add(time.Duration(math.Ceil(need / b.rate())))
+	refill := b.Updated.Add(time.Duration(math.Ceil(need / b.effectiveRate())))
 	if refill.After(t) {
 		t = refill
 	}
 	return t
 }
 
+// Header-less 429s pause for throttleBase, doubling with each one in a row, up
+// to the window.
+const throttleBase = 30 * time.Second
+
 // Observe corrects the bucket with a response's rate-limit information.
 // status is the HTTP status; left and reset come from X-Rate-Limit-Requests-Left
 // and X-Rate-Limit-Time-Reset-Ms (hasHeaders false when absent); wait is how long
 // a 429 asks to pause (the longer of X-Retry-After and the reset).
 func (b *Bucket) Observe(now time.Time, status int, hasHeaders bool, left int, reset, wait time.Duration) {
+	b.ObserveQuota(now, status, hasHeaders, left, 0, 0, reset, wait)
+}
+
+// ObserveQuota is Observe with the server's stated quota and window
+// (X-Rate-Limit-Requests-Quota and X-Rate-Limit-Time-Window-Ms; 0 when absent).
+func (b *Bucket) ObserveQuota(now time.Time, status int, hasHeaders bool, left, quota int, window, reset, wait time.Duration) {
 	b.advance(now)
+	if quota > 0 && window > 0 {
+		b.ServerQuota, b.ServerWindow = quota, window
+		b.Tokens = math.Min(b.Tokens, b.capacity())
+	}
 	if status == 429 {
 		if wait <= 0 {
-			wait = time.Duration(1 / b.rate()) // one refill interval
+			// No headers: BigCommerce says the platform is under high load and
+			// the request may be retried later. Back off exponentially.
+			wait = min(throttleBase<<min(b.Throttles, 10), b.Window)
+			b.Throttles++
+		} else {
+			b.Throttles = 0
 		}
 		b.PausedUntil = now.Add(wait)
 		b.Tokens = math.Min(b.Tokens, 0)
 		b.ServerLeft, b.ServerReset = 0, now.Add(wait)
 		return
 	}
+	b.Throttles = 0
 	if !hasHeaders {
 		return
 	}

@@ -30,7 +30,10 @@ var ErrBudgetExhausted = errors.New("request budget exhausted")
 //
 // Removals may spend the whole budget; additions, repairs and reads may not
 // touch the reserve (a share of the capacity kept so that a leaver never waits
-// behind joiners).
+// behind joiners). The reserve is a share of the effective capacity: the
+// configured limit, or the quota BigCommerce states in
+// X-Rate-Limit-Requests-Quota when that is smaller (a reserve computed from a
+// configured 70 against a real quota of 5 would leave joiners nothing).
 type Budget struct {
 	store  store.Store
 	limit  int
@@ -39,13 +42,14 @@ type Budget struct {
 	now    func() time.Time
 	log    *zap.Logger
 
-	mu      sync.Mutex
-	last    Bucket  // the bucket as of the last transaction, for status and metrics
-	reserve float64 // tokens kept for removals (may be raised by SetReserve)
+	mu        sync.Mutex
+	last      Bucket  // the bucket as of the last transaction, for status and metrics
+	minShare  float64 // reserve share raised by SetReserve (0: the configured one)
+	warnedFor int     // the server quota last warned about
 }
 
 // NewBudget returns the budget for limit requests per window, keeping reserve
-// (a share of limit, 0..1) for removals.
+// (a share of the capacity, 0..1) for removals.
 func NewBudget(st store.Store, limit int, window time.Duration, reserve float64, now func() time.Time, log *zap.Logger) *Budget {
 	if now == nil {
 		now = time.Now
@@ -53,7 +57,8 @@ func NewBudget(st store.Store, limit int, window time.Duration, reserve float64,
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Budget{store: st, limit: limit, window: window, share: reserve, reserve: reserve * float64(limit), now: now, log: log.Named("budget")}
+	return &Budget{store: st, limit: limit, window: window, share: reserve, now: now, log: log.Named("budget"),
+		last: NewBucket(limit, window, now())}
 }
 
 // SetReserve sets the share of the budget kept for removals to the larger of
@@ -63,30 +68,48 @@ func NewBudget(st store.Store, limit int, window time.Duration, reserve float64,
 func (b *Budget) SetReserve(share float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.reserve = max(share, b.share) * float64(b.limit)
+	b.minShare = share
 }
 
-// Reserve returns the number of requests kept for removals.
+// Reserve returns the number of requests kept for removals: the reserve share
+// of the effective capacity.
 func (b *Budget) Reserve() float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.reserve
+	return max(b.minShare, b.share) * b.last.EffectiveCapacity()
 }
 
 // Floor is how many requests a request of priority p must leave in the
-// bucket: removals may spend everything; additions must leave the reserve;
-// reconciliation repairs and reads (the lowest priority) must also leave a
-// tenth of the capacity (at least 2 requests), so a backlog of joiners, which
-// keeps the bucket near the reserve, goes first.
+// bucket: removals may spend everything; additions and id lookups must leave
+// the reserve; reconciliation repairs and reads (the lowest priority) must also
+// leave a tenth of the capacity (at least 2 requests, at most half of what is
+// not reserved), so a backlog of joiners, which keeps the bucket near the
+// reserve, goes first.
 func (b *Budget) Floor(p downstream.Priority) float64 {
 	switch {
 	case isRemoval(p):
 		return 0
 	case p == downstream.PriorityRepair || p == downstream.PriorityRead:
-		return b.Reserve() + max(2, 0.1*float64(b.limit))
+		reserve := b.Reserve()
+		b.mu.Lock()
+		capacity := b.last.EffectiveCapacity()
+		b.mu.Unlock()
+		extra := min(max(2, 0.1*capacity), max(0, capacity-reserve)/2)
+		return reserve + extra
 	default:
 		return b.Reserve()
 	}
+}
+
+// Headroom returns, as of the last transaction, how many requests a request
+// of priority p could spend at now without going below its floor, and the
+// effective capacity above that floor (what a full bucket would offer).
+func (b *Budget) Headroom(now time.Time, p downstream.Priority) (spare, full float64) {
+	floor := b.Floor(p)
+	b.mu.Lock()
+	bk := b.last
+	b.mu.Unlock()
+	return bk.Available(now) - floor, bk.EffectiveCapacity() - floor
 }
 
 // update loads the bucket, applies fn and saves it, in one transaction.
@@ -133,7 +156,7 @@ func (b *Budget) load(ctx context.Context, tx store.Tx, now time.Time) (Bucket, 
 	if bk.Capacity != float64(b.limit) || bk.Window != b.window {
 		bk.advance(now)
 		bk.Capacity, bk.Window = float64(b.limit), b.window
-		bk.Tokens = math.Min(bk.Tokens, bk.Capacity)
+		bk.Tokens = math.Min(bk.Tokens, bk.capacity())
 	}
 	return bk, nil
 }
@@ -156,19 +179,68 @@ func (b *Budget) TryTake(ctx context.Context, p downstream.Priority) (bool, time
 }
 
 // Observe implements downstream.Gate: it corrects the budget with a response's
-// rate-limit information.
+// rate-limit information. A 429 pauses the budget, with or without headers.
 func (b *Budget) Observe(info downstream.RateInfo) {
-	if !info.HasHeaders && info.Status != 429 {
+	if !info.HasHeaders && info.Status != 429 && b.Last().Throttles == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := b.update(ctx, func(bk *Bucket, now time.Time) {
-		bk.Observe(now, info.Status, info.HasHeaders, info.Left, info.Reset, info.Wait())
+	bk, err := b.update(ctx, func(bk *Bucket, now time.Time) {
+		bk.ObserveQuota(now, info.Status, info.HasHeaders, info.Left, info.Quota, info.Window, info.Reset, info.Wait())
 	})
 	if err != nil {
 		b.log.Error("record rate-limit headers", zap.Error(err))
+		return
 	}
+	b.warnQuota(bk)
+}
+
+// warnQuota logs once per distinct server quota that differs from the
+// configured limit.
+func (b *Budget) warnQuota(bk Bucket) {
+	if bk.ServerQuota == 0 || bk.ServerWindow == 0 {
+		return
+	}
+	configured := float64(b.limit) / b.window.Hours()
+	observed := float64(bk.ServerQuota) / bk.ServerWindow.Hours()
+	if math.Abs(configured-observed) < 1e-6 {
+		return
+	}
+	b.mu.Lock()
+	warned := b.warnedFor == bk.ServerQuota
+	b.warnedFor = bk.ServerQuota
+	b.mu.Unlock()
+	if warned {
+		return
+	}
+	b.log.Warn("BigCommerce states a different request quota than configured",
+		zap.Int("configured_requests", b.limit), zap.Duration("configured_window", b.window),
+		zap.Int("server_requests", bk.ServerQuota), zap.Duration("server_window", bk.ServerWindow),
+		zap.Bool("following_server", observed < configured))
+}
+
+// Quota describes the configured and the observed request quota.
+type Quota struct {
+	ConfiguredRequests int           `json:"configuredRequests"`
+	ConfiguredWindow   time.Duration `json:"configuredWindow"`
+	ServerRequests     int           `json:"serverRequests,omitempty"`
+	ServerWindow       time.Duration `json:"serverWindow,omitempty"`
+	// Effective is the requests per configured window the budget works with.
+	Effective float64 `json:"effective"`
+	// Differs is set when the server states another rate than configured.
+	Differs bool `json:"differs"`
+}
+
+// Quota returns the configured and observed quota as of the last transaction.
+func (b *Budget) Quota() Quota {
+	bk := b.Last()
+	q := Quota{ConfiguredRequests: b.limit, ConfiguredWindow: b.window, ServerRequests: bk.ServerQuota,
+		ServerWindow: bk.ServerWindow, Effective: bk.EffectiveCapacity()}
+	if bk.ServerQuota > 0 && bk.ServerWindow > 0 {
+		q.Differs = math.Abs(float64(b.limit)/b.window.Seconds()-float64(bk.ServerQuota)/bk.ServerWindow.Seconds()) > 1e-9
+	}
+	return q
 }
 
 // Acquire implements downstream.Gate. A request the engine has already paid for

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,11 +23,25 @@ import (
 // accepts one mutation per request.
 const singleModeReserve = 0.5
 
-// Downstream is what the engine needs from the BigCommerce client.
+// Downstream is what the engine needs from the BigCommerce client
+// (*downstream.Client).
 type Downstream interface {
 	Apply(ctx context.Context, p downstream.Priority, ops []downstream.Op) (downstream.Batch, error)
 	FindAccountUsers(ctx context.Context, p downstream.Priority, emails []string) (map[string]downstream.User, int, error)
+	FindStoreUsers(ctx context.Context, p downstream.Priority, hash string) (downstream.StoreUsers, int, error)
 	ListStores(ctx context.Context, p downstream.Priority) ([]downstream.Store, int, error)
+	Detect(ctx context.Context, p downstream.Priority) error
+	Detected() bool
+	Capabilities() downstream.Capabilities
+}
+
+// Service is what the engine needs from the bridge's service
+// (*bridge.Service).
+type Service interface {
+	// SetCatalog records the account's stores as last listed.
+	SetCatalog(ctx context.Context, cat []bridge.CatalogStore) (bool, error)
+	// DesiredStores returns the stores the given SCIM users' groups grant.
+	DesiredStores(ctx context.Context, userIDs []string) (map[string][]string, error)
 }
 
 // Options configures an Engine.
@@ -32,7 +49,7 @@ type Options struct {
 	Store   store.Store
 	Client  Downstream
 	Budget  *Budget
-	Service *bridge.Service // receives store catalog changes
+	Service Service // receives store catalog changes, gives desired stores
 	Logger  *zap.Logger
 	Metrics *Metrics
 	// Now is the clock; time.Now when nil.
@@ -44,7 +61,10 @@ type Options struct {
 	// costing one of its own. With nothing else queued a removal waits at most
 	// one second (time for a burst of removals to share a request).
 	RemovalLinger time.Duration
-	// AdditionLinger is the longest an addition waits for a full batch.
+	// AdditionLinger is the longest an addition waits for a full batch while
+	// the budget is tight. With more than half the budget (above the reserve)
+	// to spare, additions go at once, up to two requests per AdditionLinger (a
+	// joiner and its group's store), so a lone joiner does not wait.
 	AdditionLinger time.Duration
 	// MaxAttempts moves an intent to the dead letters after that many failed
 	// attempts (default 8).
@@ -60,9 +80,17 @@ type Options struct {
 	// PollInterval bounds how long Run sleeps without looking at the outbox (other
 	// replicas' SCIM writes arrive this way; default 1s).
 	PollInterval time.Duration
+	// ShutdownGrace is how long a request in flight when Run's context ends may
+	// still take to be answered and recorded (default 10s): a request cut off
+	// after it was sent leaves its operations in doubt.
+	ShutdownGrace time.Duration
 	// Rand returns a number in [0,1) for backoff jitter; math/rand when nil.
 	Rand func() float64
 }
+
+// earlyPerLinger is how many requests additions may spend at once, without
+// lingering, per AdditionLinger while the budget has requests to spare.
+const earlyPerLinger = 2
 
 // Engine drains the outbox into BigCommerce: net effect, priority, batching,
 // budget, retries and dead letters. Only the replica holding the delivery lease
@@ -73,9 +101,15 @@ type Engine struct {
 	log     *zap.Logger
 	metrics *Metrics
 	wake    chan struct{}
+	lease   atomic.Pointer[store.Lease]
 
-	mu     sync.Mutex
-	status Status
+	mu             sync.Mutex
+	status         Status
+	recentAdds     []time.Time // addition requests within the last AdditionLinger
+	lookupAt       time.Time   // next id lookup allowed at
+	lookupAttempts int
+	detectAt       time.Time
+	detectAttempts int
 }
 
 // Status is the engine's state for /status.
@@ -89,12 +123,20 @@ type Status struct {
 	LastError     string    `json:"lastError,omitempty"`
 	Pending       int       `json:"pending"`
 	PendingByPrio []int     `json:"pendingByPriority"`
+	// InDoubt counts pending operations whose last request went unanswered.
+	InDoubt       int       `json:"inDoubt"`
 	OldestPending time.Time `json:"oldestPending,omitzero"`
 	Requests      int       `json:"requests"`
 	Operations    int       `json:"operations"`
+	Lookups       int       `json:"lookups"`
 	CatalogAt     time.Time `json:"catalogAt,omitzero"`
-	maxBatch      int
-	probeEvery    time.Duration
+	// Capabilities are what BigCommerce was found to accept beyond its
+	// documented minimum; CapabilitiesAt when they were detected.
+	Capabilities   downstream.Capabilities `json:"capabilities"`
+	CapabilitiesAt time.Time               `json:"capabilitiesAt,omitzero"`
+	maxBatch       int
+	probeEvery     time.Duration
+	multiAccepted  bool // the server accepted a document of several mutations
 }
 
 // New returns an Engine.
@@ -122,6 +164,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 10 * time.Second
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Float64
@@ -161,6 +206,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, store.ErrLeaseLost) {
+			return err
+		}
 		if err != nil {
 			e.log.Error("delivery step failed", zap.Error(err))
 			e.setError(err)
@@ -182,12 +230,31 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
+// RunLeased is Run under a lease: every result the engine records is written
+// only while the store still shows this lease (holder and epoch), so a replica
+// that lost the lease during a handover cannot overwrite what the new leader
+// recorded. It returns store.ErrLeaseLost when the lease was taken over.
+func (e *Engine) RunLeased(ctx context.Context, lease store.Lease) error {
+	e.lease.Store(&lease)
+	defer e.lease.Store(nil)
+	return e.Run(ctx)
+}
+
 // Step does at most one downstream request's worth of work: it settles what
-// needs no request, learns missing user ids, or sends one batch. It returns when
-// it wants to be called again (now, when more can be done at once).
+// needs no request, sends a batch, or learns missing user ids. It returns
+// when it wants to be called again (now, when more can be done at once).
+//
+// Order within a step: the store catalog and the server's capabilities when
+// they are due (reads, never from the reserve); then a batch when one is due
+// and holds removals (a leaver never waits behind an id lookup); then an id
+// lookup for store removals that need one (its own backoff, never from the
+// reserve); then a batch of additions when one is due.
 func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 	now := e.o.Now()
 	if done, err := e.refreshCatalog(ctx, now); done || err != nil {
+		return now, err
+	}
+	if done, err := e.detect(ctx, now); done || err != nil {
 		return now, err
 	}
 
@@ -206,10 +273,16 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return now, fmt.Errorf("load outbox: %w", err)
 	}
-	plan := MakePlan(pending, known)
-	e.observeQueue(plan, now)
-	if len(plan.Settled) > 0 {
-		if err := e.settle(ctx, plan.Settled, now); err != nil {
+	var desired map[string][]string
+	if ids := collapsedUsers(pending); len(ids) > 0 {
+		if desired, err = e.o.Service.DesiredStores(ctx, ids); err != nil {
+			return now, fmt.Errorf("load desired stores: %w", err)
+		}
+	}
+	plan := MakePlan(pending, known, desired)
+	e.observeQueue(plan, known, now)
+	if len(plan.Settled) > 0 || len(plan.Append) > 0 {
+		if err := e.settle(ctx, plan, now); err != nil {
 			return now, err
 		}
 		return now, nil
@@ -231,21 +304,34 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 			eligible = append(eligible, op)
 		}
 	}
-	if len(needID) > 0 {
-		return e.discover(ctx, needID, now)
-	}
-	if len(eligible) == 0 {
-		return next, nil
-	}
 
 	maxBatch, probe := e.batchSize(now, len(eligible))
-	due, wake := e.due(eligible, maxBatch, now)
+	due, removals, wake := e.due(eligible, maxBatch, now)
 	if !due {
-		return earliest(next, wake), nil
+		next = earliest(next, wake)
 	}
+	if due && removals {
+		return e.trySend(ctx, eligible, maxBatch, probe, now, next)
+	}
+	if len(needID) > 0 {
+		sent, at, err := e.lookup(ctx, needID, now)
+		if err != nil || sent {
+			return now, err
+		}
+		next = earliest(next, at)
+	}
+	if due {
+		return e.trySend(ctx, eligible, maxBatch, probe, now, next)
+	}
+	return next, nil
+}
+
+// trySend takes a request from the budget for the batch of the eligible
+// operations and sends it, or returns when the budget allows it.
+func (e *Engine) trySend(ctx context.Context, eligible []PlannedOp, maxBatch int, probe bool, now, next time.Time) (time.Time, error) {
 	batch := selectBatch(eligible, maxBatch)
 	if len(batch) == 0 {
-		return earliest(next, wake), nil
+		return next, nil
 	}
 	top := batch[0].Priority
 	ok, ready, err := e.o.Budget.TryTake(ctx, top)
@@ -256,44 +342,105 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 		e.metrics.budgetWaits.WithLabelValues(top.String()).Inc()
 		return earliest(next, ready), nil
 	}
+	if !hasRemoval(batch) {
+		e.mu.Lock()
+		e.recentAdds = append(e.recentAdds, now)
+		e.mu.Unlock()
+	}
 	return now, e.send(ctx, top, batch, probe, now)
 }
 
+// collapsedUsers returns the SCIM users whose pending account removal is
+// followed by a pending re-addition (MakePlan needs their desired stores).
+func collapsedUsers(pending []store.Intent) []string {
+	sorted := append([]store.Intent(nil), pending...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Seq < sorted[j].Seq })
+	removed := map[string]bool{}
+	seen := map[string]bool{}
+	var ids []string
+	for _, in := range sorted {
+		switch in.Kind {
+		case store.AccountRemove:
+			removed[in.Email] = true
+		case store.AccountAdd:
+			if removed[in.Email] && in.UserID != "" && !seen[in.UserID] {
+				seen[in.UserID] = true
+				ids = append(ids, in.UserID)
+			}
+		}
+	}
+	return ids
+}
+
+func hasRemoval(batch []PlannedOp) bool {
+	for _, op := range batch {
+		if isRemoval(op.Priority) {
+			return true
+		}
+	}
+	return false
+}
+
 // due decides whether a batch should go now: a removal that waited its linger,
-// a full batch of additions, or an addition that waited its linger. It returns
-// when to look again otherwise.
-func (e *Engine) due(eligible []PlannedOp, maxBatch int, now time.Time) (bool, time.Time) {
-	wake := now.Add(24 * time.Hour)
-	var removals, others []PlannedOp
+// a full batch, an addition that waited its linger, or an addition while the
+// budget has requests to spare. It reports whether the batch holds a due
+// removal, and returns when to look again otherwise.
+func (e *Engine) due(eligible []PlannedOp, maxBatch int, now time.Time) (due, removals bool, wake time.Time) {
+	wake = now.Add(24 * time.Hour)
+	var rem, others []PlannedOp
 	for _, op := range eligible {
 		if isRemoval(op.Priority) {
-			removals = append(removals, op)
+			rem = append(rem, op)
 		} else {
 			others = append(others, op)
 		}
 	}
-	if len(removals) > 0 {
+	if len(rem) > 0 {
 		linger := e.o.RemovalLinger
 		if len(others) == 0 {
 			linger = min(linger, time.Second)
 		}
-		at := oldest(removals).Add(linger)
+		at := oldest(rem).Add(linger)
 		if !now.Before(at) {
-			return true, now
+			return true, true, now
 		}
 		wake = earliest(wake, at)
 	}
-	if len(others) >= maxBatch || len(removals)+len(others) >= maxBatch {
-		return true, now
+	if len(others) >= maxBatch || len(rem)+len(others) >= maxBatch {
+		return true, len(rem) > 0, now
 	}
 	if len(others) > 0 {
+		if e.spare(now) {
+			return true, len(rem) > 0, now
+		}
 		at := oldest(others).Add(e.o.AdditionLinger)
 		if !now.Before(at) {
-			return true, now
+			return true, len(rem) > 0, now
 		}
 		wake = earliest(wake, at)
 	}
-	return false, wake
+	return false, false, wake
+}
+
+// spare reports whether additions may go without lingering: the budget has
+// more than half of what it offers above the reserve, and fewer than
+// earlyPerLinger addition requests went within the last AdditionLinger (so a
+// burst of joiners, which keeps sending full batches, still waits for them).
+func (e *Engine) spare(now time.Time) bool {
+	spare, full := e.o.Budget.Headroom(now, downstream.PriorityAccountAdd)
+	if full <= 0 || spare-1 < full/2 {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	recent := e.recentAdds[:0]
+	for _, t := range e.recentAdds {
+		if now.Sub(t) < e.o.AdditionLinger {
+			recent = append(recent, t)
+		}
+	}
+	e.recentAdds = recent
+	return len(recent) < earlyPerLinger
 }
 
 // selectBatch takes operations in priority order (removals first) up to max; a
@@ -318,32 +465,48 @@ func selectBatch(eligible []PlannedOp, max int) []PlannedOp {
 }
 
 // send applies one batch (the request is already paid for) and records the
-// outcome.
+// outcome. Before the request goes out its targets are marked in doubt in the
+// store, so a crash, a timeout or a cancel between sending and recording
+// leaves evidence that BigCommerce may have applied it. Once sent, the
+// request may finish for ShutdownGrace after ctx ends.
 func (e *Engine) send(ctx context.Context, top downstream.Priority, batch []PlannedOp, probe bool, now time.Time) error {
 	ops := make([]downstream.Op, len(batch))
 	for i, op := range batch {
 		ops[i] = op.Op
 	}
-	res, err := e.o.Client.Apply(WithPrepaid(ctx), top, ops)
-	e.observeBatch(res, len(ops))
-	if ce := e.log.Check(zap.DebugLevel, "batch delivered"); ce != nil {
-		// The SCIM requests whose changes this batch carries (ids only), so one
-		// request id leads from the IdP's call to BigCommerce's answer.
-		ids := make([]string, 0, len(batch))
-		for _, op := range batch {
-			if id := op.Latest.RequestID; id != "" && len(ids) < 50 {
-				ids = append(ids, id)
-			}
-		}
-		ce.Write(zap.Int("operations", len(ops)), zap.String("priority", top.String()), zap.Int("requests", res.Requests),
-			zap.Strings("request_ids", ids), zap.Bool("failed", err != nil))
+	if err := e.markSent(ctx, batch, now); err != nil {
+		return fmt.Errorf("mark batch in doubt: %w", err)
 	}
+	sctx, cancel := e.graceful(ctx)
+	defer cancel()
+	res, err := e.o.Client.Apply(WithPrepaid(sctx), top, ops)
+	e.observeBatch(res, len(ops))
 	e.learn(res, probe, now)
 	var reqErr *downstream.Error
 	if err != nil && !errors.As(err, &reqErr) {
 		reqErr = &downstream.Error{Class: downstream.ClassTransient, Reason: downstream.ReasonUnknown}
 	}
-	if err := e.record(ctx, batch, res, reqErr, now); err != nil {
+	// The SCIM requests whose changes this batch carries (ids only), so one
+	// request id leads from the IdP's call to BigCommerce's answer.
+	ids := make([]string, 0, min(len(batch), 50))
+	for _, op := range batch {
+		if id := op.Latest.RequestID; id != "" && len(ids) < 50 {
+			ids = append(ids, id)
+		}
+	}
+	counts := map[string]int{}
+	for _, r := range res.Results {
+		counts[r.Outcome.String()]++
+	}
+	fields := []zap.Field{zap.Int("operations", len(ops)), zap.String("priority", top.String()), zap.Int("requests", res.Requests),
+		zap.Int("applied", counts[downstream.Applied.String()]), zap.Int("already_done", counts[downstream.AlreadyDone.String()]),
+		zap.Int("failed", counts[downstream.Failed.String()]), zap.Strings("request_ids", ids)}
+	if reqErr != nil {
+		e.log.Warn("batch not delivered", append(fields, zap.String("reason", reqErr.Reason))...)
+	} else {
+		e.log.Info("batch delivered", fields...)
+	}
+	if err := e.record(sctx, batch, res, reqErr, now); err != nil {
 		return err
 	}
 	e.mu.Lock()
@@ -358,18 +521,68 @@ func (e *Engine) send(ctx context.Context, top downstream.Priority, batch []Plan
 	return nil
 }
 
+// graceful returns a context that is not canceled with ctx but ShutdownGrace
+// after it: a request already sent may still be answered and recorded.
+func (e *Engine) graceful(ctx context.Context) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(e.o.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-sctx.Done():
+		}
+	})
+	return sctx, func() { stop(); cancel() }
+}
+
+// markSent records, before a request goes out, that its targets are in doubt.
+func (e *Engine) markSent(ctx context.Context, batch []PlannedOp, now time.Time) error {
+	return e.persist(ctx, func(tx store.Tx) error {
+		emails := make([]string, 0, len(batch))
+		for _, op := range batch {
+			emails = append(emails, op.Op.Email)
+		}
+		known, err := tx.GetBCUsers(ctx, emails)
+		if err != nil {
+			return err
+		}
+		for _, op := range batch {
+			k, ok := known[op.Op.Email]
+			if !ok {
+				k = store.BCUser{Email: op.Op.Email, UpdatedAt: now}
+			}
+			switch op.Op.Kind {
+			case downstream.OpAddToAccount, downstream.OpRemoveFromAccount:
+				k.AccountInDoubt = true
+			default:
+				k.StoresInDoubt = addString(k.StoresInDoubt, op.Op.StoreHash)
+			}
+			known[op.Op.Email] = k
+		}
+		for _, email := range dedupe(emails) {
+			if err := tx.PutBCUser(ctx, known[email]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // outcome is what happened to one planned operation.
 type outcome int
 
 const (
 	outcomeDone outcome = iota
 	outcomeRetry
-	outcomeNotSent // budget ran out while a refused batch was being split
+	outcomeNotSent // budget ran out while a refused batch was being split, a 429, or cut off at shutdown
 	outcomeDead
 )
 
 // record writes the results of a batch in one transaction: intents settled,
 // retried with backoff or dead-lettered, known state and sync state updated.
+// Targets whose request went unanswered stay in doubt.
 func (e *Engine) record(ctx context.Context, batch []PlannedOp, res downstream.Batch, reqErr *downstream.Error, now time.Time) error {
 	var dead int
 	err := e.persist(ctx, func(tx store.Tx) error {
@@ -396,7 +609,7 @@ func (e *Engine) record(ctx context.Context, batch []PlannedOp, res downstream.B
 				if oc == outcomeDead {
 					dead++
 				}
-				if err := e.failed(ctx, tx, op, oc, attempts, reason, now); err != nil {
+				if err := e.failed(ctx, tx, op, oc, attempts, reason, r, now); err != nil {
 					return err
 				}
 			case outcomeNotSent:
@@ -433,7 +646,8 @@ func (e *Engine) classify(r downstream.Result, reqErr *downstream.Error) (outcom
 	}
 	switch {
 	case err.Reason == downstream.ReasonBudget, err.Reason == downstream.ReasonCanceled:
-		// Not sent (the budget ran out mid-split) or abandoned at shutdown.
+		// Not sent (the budget ran out mid-split) or cut off at shutdown after
+		// the grace period: no attempt is counted; the target stays in doubt.
 		return outcomeNotSent, err.Reason
 	case err.Class == downstream.ClassRateLimited:
 		// Not the operation's fault: the budget pauses; no attempt is counted.
@@ -445,7 +659,21 @@ func (e *Engine) classify(r downstream.Result, reqErr *downstream.Error) (outcom
 	}
 }
 
-// applied settles an operation's intents and updates the known state.
+// updateIntent applies a delivery outcome to one pending intent. An intent
+// that is no longer pending was settled by someone else since it was planned
+// (an operator's command, or another replica before this one lost the lease):
+// its outcome stands.
+func (e *Engine) updateIntent(ctx context.Context, tx store.Tx, in store.Intent) error {
+	err := tx.UpdateIntent(ctx, in, store.IntentPending)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		e.log.Debug("intent settled elsewhere meanwhile", zap.Int64("seq", in.Seq))
+		return nil
+	}
+	return err
+}
+
+// applied settles an operation's intents and records BigCommerce's answer as
+// the known state of its target (no longer in doubt).
 func (e *Engine) applied(ctx context.Context, tx store.Tx, op PlannedOp, r downstream.Result, now time.Time) error {
 	for _, seq := range op.Seqs {
 		in := op.Latest
@@ -454,38 +682,52 @@ func (e *Engine) applied(ctx context.Context, tx store.Tx, op PlannedOp, r downs
 		if seq == op.Latest.Seq {
 			in.State = store.IntentDone
 		}
-		if err := tx.UpdateIntent(ctx, in); err != nil {
+		if err := e.updateIntent(ctx, tx, in); err != nil {
 			return err
 		}
 	}
-	known, err := tx.GetBCUsers(ctx, []string{op.Op.Email})
+	return e.putKnown(ctx, tx, op.Op.Email, now, func(k *store.BCUser) {
+		switch op.Op.Kind {
+		case downstream.OpAddToAccount:
+			k.InAccount, k.AccountInDoubt = true, false
+		case downstream.OpRemoveFromAccount:
+			k.InAccount, k.Stores, k.UserID = false, nil, ""
+			k.AccountInDoubt, k.StoresInDoubt = false, nil
+		case downstream.OpAddToStore:
+			k.InAccount = true
+			k.Stores = addString(k.Stores, op.Op.StoreHash)
+			k.StoresInDoubt = removeString(k.StoresInDoubt, op.Op.StoreHash)
+		case downstream.OpRemoveFromStore:
+			k.Stores = removeString(k.Stores, op.Op.StoreHash)
+			k.StoresInDoubt = removeString(k.StoresInDoubt, op.Op.StoreHash)
+		}
+		if r.UserID != "" && op.Op.Kind != downstream.OpRemoveFromAccount {
+			k.UserID = r.UserID
+		}
+	})
+}
+
+// putKnown changes the known-state record of email with fn.
+func (e *Engine) putKnown(ctx context.Context, tx store.Tx, email string, now time.Time, fn func(*store.BCUser)) error {
+	known, err := tx.GetBCUsers(ctx, []string{email})
 	if err != nil {
 		return err
 	}
-	k, ok := known[op.Op.Email]
+	k, ok := known[email]
 	if !ok {
-		k = store.BCUser{Email: op.Op.Email}
+		k = store.BCUser{Email: email}
 	}
-	switch op.Op.Kind {
-	case downstream.OpAddToAccount:
-		k.InAccount = true
-	case downstream.OpRemoveFromAccount:
-		k.InAccount, k.Stores, k.UserID = false, nil, ""
-	case downstream.OpAddToStore:
-		k.InAccount = true
-		k.Stores = addString(k.Stores, op.Op.StoreHash)
-	case downstream.OpRemoveFromStore:
-		k.Stores = removeString(k.Stores, op.Op.StoreHash)
-	}
-	if r.UserID != "" && op.Op.Kind != downstream.OpRemoveFromAccount {
-		k.UserID = r.UserID
-	}
+	fn(&k)
 	k.UpdatedAt = now
 	return tx.PutBCUser(ctx, k)
 }
 
 // failed schedules a retry with jittered exponential backoff, or dead-letters.
-func (e *Engine) failed(ctx context.Context, tx store.Tx, op PlannedOp, oc outcome, attempts int, reason string, now time.Time) error {
+// A permanent failure BigCommerce answered for the operation is evidence about
+// its target (the store does not exist, the user is not in the account, the
+// owner cannot be removed, the input or the token was refused): the target is
+// no longer in doubt.
+func (e *Engine) failed(ctx context.Context, tx store.Tx, op PlannedOp, oc outcome, attempts int, reason string, r downstream.Result, now time.Time) error {
 	backoff := e.backoff(attempts)
 	for _, seq := range op.Seqs {
 		in := op.Latest
@@ -496,7 +738,12 @@ func (e *Engine) failed(ctx context.Context, tx store.Tx, op PlannedOp, oc outco
 		} else {
 			in.State, in.NextAttemptAt = store.IntentPending, now.Add(backoff)
 		}
-		if err := tx.UpdateIntent(ctx, in); err != nil {
+		if err := e.updateIntent(ctx, tx, in); err != nil {
+			return err
+		}
+	}
+	if r.Err != nil && r.Err.Class == downstream.ClassPermanent && r.Err.Status != 0 {
+		if err := e.putKnown(ctx, tx, op.Op.Email, now, func(k *store.BCUser) { answeredFailure(k, op.Op, r.Err.Reason) }); err != nil {
 			return err
 		}
 	}
@@ -509,6 +756,29 @@ func (e *Engine) failed(ctx context.Context, tx store.Tx, op PlannedOp, oc outco
 	return nil
 }
 
+// answeredFailure records what a permanent failure BigCommerce answered tells
+// about the operation's target.
+func answeredFailure(k *store.BCUser, op downstream.Op, reason string) {
+	store := op.Kind == downstream.OpAddToStore || op.Kind == downstream.OpRemoveFromStore
+	switch reason {
+	case downstream.ReasonStoreNotFound:
+		k.Stores = removeString(k.Stores, op.StoreHash)
+	case downstream.ReasonNotInAccount:
+		k.InAccount, k.Stores, k.AccountInDoubt, k.StoresInDoubt = false, nil, false, nil
+		return
+	case downstream.ReasonCannotRemoveOwner:
+		k.InAccount = true
+	case downstream.ReasonInvalidInput, downstream.ReasonForbidden, downstream.ReasonUnauthorized:
+	default:
+		return // no evidence: the target stays in doubt
+	}
+	if store {
+		k.StoresInDoubt = removeString(k.StoresInDoubt, op.StoreHash)
+	} else {
+		k.AccountInDoubt = false
+	}
+}
+
 // backoff is exponential from RetryBackoff, capped at 30 min, with ±50 % jitter.
 func (e *Engine) backoff(attempts int) time.Duration {
 	d := e.o.RetryBackoff << min(attempts-1, 8)
@@ -516,16 +786,27 @@ func (e *Engine) backoff(attempts int) time.Duration {
 	return time.Duration(float64(d) * (0.5 + e.o.Rand()))
 }
 
-// settle records intents resolved without a request.
-func (e *Engine) settle(ctx context.Context, settled []Settle, now time.Time) error {
+// settle records intents resolved without a request, and appends the intents
+// the plan adds, in one transaction.
+func (e *Engine) settle(ctx context.Context, p Plan, now time.Time) error {
 	err := e.persist(ctx, func(tx store.Tx) error {
 		users := map[string]outcome{}
-		for _, s := range settled {
-			if err := tx.UpdateIntent(ctx, store.Intent{Seq: s.Seq, State: s.State, DoneAt: now}); err != nil {
+		for _, s := range p.Settled {
+			if err := e.updateIntent(ctx, tx, store.Intent{Seq: s.Seq, State: s.State, DoneAt: now}); err != nil {
 				return err
 			}
 			if s.UserID != "" {
 				users[s.UserID] = outcomeDone
+			}
+		}
+		if len(p.Append) > 0 {
+			if _, err := tx.AppendIntents(ctx, p.Append); err != nil {
+				return fmt.Errorf("append store removals: %w", err)
+			}
+			for _, in := range p.Append {
+				if in.UserID != "" {
+					users[in.UserID] = outcomeRetry // pending again
+				}
 			}
 		}
 		return e.syncUsers(ctx, tx, users, now)
@@ -533,12 +814,16 @@ func (e *Engine) settle(ctx context.Context, settled []Settle, now time.Time) er
 	if err != nil {
 		return fmt.Errorf("settle intents: %w", err)
 	}
-	e.metrics.settled.Add(float64(len(settled)))
+	e.metrics.settled.Add(float64(len(p.Settled)))
+	if len(p.Append) > 0 {
+		e.log.Info("store removals queued for users reactivated before their removal was delivered", zap.Int("removals", len(p.Append)))
+	}
 	return nil
 }
 
 // syncUsers moves the sync state of users whose intents just changed: failed
-// when one was dead-lettered, synced when none is pending any more.
+// when one was dead-lettered, synced when none is pending any more, pending
+// when new ones were queued.
 func (e *Engine) syncUsers(ctx context.Context, tx store.Tx, users map[string]outcome, now time.Time) error {
 	ids := make([]string, 0, len(users))
 	for id := range users {
@@ -566,8 +851,11 @@ func (e *Engine) syncUsers(ctx context.Context, tx store.Tx, users map[string]ou
 			if err != nil {
 				return err
 			}
-			if len(left) == 0 && users[id] == outcomeDone {
+			switch {
+			case len(left) == 0 && users[id] == outcomeDone:
 				next.State, next.LastError, next.LastSyncedAt = store.SyncSynced, "", now
+			case len(left) > 0 && next.State == store.SyncSynced:
+				next.State = store.SyncPending
 			}
 		}
 		if next != u.Sync {
@@ -579,52 +867,155 @@ func (e *Engine) syncUsers(ctx context.Context, tx store.Tx, users map[string]ou
 	return nil
 }
 
-// discover learns the BigCommerce ids that store removals need.
-func (e *Engine) discover(ctx context.Context, ops []PlannedOp, now time.Time) (time.Time, error) {
-	p := downstream.PriorityStoreRemoval
+// lookup learns the BigCommerce ids that store removals need. A lookup never
+// spends the budget's reserve (it goes at PriorityLookup), has its own
+// backoff, and settles nothing by itself: a user found gets its id; a user
+// absent from a complete listing of the store is recorded as without access
+// to it, which the next plan settles as already in effect; a backward search
+// that did not find a user is no evidence at all. It reports whether it spent
+// a request, or when it can next try.
+func (e *Engine) lookup(ctx context.Context, ops []PlannedOp, now time.Time) (bool, time.Time, error) {
+	e.mu.Lock()
+	at := e.lookupAt
+	e.mu.Unlock()
+	if now.Before(at) {
+		return false, at, nil
+	}
+	p := downstream.PriorityLookup
 	ok, ready, err := e.o.Budget.TryTake(ctx, p)
 	if err != nil {
-		return now, err
+		return false, now, err
 	}
 	if !ok {
-		return ready, nil
+		e.metrics.budgetWaits.WithLabelValues(p.String()).Inc()
+		return false, ready, nil
 	}
-	var emails []string
+	hash := ops[0].Op.StoreHash
+	var emails, inStore []string
 	for _, op := range ops {
 		emails = append(emails, op.Op.Email)
+		if op.Op.StoreHash == hash {
+			inStore = append(inStore, op.Op.Email)
+		}
 	}
-	found, n, err := e.o.Client.FindAccountUsers(WithPrepaid(ctx), p, emails)
-	e.metrics.requests.WithLabelValues("discovery").Add(float64(n))
+	emails, inStore = dedupe(emails), dedupe(inStore)
+	pctx := WithPrepaid(ctx)
+	requests := 0
+	found, n, err := e.o.Client.FindAccountUsers(pctx, p, emails)
+	requests += n
+	var listed *downstream.StoreUsers
+	if err == nil && !allFound(found, inStore) {
+		var su downstream.StoreUsers
+		su, n, err = e.o.Client.FindStoreUsers(pctx, p, hash)
+		requests += n
+		var de *downstream.Error
+		switch {
+		case err == nil:
+			listed = &su
+		case errors.As(err, &de) && de.Reason == downstream.ReasonStoreNotFound:
+			// The account has no such store: nobody has access to it.
+			listed, err = &downstream.StoreUsers{Store: downstream.Store{Hash: hash}}, nil
+		}
+	}
+	e.metrics.requests.WithLabelValues("lookup").Add(float64(requests))
+	e.mu.Lock()
+	e.status.Lookups++
+	e.mu.Unlock()
 	if err != nil {
-		e.log.Warn("could not learn BigCommerce user ids", zap.Int("users", len(emails)), zap.Error(err))
+		e.mu.Lock()
+		e.lookupAttempts++
+		e.lookupAt = now.Add(e.backoff(e.lookupAttempts))
+		next := e.lookupAt
+		e.mu.Unlock()
+		e.log.Warn("could not learn BigCommerce user ids", zap.Int("users", len(emails)), zap.Int("requests", requests), zap.Error(err))
 		e.setError(err)
-		return now.Add(e.backoff(1)), nil
+		return true, next, nil
 	}
+	e.mu.Lock()
+	e.lookupAttempts, e.lookupAt = 0, time.Time{}
+	e.mu.Unlock()
 	err = e.persist(ctx, func(tx store.Tx) error {
-		known, err := tx.GetBCUsers(ctx, emails)
-		if err != nil {
-			return err
+		byEmail := map[string]downstream.User{}
+		for k, u := range found {
+			byEmail[k] = u
+		}
+		listedHas := map[string]bool{}
+		if listed != nil {
+			for _, u := range listed.Users {
+				k := strings.ToLower(u.Email)
+				listedHas[k] = true
+				byEmail[k] = u
+			}
 		}
 		for _, email := range emails {
-			k, ok := known[email]
-			if !ok {
-				k = store.BCUser{Email: email}
+			u, hit := byEmail[email]
+			inListing := listed != nil && slices.Contains(inStore, email)
+			if !hit && !inListing {
+				continue // no evidence either way
 			}
-			if u, hit := found[email]; hit {
-				k.UserID, k.InAccount = u.ID, true
-			} else {
-				// The listing ended without it: not in the account, so no store
-				// access to remove.
-				k.InAccount, k.Stores, k.UserID = false, nil, ""
-			}
-			k.UpdatedAt = now
-			if err := tx.PutBCUser(ctx, k); err != nil {
+			if err := e.putKnown(ctx, tx, email, now, func(k *store.BCUser) {
+				if hit {
+					k.UserID, k.InAccount = u.ID, true
+				}
+				if inListing {
+					if listedHas[email] {
+						k.Stores = addString(k.Stores, hash)
+					} else {
+						k.Stores = removeString(k.Stores, hash)
+					}
+					k.StoresInDoubt = removeString(k.StoresInDoubt, hash)
+				}
+			}); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return now, err
+	return true, now, err
+}
+
+func allFound(found map[string]downstream.User, emails []string) bool {
+	for _, e := range emails {
+		if _, ok := found[e]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// detect asks BigCommerce, once, which optional shapes it accepts (one read
+// request, never from the reserve). A failure is retried with backoff; until
+// then the client works on the documented minimum. It reports whether it
+// spent a request.
+func (e *Engine) detect(ctx context.Context, now time.Time) (bool, error) {
+	if e.o.Client.Detected() {
+		return false, nil
+	}
+	e.mu.Lock()
+	at := e.detectAt
+	e.mu.Unlock()
+	if now.Before(at) {
+		return false, nil
+	}
+	ok, _, err := e.o.Budget.TryTake(ctx, downstream.PriorityRead)
+	if err != nil || !ok {
+		return false, err
+	}
+	err = e.o.Client.Detect(WithPrepaid(ctx), downstream.PriorityRead)
+	e.metrics.requests.WithLabelValues("capabilities").Inc()
+	e.mu.Lock()
+	if err != nil {
+		e.detectAttempts++
+		e.detectAt = now.Add(e.backoff(e.detectAttempts + 1))
+	} else {
+		e.status.CapabilitiesAt = now
+	}
+	e.mu.Unlock()
+	if err != nil {
+		e.log.Warn("could not ask BigCommerce for its capabilities; using the documented API", zap.Error(err))
+	}
+	e.observeCapabilities()
+	return true, nil
 }
 
 // refreshCatalog lists the account's stores when the catalog is older than
@@ -686,8 +1077,15 @@ func (e *Engine) batchSize(now time.Time, eligible int) (int, bool) {
 // few requests. An accepted probe raises the limit. With a limit of one
 // mutation per request the budget keeps half its requests for removals.
 func (e *Engine) learn(res downstream.Batch, probe bool, now time.Time) {
+	defer e.observeCapabilities()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if res.Accepted > 1 {
+		e.status.multiAccepted = true
+	}
+	if len(res.Refused) > 0 && res.Accepted <= 1 {
+		e.status.multiAccepted = false
+	}
 	old := e.status.maxBatch
 	switch {
 	case len(res.Refused) > 0:
@@ -749,12 +1147,22 @@ func (e *Engine) setError(err error) {
 // persist runs fn in a store transaction and retries it for up to a minute:
 // these writes record what BigCommerce already did, and losing one would mean
 // sending it again (harmless, the operations are idempotent, but it spends the
-// budget). fn must be safe to run again (it only sets states).
+// budget). fn must be safe to run again (it only sets states). Under a lease
+// (RunLeased) the transaction first checks that the lease is still this
+// engine's, and fails with store.ErrLeaseLost, without retrying, otherwise.
 func (e *Engine) persist(ctx context.Context, fn func(tx store.Tx) error) error {
 	delay, deadline := 50*time.Millisecond, time.Now().Add(time.Minute)
+	lease := e.lease.Load()
 	for {
-		err := e.o.Store.Update(ctx, fn)
-		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+		err := e.o.Store.Update(ctx, func(tx store.Tx) error {
+			if lease != nil {
+				if err := tx.CheckLease(ctx, *lease); err != nil {
+					return err
+				}
+			}
+			return fn(tx)
+		})
+		if err == nil || ctx.Err() != nil || errors.Is(err, store.ErrLeaseLost) || time.Now().After(deadline) {
 			return err
 		}
 		e.log.Warn("recording delivery state failed; retrying", zap.Error(err))
@@ -767,6 +1175,18 @@ func (e *Engine) persist(ctx context.Context, fn func(tx store.Tx) error) error 
 		}
 		delay = min(2*delay, 2*time.Second)
 	}
+}
+
+func dedupe(list []string) []string {
+	seen := make(map[string]bool, len(list))
+	out := list[:0:0]
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func emailsOf(intents []store.Intent) []string {

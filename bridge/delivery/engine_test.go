@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"net/http/httptest"
 	"slices"
 	"sync"
@@ -47,6 +48,8 @@ type rig struct {
 }
 
 type rigOpts struct {
+	undetected   bool // leave the capabilities to the engine
+	profile      string
 	rate         int
 	window       time.Duration
 	maxBatch     int
@@ -66,14 +69,21 @@ func newRig(t *testing.T, st store.Store, o rigOpts) *rig {
 		o.mapping.ByName = true
 	}
 	c := &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	sim, err := simulator.New(simulator.Options{RateLimit: o.rate, RateWindow: o.window, MaxMutations: o.maxMutations, Now: c.Now})
+	sim, err := simulator.New(simulator.Options{RateLimit: o.rate, RateWindow: o.window, MaxMutations: o.maxMutations, Now: c.Now, Profile: o.profile})
 	require.NoError(t, err)
 	ts := httptest.NewServer(sim)
 	t.Cleanup(ts.Close)
 	log := zaptest.NewLogger(t)
 	budget := NewBudget(st, o.rate, o.window, 0.15, c.Now, log)
-	client, err := downstream.New(downstream.Options{BaseURL: ts.URL, AccountUUID: sim.AccountUUID(), Token: simulator.DefaultToken, Gate: budget, Logger: log})
+	// The client learns the simulator's capabilities before the budget gates
+	// it, so that tests count only the requests of the work they drive.
+	gate := &laterGate{}
+	client, err := downstream.New(downstream.Options{BaseURL: ts.URL, AccountUUID: sim.AccountUUID(), Token: simulator.DefaultToken, Gate: gate, Logger: log})
 	require.NoError(t, err)
+	if !o.undetected {
+		require.NoError(t, client.Detect(t.Context(), downstream.PriorityRead))
+	}
+	gate.set(budget)
 	svc, err := bridge.NewService(bridge.Options{Store: st, Now: c.Now, Mapping: o.mapping, Logger: log})
 	require.NoError(t, err)
 	eng, err := New(Options{Store: st, Client: client, Budget: budget, Service: svc, Logger: log, Now: c.Now,
@@ -414,4 +424,27 @@ func TestBudgetSurvivesRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.True(t, slices.Contains([]int{7}, r.sim.Stats().Counted))
+}
+
+// laterGate passes every request until set, then is the budget.
+type laterGate struct {
+	mu sync.Mutex
+	b  *Budget
+}
+
+func (g *laterGate) set(b *Budget) { g.mu.Lock(); g.b = b; g.mu.Unlock() }
+
+func (g *laterGate) get() *Budget { g.mu.Lock(); defer g.mu.Unlock(); return g.b }
+
+func (g *laterGate) Acquire(ctx context.Context, p downstream.Priority) error {
+	if b := g.get(); b != nil {
+		return b.Acquire(ctx, p)
+	}
+	return nil
+}
+
+func (g *laterGate) Observe(info downstream.RateInfo) {
+	if b := g.get(); b != nil {
+		b.Observe(info)
+	}
 }

@@ -69,8 +69,11 @@ type Reader interface {
 }
 
 // ReadSnapshot lists the account's users and every store's users. Any failure
-// returns an error and no snapshot: a partial read is never acted on.
+// returns an error and no snapshot: a partial read is never acted on. The
+// snapshot's time is when the read started: what it shows is at least that
+// recent.
 func ReadSnapshot(ctx context.Context, r Reader, p downstream.Priority, now func() time.Time) (Snapshot, error) {
+	at := now()
 	users, n1, err := r.ListAccountUsers(ctx, p)
 	if err != nil {
 		return Snapshot{Requests: n1}, fmt.Errorf("list account users: %w", err)
@@ -79,7 +82,7 @@ func ReadSnapshot(ctx context.Context, r Reader, p downstream.Priority, now func
 	if err != nil {
 		return Snapshot{Requests: n1 + n2}, fmt.Errorf("list store users: %w", err)
 	}
-	return Snapshot{At: now(), Users: users, StoreUsers: stores, Requests: n1 + n2}, nil
+	return Snapshot{At: at, Users: users, StoreUsers: stores, Requests: n1 + n2}, nil
 }
 
 // Known returns the snapshot as the bridge's known-state records.
@@ -121,8 +124,31 @@ func (s Snapshot) Catalog() []bridge.CatalogStore {
 }
 
 // SaveSnapshot replaces the bridge's known state with a complete snapshot.
+// Targets in doubt stay in doubt: a request whose answer was lost may have
+// been applied after the listing read that user, so only BigCommerce's answer
+// to the request that is sent again settles them.
 func SaveSnapshot(ctx context.Context, tx store.Tx, s Snapshot) error {
-	if err := tx.ReplaceBCUsers(ctx, s.Known()); err != nil {
+	old, err := tx.ListBCUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("read known users: %w", err)
+	}
+	next := s.Known()
+	byEmail := make(map[string]int, len(next))
+	for i, k := range next {
+		byEmail[k.Email] = i
+	}
+	for _, o := range old {
+		if !o.AccountInDoubt && len(o.StoresInDoubt) == 0 {
+			continue
+		}
+		i, ok := byEmail[o.Email]
+		if !ok {
+			next = append(next, store.BCUser{Email: o.Email, UpdatedAt: s.At})
+			i = len(next) - 1
+		}
+		next[i].AccountInDoubt, next[i].StoresInDoubt = o.AccountInDoubt, o.StoresInDoubt
+	}
+	if err := tx.ReplaceBCUsers(ctx, next); err != nil {
 		return fmt.Errorf("save known users: %w", err)
 	}
 	raw, err := json.Marshal(snapshotDoc{At: s.At.UTC()})

@@ -21,7 +21,12 @@ type Metrics struct {
 	budgetWaits  *prometheus.CounterVec
 	batchSize    prometheus.Gauge
 	singleMode   prometheus.Gauge
+	inDoubt      prometheus.Gauge
+	capability   *prometheus.GaugeVec
 }
+
+// Capability names of the scim_bridge_downstream_capability metric.
+var capabilityNames = []string{"introspection", "multi_mutation", "backward_paging", "node_stores", "add_returns_user", "account_user_fields"}
 
 // NewMetrics registers the delivery metrics with reg (nil: not registered,
 // for tests that do not look at them).
@@ -49,12 +54,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Operations per request currently allowed (smaller than configured after refusals)."}),
 		singleMode: f.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "delivery_single_mutation_mode",
 			Help: "1 when BigCommerce refused multi-mutation documents and the engine sends one mutation per request."}),
+		inDoubt: f.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "outbox_in_doubt_operations",
+			Help: "Pending downstream operations whose last request went unanswered (crash, timeout, cancel): BigCommerce may or may not have applied them; they are sent again."}),
+		capability: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "downstream_capability",
+			Help: "1 when BigCommerce was found to accept an optional shape beyond its documented API (introspection, multi_mutation, backward_paging, node_stores, add_returns_user, account_user_fields), 0 when the bridge uses the documented one."},
+			[]string{"capability"}),
 	}
 	for p := downstream.PriorityAccountRemoval; p <= downstream.PriorityRepair; p++ {
-		m.pending.WithLabelValues(p.String())
 		m.budgetWaits.WithLabelValues(p.String())
+		if p != downstream.PriorityLookup {
+			m.pending.WithLabelValues(p.String())
+		}
 	}
-	for _, purpose := range []string{"mutation", "discovery", "catalog"} {
+	for _, c := range capabilityNames {
+		m.capability.WithLabelValues(c)
+	}
+	for _, purpose := range []string{"mutation", "lookup", "catalog", "capabilities"} {
 		m.requests.WithLabelValues(purpose)
 	}
 	for _, k := range []downstream.OpKind{downstream.OpAddToAccount, downstream.OpRemoveFromAccount, downstream.OpAddToStore, downstream.OpRemoveFromStore} {
@@ -68,28 +83,53 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // SetConfiguredBatch records the configured batch size at start.
 func (m *Metrics) SetConfiguredBatch(n int) { m.batchSize.Set(float64(n)) }
 
-func (e *Engine) observeQueue(p Plan, now time.Time) {
+func (e *Engine) observeQueue(p Plan, known knownSet, now time.Time) {
 	counts := make([]int, downstream.PriorityRead+1)
 	var oldestAt time.Time
+	doubt := 0
 	for _, op := range p.Ops {
 		counts[op.Priority]++
 		if oldestAt.IsZero() || op.Since.Before(oldestAt) {
 			oldestAt = op.Since
 		}
+		if u, ok := known.Lookup(op.Op.Email); ok && inDoubt(u, op.Op.StoreHash) {
+			doubt++
+		}
 	}
 	for pr := downstream.PriorityAccountRemoval; pr <= downstream.PriorityRepair; pr++ {
-		e.metrics.pending.WithLabelValues(pr.String()).Set(float64(counts[pr]))
+		if pr != downstream.PriorityLookup {
+			e.metrics.pending.WithLabelValues(pr.String()).Set(float64(counts[pr]))
+		}
 	}
 	age := 0.0
 	if !oldestAt.IsZero() {
 		age = now.Sub(oldestAt).Seconds()
 	}
 	e.metrics.oldestAge.Set(age)
+	e.metrics.inDoubt.Set(float64(doubt))
 	e.mu.Lock()
 	e.status.Pending = len(p.Ops)
 	e.status.PendingByPrio = counts[:downstream.PriorityRead]
 	e.status.OldestPending = oldestAt
+	e.status.InDoubt = doubt
 	e.mu.Unlock()
+}
+
+// observeCapabilities copies the client's capabilities to the status and the
+// capability metric.
+func (e *Engine) observeCapabilities() {
+	c := e.o.Client.Capabilities()
+	e.mu.Lock()
+	e.status.Capabilities = c
+	multi := e.status.maxBatch > 1 && e.status.BatchMode == "batched"
+	e.mu.Unlock()
+	set := func(name string, on bool) { e.metrics.capability.WithLabelValues(name).Set(boolGauge(on)) }
+	set("introspection", c.Introspected)
+	set("multi_mutation", multi)
+	set("backward_paging", c.BackwardPaging)
+	set("node_stores", c.NodeStores)
+	set("add_returns_user", c.AddReturnsUser)
+	set("account_user_fields", len(c.AccountUserFields) > 0)
 }
 
 func (e *Engine) observeBatch(b downstream.Batch, ops int) {

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -50,7 +51,11 @@ type Settle struct {
 // Plan is the net effect of the pending intents.
 type Plan struct {
 	Settled []Settle
-	Ops     []PlannedOp
+	// Append are intents the plan adds to the outbox in the same transaction as
+	// Settled: the store removals a collapsed deactivation still owes (see
+	// MakePlan).
+	Append []store.Intent
+	Ops    []PlannedOp
 }
 
 type target struct {
@@ -63,11 +68,20 @@ type target struct {
 //   - only the latest intent of a target counts; the earlier ones are superseded;
 //   - store intents older than a pending account removal of the same email are
 //     moot (the removal takes store access with it);
-//   - a target already in the desired state is settled without a request;
+//   - a target already in the desired state is settled without a request, but
+//     only on evidence: the known state of a target whose last request went
+//     unanswered (in doubt; an account in doubt puts its stores in doubt too)
+//     is no evidence, so its latest intent is sent;
+//   - an account removal that collapses into a later re-addition before it was
+//     delivered (deactivate, then reactivate) would leave BigCommerce with the
+//     stores the user had before, though its groups may have changed while it
+//     was inactive: the removal is superseded, and a store removal is appended
+//     for every store BigCommerce may give the user (known or in doubt) that
+//     desired, the user's current stores by SCIM user id, does not list;
 //   - otherwise one operation, with the priority of its most urgent intent:
 //     account removals, store removals, account additions, store additions,
 //     then reconciliation repairs.
-func MakePlan(pending []store.Intent, known Known) Plan {
+func MakePlan(pending []store.Intent, known Known, desired map[string][]string) Plan {
 	sorted := append([]store.Intent(nil), pending...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Seq < sorted[j].Seq })
 
@@ -92,13 +106,61 @@ func MakePlan(pending []store.Intent, known Known) Plan {
 	settle := func(in store.Intent, state store.IntentState, reason string) {
 		p.Settled = append(p.Settled, Settle{Seq: in.Seq, UserID: in.UserID, State: state, Reason: reason})
 	}
+
+	// Collapsed removals: the account target's latest intent is an addition
+	// and an earlier pending one a removal.
+	for _, t := range order {
+		if t.store != "" {
+			continue
+		}
+		intents := byTarget[t]
+		latest := intents[len(intents)-1]
+		if latest.Kind != store.AccountAdd {
+			continue
+		}
+		var removals []store.Intent
+		var rest []store.Intent
+		for _, in := range intents[:len(intents)-1] {
+			if in.Kind == store.AccountRemove {
+				removals = append(removals, in)
+			} else {
+				rest = append(rest, in)
+			}
+		}
+		if len(removals) == 0 {
+			continue
+		}
+		want, haveDesired := desired[latest.UserID]
+		if !haveDesired {
+			// The engine loads the desired stores of every user whose removal
+			// collapses; a user it could not find was deleted, and its deletion
+			// queued a later removal, so this addition is not the latest.
+			continue
+		}
+		for _, in := range removals {
+			settle(in, store.IntentSuperseded, "superseded: reactivated before delivery")
+		}
+		byTarget[t] = append(rest, latest)
+		delete(lastAccountRemoval, t.email)
+		if u, ok := known.Lookup(t.email); ok && (u.InAccount || u.AccountInDoubt) {
+			for _, h := range mayHaveStores(u) {
+				if slices.Contains(want, h) || pendingStoreIntent(byTarget[target{t.email, h}]) {
+					continue
+				}
+				p.Append = append(p.Append, store.Intent{Kind: store.StoreRemove, Email: t.email, StoreHash: h,
+					UserID: latest.UserID, Source: latest.Source, RequestID: latest.RequestID, CreatedAt: latest.CreatedAt,
+					State: store.IntentPending})
+			}
+		}
+	}
+
 	// Account additions in this plan, so store additions can wait for them.
 	accountAdd := map[string]bool{}
 	for _, t := range order {
 		if t.store == "" {
 			intents := byTarget[t]
 			if latest := intents[len(intents)-1]; latest.Kind == store.AccountAdd {
-				if u, ok := known.Lookup(t.email); !ok || !u.InAccount {
+				if u, ok := known.Lookup(t.email); !ok || !u.InAccount || u.AccountInDoubt {
 					accountAdd[t.email] = true
 				}
 			}
@@ -125,7 +187,7 @@ func MakePlan(pending []store.Intent, known Known) Plan {
 		}
 		latest := intents[len(intents)-1]
 		u, isKnown := known.Lookup(t.email)
-		if isKnown && inEffect(latest, u) {
+		if isKnown && !inDoubt(u, t.store) && inEffect(latest, u) {
 			for _, in := range intents[:len(intents)-1] {
 				settle(in, store.IntentSuperseded, "superseded")
 			}
@@ -170,6 +232,27 @@ func MakePlan(pending []store.Intent, known Known) Plan {
 	return p
 }
 
+// mayHaveStores returns the stores BigCommerce may give u: those known and
+// those in doubt, sorted.
+func mayHaveStores(u store.BCUser) []string {
+	out := append(append([]string(nil), u.Stores...), u.StoresInDoubt...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// pendingStoreIntent reports whether a store target already has a pending
+// intent (whose latest decides it anyway).
+func pendingStoreIntent(intents []store.Intent) bool { return len(intents) > 0 }
+
+// inDoubt reports whether the known state of the target (store "" for the
+// account) is no evidence because a request for it went unanswered.
+func inDoubt(u store.BCUser, storeHash string) bool {
+	if u.AccountInDoubt {
+		return true
+	}
+	return storeHash != "" && slices.Contains(u.StoresInDoubt, storeHash)
+}
+
 // inEffect reports whether BigCommerce, as known, already has what in asks for.
 func inEffect(in store.Intent, u store.BCUser) bool {
 	switch in.Kind {
@@ -186,12 +269,7 @@ func inEffect(in store.Intent, u store.BCUser) bool {
 }
 
 func hasStore(u store.BCUser, hash string) bool {
-	for _, s := range u.Stores {
-		if s == hash {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(u.Stores, hash)
 }
 
 // priorityOf is the priority of a target's operation: that of the kind of its

@@ -48,13 +48,77 @@ func TestMakePlan(t *testing.T) {
 		needsID  bool
 		afterAdd bool
 	}
+	doubtAccount := knownMap{snapshot: true, users: map[string]store.BCUser{
+		"a@x.io": {Email: "a@x.io", UserID: "bc/account/user/7", InAccount: false, AccountInDoubt: true},
+	}}
+	doubtStore := knownMap{snapshot: true, users: map[string]store.BCUser{
+		"a@x.io": {Email: "a@x.io", UserID: "bc/account/user/7", InAccount: true, StoresInDoubt: []string{"s2"}},
+	}}
 	cases := []struct {
 		name    string
 		pending []store.Intent
 		known   Known
+		desired map[string][]string
 		settled []settled
+		appends []store.Intent
 		ops     []op
 	}{
+		{
+			// Created, the add sent, its answer lost; then deactivated: the
+			// removal must go although the known state says "not in account".
+			name:    "an account in doubt is no evidence: the later removal is sent",
+			pending: []store.Intent{intent(1, store.AccountAdd, "a@x.io", ""), intent(2, store.AccountRemove, "a@x.io", "")},
+			known:   doubtAccount,
+			ops:     []op{{downstream.OpRemoveFromAccount, "a@x.io", "", downstream.PriorityAccountRemoval, []int64{1, 2}, false, false}},
+		},
+		{
+			name:    "an account in doubt puts its stores in doubt",
+			pending: []store.Intent{intent(1, store.StoreRemove, "a@x.io", "s1")},
+			known:   doubtAccount,
+			ops:     []op{{downstream.OpRemoveFromStore, "a@x.io", "s1", downstream.PriorityStoreRemoval, []int64{1}, false, false}},
+		},
+		{
+			// Added to a store, the answer lost; then removed from the group.
+			name:    "a store in doubt is no evidence: the later store removal is sent",
+			pending: []store.Intent{intent(1, store.StoreAdd, "a@x.io", "s2"), intent(2, store.StoreRemove, "a@x.io", "s2")},
+			known:   doubtStore,
+			ops:     []op{{downstream.OpRemoveFromStore, "a@x.io", "s2", downstream.PriorityStoreRemoval, []int64{1, 2}, false, false}},
+		},
+		{
+			name:    "a store not in doubt is still evidence",
+			pending: []store.Intent{intent(1, store.StoreRemove, "a@x.io", "s9")},
+			known:   doubtStore,
+			settled: []settled{{1, store.IntentDone}},
+		},
+		{
+			// Deactivated, left the store group while inactive, reactivated,
+			// all before delivery: BigCommerce still gives s1, which is no
+			// longer desired.
+			name:    "a removal collapsing into a re-add removes the stores no longer desired",
+			pending: []store.Intent{intent(1, store.AccountRemove, "a@x.io", ""), intent(2, store.AccountAdd, "a@x.io", "")},
+			known:   inAccount,
+			desired: map[string][]string{"u-a@x.io": {}},
+			settled: []settled{{1, store.IntentSuperseded}, {2, store.IntentDone}},
+			appends: []store.Intent{{Kind: store.StoreRemove, Email: "a@x.io", StoreHash: "s1", UserID: "u-a@x.io",
+				Source: store.SourceSCIM, CreatedAt: t0.Add(2 * time.Second), State: store.IntentPending}},
+		},
+		{
+			name:    "a removal collapsing into a re-add keeps the stores still desired",
+			pending: []store.Intent{intent(1, store.AccountRemove, "a@x.io", ""), intent(2, store.AccountAdd, "a@x.io", ""), intent(3, store.StoreAdd, "a@x.io", "s1")},
+			known:   inAccount,
+			desired: map[string][]string{"u-a@x.io": {"s1"}},
+			settled: []settled{{1, store.IntentSuperseded}, {2, store.IntentDone}, {3, store.IntentDone}},
+		},
+		{
+			// A store removal queued before the deactivation is no longer moot
+			// once the deactivation collapsed: it is sent.
+			name:    "a store removal before a collapsed deactivation is sent",
+			pending: []store.Intent{intent(1, store.StoreRemove, "a@x.io", "s1"), intent(2, store.AccountRemove, "a@x.io", ""), intent(3, store.AccountAdd, "a@x.io", "")},
+			known:   inAccount,
+			desired: map[string][]string{"u-a@x.io": {}},
+			settled: []settled{{2, store.IntentSuperseded}, {3, store.IntentDone}},
+			ops:     []op{{downstream.OpRemoveFromStore, "a@x.io", "s1", downstream.PriorityStoreRemoval, []int64{1}, false, false}},
+		},
 		{
 			name:    "create then deactivate before delivery sends nothing",
 			pending: []store.Intent{intent(1, store.AccountAdd, "a@x.io", ""), intent(2, store.AccountRemove, "a@x.io", "")},
@@ -138,7 +202,7 @@ func TestMakePlan(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := MakePlan(tc.pending, tc.known)
+			p := MakePlan(tc.pending, tc.known, tc.desired)
 			var gotSettled []settled
 			for _, s := range p.Settled {
 				gotSettled = append(gotSettled, settled{s.Seq, s.State})
@@ -149,6 +213,7 @@ func TestMakePlan(t *testing.T) {
 				gotOps = append(gotOps, op{o.Op.Kind, o.Op.Email, o.Op.StoreHash, o.Priority, o.Seqs, o.NeedsUserID, o.AfterAccountAdd})
 			}
 			require.Equal(t, tc.ops, gotOps)
+			require.Equal(t, tc.appends, p.Append)
 		})
 	}
 }

@@ -182,22 +182,37 @@ func (c *Client) Apply(ctx context.Context, p Priority, ops []Op) (Batch, error)
 // ops go in documents of that size. A refusal thus costs a few requests
 // (logarithmic in the batch size, one when the server states its limit), never
 // one per op.
+//
+// BigCommerce documents one mutation per request and no error codes, so any
+// document-level error on a document of several operations counts as such a
+// refusal, whatever its message says; and a one-operation document refused
+// while it used an optional selection ([Capabilities.AddReturnsUser]) is sent
+// again in the documented shape. Only a one-operation document in the
+// documented shape that the server refuses fails its operation
+// (invalid_document).
 func (c *Client) applyDocument(ctx context.Context, p Priority, ops []Op, idx []int, b *Batch, done []bool) *Error {
 	size := len(idx)
 	for len(idx) > 0 {
 		n := min(size, len(idx))
 		chunk := idx[:n]
-		query, vars := buildMutation(ops, chunk)
-		r, s, e := c.exec(ctx, p, "BridgeApply", query, vars)
+		withUser := c.Capabilities().AddReturnsUser
+		query, vars := buildMutation(ops, chunk, withUser)
+		r, s, e := c.exec(ctx, p, OpApply, query, vars)
 		b.Requests += s.requests
 		if s.responded {
 			b.Rate = s.rate
 		}
 		if e != nil {
-			if e.Reason != ReasonRefused {
+			if e.Reason == ReasonInvalidDocument && n == 1 && withUser && usesOptionalSelection(ops, chunk) {
+				c.drop("user in addUserToAccount result", func(cp *Capabilities) { cp.AddReturnsUser = false })
+				continue
+			}
+			if e.Reason != ReasonRefused && e.Reason != ReasonInvalidDocument {
 				return e
 			}
 			if n == 1 {
+				// Refused in the documented shape, alone: this operation fails
+				// (permanently), the others still go.
 				i := chunk[0]
 				b.Results[i].Outcome, b.Results[i].Err = Failed, e
 				done[i] = true
@@ -214,11 +229,32 @@ func (c *Client) applyDocument(ctx context.Context, p Priority, ops []Op, idx []
 				zap.Int("size", n), zap.Int("next_size", size), zap.String("code", e.Code), zap.Int("status", e.Status))
 			continue
 		}
-		c.readMutationResults(r, ops, chunk, b, done)
+		unclear := c.readMutationResults(r, ops, chunk, b, done)
 		b.Accepted = max(b.Accepted, n)
 		idx = idx[n:]
+		if len(unclear) > 0 {
+			// Errors without a path in a document of several operations cannot be
+			// told apart: those operations go again, one per document (they are
+			// idempotent, so one that did apply comes back already done).
+			for _, i := range unclear {
+				done[i] = false
+			}
+			size = 1
+			idx = append(unclear, idx...)
+		}
 	}
 	return nil
+}
+
+// usesOptionalSelection reports whether the document for the ops at idx
+// selects something beyond the documented result shapes.
+func usesOptionalSelection(ops []Op, idx []int) bool {
+	for _, i := range idx {
+		if ops[i].Kind == OpAddToAccount {
+			return true
+		}
+	}
+	return false
 }
 
 // validate checks what the client can check without the server.
@@ -294,12 +330,18 @@ type (
 	}
 )
 
-// Per-kind document pieces. Selections are minimal (complexity): each
+// Per-kind document pieces. Selections are minimal (complexity: each
 // mutation field costs 100 + its selection, about 103 in all by the
-// simulator's formula.
-func mutationParts(k OpKind) (inputType, namespace, selection string) {
+// simulator's formula) and documented: addUserToAccount returns the account
+// (plus the new user where the server offers it, withUser),
+// removeUserFromAccount the user id, addUserToStore the store id and
+// removeUserFromStore the store id and the user.
+func mutationParts(k OpKind, withUser bool) (inputType, namespace, selection string) {
 	switch k {
 	case OpAddToAccount:
+		if withUser {
+			return "AddUserToAccountInput!", "account", "{ account { id } user { id } }"
+		}
 		return "AddUserToAccountInput!", "account", "{ account { id } }"
 	case OpRemoveFromAccount:
 		return "RemoveUserFromAccountInput!", "account", "{ userId }"
@@ -312,7 +354,7 @@ func mutationParts(k OpKind) (inputType, namespace, selection string) {
 
 // buildMutation renders the ops at indexes idx as one document with root
 // fields aliased m0, m1, ... and inputs $i0, $i1, ... in the same order.
-func buildMutation(ops []Op, idx []int) (string, map[string]any) {
+func buildMutation(ops []Op, idx []int, withUser bool) (string, map[string]any) {
 	var head, body strings.Builder
 	head.Grow(32 + 40*len(idx))
 	body.Grow(80 * len(idx))
@@ -323,7 +365,7 @@ func buildMutation(ops []Op, idx []int) (string, map[string]any) {
 	for k, i := range idx {
 		op := ops[i]
 		n := strconv.AppendInt(num[:0], int64(k), 10)
-		inputType, namespace, selection := mutationParts(op.Kind)
+		inputType, namespace, selection := mutationParts(op.Kind, withUser)
 		if k > 0 {
 			head.WriteString(", ")
 		}
@@ -407,16 +449,30 @@ func (a *aliasResult) field(k OpKind) *mutationPayload {
 	}
 }
 
-// readMutationResults turns data and field errors into per-op results.
-func (c *Client) readMutationResults(r reply, ops []Op, idx []int, b *Batch, done []bool) {
+// readMutationResults turns data and field errors into per-op results. A
+// field error without a path belongs to the only operation of a one-operation
+// document; in a document of several it belongs to none that can be told, and
+// the operations without a result are returned (unclear) to be sent again.
+func (c *Client) readMutationResults(r reply, ops []Op, idx []int, b *Batch, done []bool) (unclear []int) {
 	var root map[string]*aliasResult
 	if err := json.Unmarshal(r.data, &root); err != nil {
-		root = nil // every op without an error below becomes "unknown"
+		root = nil // every op without an error below has no result
 	}
 	fieldErrs := make(map[int]graphql.Error, len(r.errs))
+	pathless := 0
 	for _, ge := range r.errs {
 		k, ok := aliasIndex(ge.Path)
-		if !ok || k >= len(idx) {
+		if len(ge.Path) == 0 {
+			if len(idx) > 1 {
+				pathless++
+				continue
+			}
+			k, ok = 0, true
+		}
+		if !ok {
+			continue // a path that names no alias of the document
+		}
+		if k >= len(idx) {
 			continue
 		}
 		if _, seen := fieldErrs[k]; !seen {
@@ -433,8 +489,14 @@ func (c *Client) readMutationResults(r reply, ops []Op, idx []int, b *Batch, don
 		}
 		pl := root["m"+strconv.Itoa(k)].field(op.Kind)
 		if pl == nil {
+			if pathless > 0 {
+				unclear = append(unclear, i)
+				continue
+			}
+			// Neither data nor an error: the outcome is unknown, so the
+			// operation is in doubt and goes again later.
 			res.Outcome = Failed
-			res.Err = &Error{Class: ClassPermanent, Reason: ReasonUnknown, Status: r.status, Detail: op.Kind.String() + ": no result and no error"}
+			res.Err = &Error{Class: ClassTransient, Reason: ReasonUnknown, Status: r.status, Detail: op.Kind.String() + ": no result and no error"}
 			continue
 		}
 		res.Outcome = Applied
@@ -445,6 +507,7 @@ func (c *Client) readMutationResults(r reply, ops []Op, idx []int, b *Batch, don
 			res.UserID = pl.User.ID
 		}
 	}
+	return unclear
 }
 
 // aliasIndex parses the first path element "mK" of a field error.

@@ -23,9 +23,13 @@ import (
 // DefaultBaseURL is BigCommerce's API host.
 const DefaultBaseURL = "https://api.bigcommerce.com"
 
-// DefaultPageSize is the page size listings ask for when Options.PageSize is 0.
-// BigCommerce documents no maximum; the simulator clamps to 100.
-const DefaultPageSize = 100
+// DefaultPageSize is the page size listings ask for when Options.PageSize is
+// 0: the largest page BigCommerce documents for its GraphQL connections.
+const DefaultPageSize = DocumentedPageSize
+
+// DefaultUserAgent is the User-Agent sent when Options.UserAgent is empty;
+// BigCommerce asks integrations to identify themselves.
+const DefaultUserAgent = "scim-bridge"
 
 // Timeouts of the default HTTP client. A request carries at most one document
 // of a few kilobytes, so 30 s overall is generous; the shorter phase timeouts
@@ -61,7 +65,12 @@ type Options struct {
 	// PageSize is the page size asked for in flat listings (account users,
 	// stores, apps, and the continuation pages of a store's users); default
 	// [DefaultPageSize]. Nested listings use smaller sizes (see the package doc).
+	// A size the server refuses is lowered to the documented maximum (50),
+	// then the documented default (10).
 	PageSize int
+	// UserAgent is the User-Agent header of every request, for example
+	// "scim-bridge/1.4.0"; default [DefaultUserAgent].
+	UserAgent string
 	// Observe, when set, is called once per HTTP request the client sends
 	// (failed connections included; never for a request the gate refused), after
 	// the response is classified: operation is the GraphQL operation name (one
@@ -75,6 +84,7 @@ type Options struct {
 // Operation names the client sends (GraphQL operationName), a bounded set for
 // metric labels.
 const (
+	OpCapabilities           = "BridgeCapabilities"
 	OpApply                  = "BridgeApply"
 	OpAccount                = "BridgeAccount"
 	OpAccountUsers           = "BridgeAccountUsers"
@@ -83,23 +93,25 @@ const (
 	OpApps                   = "BridgeApps"
 	OpStoreUsers             = "BridgeStoreUsers"
 	OpStoreUsersContinuation = "BridgeStoreUsersMore"
+	OpStoreCursors           = "BridgeStoreCursors"
 )
 
 // Operations returns every operation name the client sends, for pre-creating
 // metric label series.
 func Operations() []string {
-	return []string{OpApply, OpAccount, OpAccountUsers, OpAccountUsersBackward, OpStores, OpApps, OpStoreUsers, OpStoreUsersContinuation}
+	return []string{OpCapabilities, OpApply, OpAccount, OpAccountUsers, OpAccountUsersBackward, OpStores, OpApps,
+		OpStoreUsers, OpStoreUsersContinuation, OpStoreCursors}
 }
 
 // Client is a BigCommerce Account-level GraphQL client. It is safe for
 // concurrent use by several goroutines.
 type Client struct {
-	gql      *graphql.Client
-	gate     Gate
-	log      *zap.Logger
-	pageSize int
-	now      func() time.Time
-	observe  func(operation string, status int, reason string, d time.Duration)
+	gql     *graphql.Client
+	gate    Gate
+	log     *zap.Logger
+	now     func() time.Time
+	observe func(operation string, status int, reason string, d time.Duration)
+	caps    capState
 }
 
 // New validates opts and returns a client. It sends nothing.
@@ -150,15 +162,20 @@ func New(opts Options) (*Client, error) {
 	if pageSize == 0 {
 		pageSize = DefaultPageSize
 	}
+	ua := opts.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
 	endpoint := base + "/accounts/" + opts.AccountUUID + "/graphql"
-	return &Client{
-		gql:      graphql.NewClient(endpoint, &doer{hc: hc, token: opts.Token}),
-		gate:     opts.Gate,
-		log:      logger.Named("downstream"),
-		pageSize: pageSize,
-		now:      time.Now,
-		observe:  opts.Observe,
-	}, nil
+	c := &Client{
+		gql:     graphql.NewClient(endpoint, &doer{hc: hc, token: opts.Token, userAgent: ua}),
+		gate:    opts.Gate,
+		log:     logger.Named("downstream"),
+		now:     time.Now,
+		observe: opts.Observe,
+	}
+	c.caps.cap.PageSize = pageSize
+	return c, nil
 }
 
 // newHTTPClient returns the dedicated default HTTP client.
@@ -195,14 +212,16 @@ type recorder struct {
 // doer is the [graphql.Doer] given to go-graphql-client. It sets the
 // authentication headers and records the response into the call's recorder.
 type doer struct {
-	hc    *http.Client
-	token string
+	hc        *http.Client
+	token     string
+	userAgent string
 }
 
 // Do sends req with the token and records the outcome.
 func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	req.Header.Set("X-Auth-Token", d.token)
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", d.userAgent)
 	rec, _ := req.Context().Value(recorderKey{}).(*recorder)
 	resp, err := d.hc.Do(req)
 	if rec != nil {
@@ -278,7 +297,10 @@ func (c *Client) exec(ctx context.Context, p Priority, opName, query string, var
 	if rec.header != nil {
 		s.responded = true
 		s.rate = parseRateInfo(rec.status, rec.header, c.now())
-		if s.rate.HasHeaders && c.gate != nil {
+		// Every response is reported, with or without rate-limit headers: a
+		// 429 without them (BigCommerce: the platform is under high load) must
+		// pause the budget too.
+		if c.gate != nil {
 			c.gate.Observe(s.rate)
 		}
 	}

@@ -34,11 +34,15 @@ func TestDocumentsValidateAgainstSchema(t *testing.T) {
 		{Kind: OpAddToStore, UserID: "bc/account/user/9", StoreHash: "bc/account/store/def456"},
 		{Kind: OpRemoveFromStore, UserID: "bc/account/user/3", StoreHash: "abc123"},
 	}
-	mutation, mutationVars := buildMutation(allKinds, []int{0, 1, 2, 3, 4, 5})
-	continuation, continuationVars := buildContinuation(3, 100)
+	mutation, mutationVars := buildMutation(allKinds, []int{0, 1, 2, 3, 4, 5}, false)
+	withUser, withUserVars := buildMutation(allKinds, []int{0, 1, 2, 3, 4, 5}, true)
+	continuation, continuationVars := buildNodeContinuation(3, 50, storeUserFields)
+	cursors, cursorVars := buildCursorContinuation(3, 50, "id email")
 	for k := range 3 {
 		continuationVars["s"+string(rune('0'+k))] = "bc/account/store/abc123"
 		continuationVars["a"+string(rune('0'+k))] = "cursor"
+		cursorVars["c"+string(rune('0'+k))] = nil
+		cursorVars["a"+string(rune('0'+k))] = "cursor"
 	}
 
 	tests := []struct {
@@ -47,8 +51,12 @@ func TestDocumentsValidateAgainstSchema(t *testing.T) {
 		vars  map[string]any
 	}{
 		{name: "apply all kinds", query: mutation, vars: mutationVars},
+		{name: "apply with the new user's id", query: withUser, vars: withUserVars},
 		{name: "account", query: queryAccount},
-		{name: "account users", query: queryAccountUsers, vars: map[string]any{"first": 100, "after": nil}},
+		{name: "account users", query: accountUsersQuery("id email firstName lastName status"), vars: map[string]any{"first": 50, "after": nil}},
+		{name: "account users backward", query: accountUsersBackwardQuery("id email"), vars: map[string]any{"last": 50, "before": nil}},
+		{name: "store cursors", query: queryStoreCursors, vars: map[string]any{"first": 50, "after": nil}},
+		{name: "store users continuation by cursor", query: cursors, vars: cursorVars},
 		{name: "stores", query: queryStores, vars: map[string]any{"first": 100, "after": "x"}},
 		{name: "store users", query: queryStoreUsers, vars: map[string]any{"first": 20, "after": nil, "users": 25}},
 		{name: "store users continuation", query: continuation, vars: continuationVars},
@@ -76,7 +84,7 @@ func TestBuildMutationUsesAliasesAndVariablesOnly(t *testing.T) {
 		{Kind: OpRemoveFromStore, UserID: "bc/account/user/3", StoreHash: "abc123"},
 		{Kind: OpAddToStore, Email: "x@example.com", StoreHash: "abc123"},
 	}
-	query, vars := buildMutation(ops, []int{0, 1, 2})
+	query, vars := buildMutation(ops, []int{0, 1, 2}, false)
 	require.NotContains(t, query, "example.com", "inputs must travel as variables")
 	require.NotContains(t, query, "abc123")
 	require.Contains(t, query, "m0: account { addUserToAccount(input: $i0)")
@@ -87,7 +95,7 @@ func TestBuildMutationUsesAliasesAndVariablesOnly(t *testing.T) {
 	require.Equal(t, addToStoreInput{User: userIdentityInput{Email: "x@example.com"}, StoreID: "bc/account/store/abc123"}, vars["i2"])
 
 	// A sub-batch renumbers its aliases from m0.
-	query, vars = buildMutation(ops, []int{2})
+	query, vars = buildMutation(ops, []int{2}, false)
 	require.Contains(t, query, "m0: user { addUserToStore(input: $i0)")
 	require.NotContains(t, query, "m1")
 	require.Len(t, vars, 1)

@@ -252,7 +252,7 @@ func TestNewValidatesOptions(t *testing.T) {
 			if len(tt.wantErr) == 0 {
 				require.NoError(t, err)
 				require.NotNil(t, c)
-				require.Equal(t, DefaultPageSize, c.pageSize)
+				require.Equal(t, DefaultPageSize, c.pageSize())
 				return
 			}
 			require.Error(t, err)

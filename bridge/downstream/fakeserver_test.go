@@ -297,14 +297,6 @@ func TestApplyWholeRequestFailures(t *testing.T) {
 		retry  time.Duration
 	}{
 		{
-			name: "validation error",
-			handle: func(w http.ResponseWriter) {
-				writeJSON(w, http.StatusOK, map[string]any{"errors": []any{map[string]any{
-					"message": `Cannot query field "bogus" on type "Mutation".`, "extensions": map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"}}}})
-			},
-			class: ClassPermanent, reason: ReasonInvalidDocument, status: 200,
-		},
-		{
 			name: "429 with a reset longer than X-Retry-After",
 			handle: func(w http.ResponseWriter) {
 				w.Header().Set("X-Retry-After", "1")
@@ -415,6 +407,47 @@ func TestApplyWholeRequestFailures(t *testing.T) {
 			require.NotContains(t, err.Error(), "@")
 			require.NotContains(t, err.Error(), "bogus")
 		})
+	}
+}
+
+func TestApplyDocumentRefusalIsRetriedInTheDocumentedShape(t *testing.T) {
+	// A server that refuses every document with a message that says nothing
+	// about size or mutations (BigCommerce documents no error payloads): a
+	// document of several operations is split down to one operation per
+	// document; only an operation refused alone, in the documented shape,
+	// fails, and it fails alone.
+	var sizes []int
+	fs := newFakeServer(t, func(w http.ResponseWriter, r gqlRequest, _ int) {
+		n := len(r.mutationFields())
+		sizes = append(sizes, n)
+		if n > 1 || r.email(0) == "bad@example.com" {
+			writeJSON(w, http.StatusOK, map[string]any{"errors": []any{map[string]any{"message": "This request is not supported."}}})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data": successData(r)})
+	})
+	c := newFakeClient(t, fs, nil, nil)
+	ops := []Op{
+		{Kind: OpAddToAccount, Email: "a@example.com"},
+		{Kind: OpAddToAccount, Email: "bad@example.com"},
+		{Kind: OpAddToAccount, Email: "c@example.com"},
+		{Kind: OpAddToAccount, Email: "d@example.com"},
+	}
+	b, err := c.Apply(t.Context(), PriorityAccountAdd, ops)
+	require.NoError(t, err, "a refused shape is not a failure of the request")
+	require.Equal(t, []int{4, 2, 1, 1, 1, 1}, sizes)
+	require.Equal(t, 6, b.Requests)
+	require.Equal(t, []int{4, 2}, b.Refused)
+	require.Equal(t, 1, b.Accepted)
+	for i, r := range b.Results {
+		if i == 1 {
+			require.Equal(t, Failed, r.Outcome)
+			require.Equal(t, ReasonInvalidDocument, r.Err.Reason)
+			require.Equal(t, ClassPermanent, r.Err.Class)
+			require.NotContains(t, r.Err.Error(), "not supported", "server text is never copied")
+			continue
+		}
+		require.Equal(t, Applied, r.Outcome, "op %d", i)
 	}
 }
 

@@ -8,54 +8,52 @@ import (
 	"go.uber.org/zap"
 )
 
-// queryAccountUsersBackward pages the account's users from the end.
-const queryAccountUsersBackward = "query BridgeAccountUsersBackward($last: Int!, $before: String) { account { " +
-	"users(last: $last, before: $before) { pageInfo { hasPreviousPage startCursor } " +
-	"edges { node { " + userFields + " } } } } }"
+// accountUsersBackwardQuery pages the account's users from the end.
+func accountUsersBackwardQuery(fields string) string {
+	return "query BridgeAccountUsersBackward($last: Int!, $before: String) { account { " +
+		"users(last: $last, before: $before) { pageInfo { hasPreviousPage startCursor } " +
+		"edges { node { " + fields + " } } } } }"
+}
 
-// FindAccountUsers looks up the account users with the given emails (compared
-// case-insensitively) and returns those found, keyed by lower-cased email, with
-// the number of requests spent. The bridge needs a user's id for
-// removeUserFromStore, and users it added recently are the newest, so it pages
-// the account's users backwards (last/before) and stops as soon as every email
-// is found. BigCommerce does not document backward paging; if the server refuses
-// it, FindAccountUsers falls back to a full forward listing.
+// FindAccountUsers looks for the account users with the given emails
+// (compared case-insensitively) among the newest users, paging the account's
+// users backwards (last/before), and returns those found, keyed by lower-cased
+// email, with the number of requests spent. The bridge needs a user's id for
+// removeUserFromStore, and users it added recently are the newest.
+//
+// BigCommerce does not document backward paging: without
+// [Capabilities.BackwardPaging] FindAccountUsers sends nothing and finds
+// nothing, and a server that refuses it turns the capability off. An email it
+// does not find is never evidence that the user is not in the account (the
+// server might have ignored the arguments); only a complete listing
+// ([Client.ListAccountUsers], [Client.FindStoreUsers]) is.
 func (c *Client) FindAccountUsers(ctx context.Context, p Priority, emails []string) (map[string]User, int, error) {
 	want := make(map[string]bool, len(emails))
 	for _, e := range emails {
 		want[strings.ToLower(e)] = true
 	}
 	found := make(map[string]User, len(want))
-	if len(want) == 0 {
+	if len(want) == 0 || !c.Capabilities().BackwardPaging {
 		return found, 0, nil
 	}
 	var (
 		n      int
 		before *string
 	)
-	for page := 0; page < maxPages; page++ {
-		r, s, e := c.exec(ctx, p, "BridgeAccountUsersBackward", queryAccountUsersBackward,
-			map[string]any{"last": c.pageSize, "before": before})
+	query := accountUsersBackwardQuery("id email")
+	for page := 0; page < maxBackwardPages; page++ {
+		r, s, e := c.exec(ctx, p, OpAccountUsersBackward, query, map[string]any{"last": c.pageSize(), "before": before})
 		n += s.requests
 		if e == nil && len(r.errs) > 0 {
 			e = readError(r)
 		}
 		if e != nil {
-			if e.Reason != ReasonInvalidDocument && e.Reason != ReasonQueryFailed && e.Reason != ReasonRefused {
-				return nil, n, e
+			if isShapeRefusal(e) {
+				c.drop("backward paging", func(cp *Capabilities) { cp.BackwardPaging = false })
+				c.log.Debug("backward paging refused", zap.String("reason", e.Reason))
+				return found, n, nil
 			}
-			c.log.Warn("backward paging refused, listing all account users", zap.String("reason", e.Reason))
-			all, m, err := c.ListAccountUsers(ctx, p)
-			n += m
-			if err != nil {
-				return nil, n, err
-			}
-			for _, u := range all {
-				if k := strings.ToLower(u.Email); want[k] {
-					found[k] = u
-				}
-			}
-			return found, n, nil
+			return nil, n, e
 		}
 		var out struct {
 			Account *struct {
@@ -90,5 +88,10 @@ func (c *Client) FindAccountUsers(ctx context.Context, p Priority, emails []stri
 		next := *pi.StartCursor
 		before = &next
 	}
-	return nil, n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "listing did not end"}
+	// Not among the newest: the caller lists the store instead.
+	return found, n, nil
 }
+
+// maxBackwardPages bounds a backward search: it is worth it for recently
+// added users only.
+const maxBackwardPages = 4

@@ -18,6 +18,10 @@ const (
 	PriorityAccountRemoval Priority = iota
 	// PriorityStoreRemoval is for revoking store access.
 	PriorityStoreRemoval
+	// PriorityLookup is for finding the BigCommerce ids that store removals
+	// need. It goes before additions but, unlike removals, may not spend the
+	// budget's reserve.
+	PriorityLookup
 	// PriorityAccountAdd is for adding users to the account (onboarding).
 	PriorityAccountAdd
 	// PriorityStoreAdd is for granting store access.
@@ -35,6 +39,8 @@ func (p Priority) String() string {
 		return "account_removal"
 	case PriorityStoreRemoval:
 		return "store_removal"
+	case PriorityLookup:
+		return "lookup"
 	case PriorityAccountAdd:
 		return "account_add"
 	case PriorityStoreAdd:

@@ -74,40 +74,36 @@ type App struct {
 }
 
 // Nested page sizes, chosen so that every listing document stays well under
-// BigCommerce's documented complexity limit of 10000. By the simulator's
-// formula (each field 1; a connection 1 + first × the cost of one edge's
-// selection) a user edge with the fields below costs 11, so:
-//   - a user edge (node + 9 fields) costs 10, so a flat page of 100 users
-//     costs 1,006; stores and apps pages far less;
-//   - a stores page with nested users costs 5,226: storeUsersStores (20)
-//     stores, each 261 with storeUsersNested (25) users nested;
-//   - a continuation document costs 1,008 per store at 100 users, so
-//     continuationStores (6) stores cost 6,048.
+// BigCommerce's documented complexity limit of 10000 and within its documented
+// page size of 50. By the simulator's formula (each field 1; a connection 1 +
+// first × the cost of one edge's selection) a store-user edge with the fields
+// below costs about 11, so:
+//   - a flat page of 50 account users costs about 260 (4 fields), 460 with
+//     every optional field;
+//   - a stores page with nested users costs about 5,300: storeUsersStores (20)
+//     stores, each about 265 with storeUsersNested (25) users nested;
+//   - a continuation document costs about 560 per store at 50 users, so
+//     continuationStores (6) stores cost about 3,400.
 //
-// These are the values the simulator reports in x-bc-graphql-complexity (see
-// TestListingDocumentsStayUnderComplexityLimit). BigCommerce documents the
-// limit but not its formula, so when a server refuses a listing document
-// anyway, the listing shrinks it and asks again: half the page size for a
-// flat page, half the stores for a continuation document (then half the page
-// size), down to one item, logging each shrink at Warn.
+// BigCommerce documents the limit but not its formula, so when a server
+// refuses a listing document anyway, the listing shrinks it and asks again:
+// half the page size for a flat page, half the stores for a continuation
+// document (then half the page size), down to one item, logging each shrink
+// at Warn.
 const (
 	storeUsersStores    = 20
 	storeUsersNested    = 25
 	continuationStores  = 6
-	maxContinuationPage = 100
+	maxContinuationPage = DocumentedPageSize
 	// maxPages stops a listing whose server never says "no next page".
 	maxPages = 10000
 )
 
-// userFields is the selection of a user, every field the bridge reads.
-const userFields = "id email firstName lastName locale status lastLoginAt updatedAt permissions"
-
+// Documents of the reads. The account's users are selected with the
+// documented fields plus those the server offers (see accountUsersQuery);
+// a store's users with their documented fields.
 const (
 	queryAccount = "query BridgeAccount { account { id accountInfo { name } } }"
-
-	queryAccountUsers = "query BridgeAccountUsers($first: Int!, $after: String) { account { " +
-		"users(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
-		"edges { node { " + userFields + " } } } } }"
 
 	queryStores = "query BridgeStores($first: Int!, $after: String) { account { " +
 		"stores(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
@@ -115,14 +111,26 @@ const (
 
 	queryStoreUsers = "query BridgeStoreUsers($first: Int!, $after: String, $users: Int!) { account { " +
 		"stores(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
-		"edges { node { id name storeHash " +
+		"edges { cursor node { id name storeHash " +
 		"users(first: $users) { pageInfo { hasNextPage endCursor } collectionInfo { totalItems } " +
-		"edges { node { " + userFields + " } } } } } } } }"
+		"edges { node { " + storeUserFields + " } } } } } } } }"
+
+	queryStoreCursors = "query BridgeStoreCursors($first: Int!, $after: String) { account { " +
+		"stores(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
+		"edges { cursor node { id name storeHash } } } } }"
 
 	queryApps = "query BridgeApps($first: Int!, $after: String) { account { " +
 		"apps(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
 		"edges { node { id name } } } } }"
 )
+
+// accountUsersQuery is the forward listing of the account's users with the
+// given selection of each user.
+func accountUsersQuery(fields string) string {
+	return "query BridgeAccountUsers($first: Int!, $after: String) { account { " +
+		"users(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
+		"edges { node { " + fields + " } } } } }"
+}
 
 // Wire shapes.
 type (
@@ -156,6 +164,13 @@ type (
 		StoreHash string              `json:"storeHash"`
 		Users     *wireUserConnection `json:"users"`
 	}
+	wireStoreConnection struct {
+		PageInfo wirePageInfo `json:"pageInfo"`
+		Edges    []struct {
+			Cursor *string    `json:"cursor"`
+			Node   *wireStore `json:"node"`
+		} `json:"edges"`
+	}
 )
 
 // Account returns the account's id and name in one request; it doubles as the
@@ -169,7 +184,7 @@ func (c *Client) Account(ctx context.Context, p Priority) (AccountInfo, error) {
 			} `json:"accountInfo"`
 		} `json:"account"`
 	}
-	if _, err := c.query(ctx, p, "BridgeAccount", queryAccount, nil, &out); err != nil {
+	if _, err := c.query(ctx, p, OpAccount, queryAccount, nil, &out); err != nil {
 		return AccountInfo{}, err
 	}
 	if out.Account == nil {
@@ -184,10 +199,26 @@ func (c *Client) Account(ctx context.Context, p Priority) (AccountInfo, error) {
 
 // ListAccountUsers returns every user of the account, following cursors to
 // the end, and the number of requests spent. On any failure it returns the
-// error and no users: a partial list must never be acted on.
+// error and no users: a partial list must never be acted on. It selects the
+// documented fields plus those [Client.Detect] found; if the server refuses
+// that selection it retries with the documented fields only.
 func (c *Client) ListAccountUsers(ctx context.Context, p Priority) ([]User, int, error) {
+	total := 0
+	for {
+		fields := c.accountUserSelection()
+		users, n, err := c.listAccountUsers(ctx, p, fields)
+		total += n
+		if err != nil && fields != strings.Join(documentedUserFields, " ") && isShapeRefusal(err) {
+			c.drop("account user fields", func(cp *Capabilities) { cp.AccountUserFields = nil })
+			continue
+		}
+		return users, total, err
+	}
+}
+
+func (c *Client) listAccountUsers(ctx context.Context, p Priority, fields string) ([]User, int, error) {
 	var users []User
-	n, err := c.pages(ctx, p, "BridgeAccountUsers", queryAccountUsers, c.pageSize, nil, func(data json.RawMessage) (wirePageInfo, error) {
+	n, err := c.pages(ctx, p, OpAccountUsers, accountUsersQuery(fields), c.pageSize(), nil, func(data json.RawMessage) (wirePageInfo, error) {
 		var out struct {
 			Account *struct {
 				Users *wireUserConnection `json:"users"`
@@ -213,7 +244,7 @@ func (c *Client) ListAccountUsers(ctx context.Context, p Priority) ([]User, int,
 // spent; on failure the error and no stores.
 func (c *Client) ListStores(ctx context.Context, p Priority) ([]Store, int, error) {
 	var stores []Store
-	n, err := c.pages(ctx, p, "BridgeStores", queryStores, c.pageSize, nil, func(data json.RawMessage) (wirePageInfo, error) {
+	n, err := c.pages(ctx, p, OpStores, queryStores, c.pageSize(), nil, func(data json.RawMessage) (wirePageInfo, error) {
 		var out struct {
 			Account *struct {
 				Stores *struct {
@@ -245,7 +276,7 @@ func (c *Client) ListStores(ctx context.Context, p Priority) ([]Store, int, erro
 // on failure the error and no apps.
 func (c *Client) ListApps(ctx context.Context, p Priority) ([]App, int, error) {
 	var apps []App
-	n, err := c.pages(ctx, p, "BridgeApps", queryApps, c.pageSize, nil, func(data json.RawMessage) (wirePageInfo, error) {
+	n, err := c.pages(ctx, p, OpApps, queryApps, c.pageSize(), nil, func(data json.RawMessage) (wirePageInfo, error) {
 		var out struct {
 			Account *struct {
 				Apps *struct {
@@ -278,28 +309,24 @@ func (c *Client) ListApps(ctx context.Context, p Priority) ([]App, int, error) {
 //
 // It first pages through the stores with each store's first users nested
 // (storeUsersStores stores of storeUsersNested users per request, fewer when
-// PageSize is smaller), then, for the stores with more users, continues with
-// node(id:) queries carrying up to continuationStores stores per request, each
-// asking for PageSize users (at most maxContinuationPage).
+// the page size is smaller), then, for the stores with more users, continues
+// with up to continuationStores stores per request, each asking for a page of
+// users: by node(id:) when the server resolves stores that way
+// ([Capabilities.NodeStores]), otherwise through the stores connection, as
+// account { stores(first: 1, after: <the cursor before that store>) }, which
+// needs only the documented cursor paging.
 func (c *Client) ListStoreUsers(ctx context.Context, p Priority) ([]StoreUsers, int, error) {
-	type pending struct {
-		index  int
-		cursor string
-	}
 	var (
 		result []StoreUsers
-		more   []pending
+		more   []continuation
+		before *string // cursor of the previous store edge
 	)
-	extra := map[string]any{"users": min(c.pageSize, storeUsersNested)}
-	n, err := c.pages(ctx, p, "BridgeStoreUsers", queryStoreUsers, min(c.pageSize, storeUsersStores), extra, func(data json.RawMessage) (wirePageInfo, error) {
+	page := c.pageSize()
+	extra := map[string]any{"users": min(page, storeUsersNested)}
+	n, err := c.pages(ctx, p, OpStoreUsers, queryStoreUsers, min(page, storeUsersStores), extra, func(data json.RawMessage) (wirePageInfo, error) {
 		var out struct {
 			Account *struct {
-				Stores *struct {
-					PageInfo wirePageInfo `json:"pageInfo"`
-					Edges    []struct {
-						Node *wireStore `json:"node"`
-					} `json:"edges"`
-				} `json:"stores"`
+				Stores *wireStoreConnection `json:"stores"`
 			} `json:"account"`
 		}
 		if err := json.Unmarshal(data, &out); err != nil || out.Account == nil || out.Account.Stores == nil {
@@ -321,76 +348,164 @@ func (c *Client) ListStoreUsers(ctx context.Context, p Priority) ([]StoreUsers, 
 				if pi.EndCursor == nil || *pi.EndCursor == "" {
 					return wirePageInfo{}, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "next page without a cursor"}
 				}
-				more = append(more, pending{index: len(result), cursor: *pi.EndCursor})
+				more = append(more, continuation{index: len(result), storeBefore: before, cursor: *pi.EndCursor})
 			}
 			result = append(result, su)
+			before = e.Cursor
 		}
 		return out.Account.Stores.PageInfo, nil
 	})
 	if err != nil {
 		return nil, n, err
 	}
-
-	first := min(c.pageSize, maxContinuationPage)
-	per := continuationStores
-	for rounds := 0; len(more) > 0; rounds++ {
-		if rounds >= maxPages {
-			return nil, n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users never ended"}
-		}
-		group := more[:min(len(more), per)]
-		query, vars := buildContinuation(len(group), first)
-		for k, pe := range group {
-			ks := strconv.Itoa(k)
-			vars["s"+ks] = result[pe.index].Store.ID
-			vars["a"+ks] = pe.cursor
-		}
-		var out map[string]*struct {
-			Users *wireUserConnection `json:"users"`
-		}
-		spent, err := c.query(ctx, p, "BridgeStoreUsersMore", query, vars, &out)
-		n += spent
-		if err != nil {
-			if !isRefused(err) || (len(group) == 1 && first == 1) {
-				return nil, n, err
-			}
-			if len(group) > 1 {
-				per = len(group) / 2
-			} else {
-				first /= 2
-			}
-			c.log.Warn("downstream refused listing page, shrinking",
-				zap.String("operation", "BridgeStoreUsersMore"), zap.Int("stores", per), zap.Int("size", first))
-			continue
-		}
-		var still []pending
-		for k, pe := range group {
-			node := out["s"+strconv.Itoa(k)]
-			if node == nil || node.Users == nil {
-				// The store vanished between pages: the read is not a snapshot.
-				return nil, n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "a store disappeared while its users were listed"}
-			}
-			users, err := decodeUsers(node.Users)
-			if err != nil {
-				return nil, n, err
-			}
-			su := &result[pe.index]
-			su.Users = append(su.Users, users...)
-			if pi := node.Users.PageInfo; pi.HasNextPage {
-				if pi.EndCursor == nil || *pi.EndCursor == "" || *pi.EndCursor == pe.cursor {
-					return nil, n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users cursor did not advance"}
-				}
-				still = append(still, pending{index: pe.index, cursor: *pi.EndCursor})
-			}
-		}
-		more = append(still, more[len(group):]...)
+	m, err := c.continueStoreUsers(ctx, p, result, more, storeUserFields)
+	n += m
+	if err != nil {
+		return nil, n, err
 	}
 	return result, n, nil
 }
 
-// buildContinuation renders a document continuing the users of count stores,
-// aliased s0, s1, ...; variables $sK (store id) and $aK (cursor) are left for
-// the caller to fill.
-func buildContinuation(count, first int) (string, map[string]any) {
+// continuation is a store whose users continue on another page.
+type continuation struct {
+	index int // in the result
+	// storeBefore is the stores connection's cursor of the store listed just
+	// before this one (nil for the first store).
+	storeBefore *string
+	cursor      string // the users cursor to continue after
+}
+
+// continueStoreUsers pages on the users of the stores in more, appending them
+// to result, until every store's users end.
+func (c *Client) continueStoreUsers(ctx context.Context, p Priority, result []StoreUsers, more []continuation, fields string) (int, error) {
+	var n int
+	first := min(c.pageSize(), maxContinuationPage)
+	per := continuationStores
+	for rounds := 0; len(more) > 0; rounds++ {
+		if rounds >= maxPages {
+			return n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users never ended"}
+		}
+		group := more[:min(len(more), per)]
+		byNode := c.Capabilities().NodeStores
+		var query string
+		var vars map[string]any
+		if byNode {
+			query, vars = buildNodeContinuation(len(group), first, fields)
+			for k, pe := range group {
+				ks := strconv.Itoa(k)
+				vars["s"+ks] = result[pe.index].Store.ID
+				vars["a"+ks] = pe.cursor
+			}
+		} else {
+			query, vars = buildCursorContinuation(len(group), first, fields)
+			for k, pe := range group {
+				ks := strconv.Itoa(k)
+				vars["c"+ks] = pe.storeBefore
+				vars["a"+ks] = pe.cursor
+			}
+		}
+		var out map[string]json.RawMessage
+		spent, err := c.query(ctx, p, OpStoreUsersContinuation, query, vars, &out)
+		n += spent
+		if err != nil {
+			switch {
+			case byNode && isShapeRefusal(err):
+				c.drop("node on stores", func(cp *Capabilities) { cp.NodeStores = false })
+				continue
+			case !isRefused(err) || (len(group) == 1 && first == 1):
+				return n, err
+			case len(group) > 1:
+				per = len(group) / 2
+			default:
+				first /= 2
+			}
+			c.log.Warn("downstream refused listing page, shrinking",
+				zap.String("operation", OpStoreUsersContinuation), zap.Int("stores", per), zap.Int("size", first))
+			continue
+		}
+		conns := make([]*wireUserConnection, len(group))
+		retry := false
+		for k, pe := range group {
+			conn, gone, err := continuationUsers(out["s"+strconv.Itoa(k)], byNode, result[pe.index].Store.Hash)
+			if err != nil {
+				return n, err
+			}
+			if gone && byNode {
+				// node(id:) did not resolve a store that the listing just
+				// returned: this server does not resolve stores by id. The
+				// same group goes again through the stores connection.
+				c.drop("node on stores", func(cp *Capabilities) { cp.NodeStores = false })
+				retry = true
+				break
+			}
+			if gone {
+				// The store vanished between pages: the read is not a snapshot.
+				return n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "a store disappeared while its users were listed"}
+			}
+			conns[k] = conn
+		}
+		if retry {
+			continue
+		}
+		var still []continuation
+		for k, pe := range group {
+			conn := conns[k]
+			users, err := decodeUsers(conn)
+			if err != nil {
+				return n, err
+			}
+			su := &result[pe.index]
+			su.Users = append(su.Users, users...)
+			if pi := conn.PageInfo; pi.HasNextPage {
+				if pi.EndCursor == nil || *pi.EndCursor == "" || *pi.EndCursor == pe.cursor {
+					return n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users cursor did not advance"}
+				}
+				next := pe
+				next.cursor = *pi.EndCursor
+				still = append(still, next)
+			}
+		}
+		more = append(still, more[len(group):]...)
+	}
+	return n, nil
+}
+
+// continuationUsers reads one alias of a continuation document: a node (byNode)
+// or an account whose stores page holds the one store hash. gone reports
+// that the store was not there.
+func continuationUsers(raw json.RawMessage, byNode bool, hash string) (*wireUserConnection, bool, error) {
+	if byNode {
+		var node *struct {
+			Users *wireUserConnection `json:"users"`
+		}
+		if err := json.Unmarshal(raw, &node); err != nil {
+			return nil, false, unexpected("data does not match the query")
+		}
+		if node == nil || node.Users == nil {
+			return nil, true, nil
+		}
+		return node.Users, false, nil
+	}
+	var acct *struct {
+		Stores *wireStoreConnection `json:"stores"`
+	}
+	if err := json.Unmarshal(raw, &acct); err != nil || acct == nil || acct.Stores == nil {
+		return nil, false, unexpected("stores missing")
+	}
+	if len(acct.Stores.Edges) != 1 || acct.Stores.Edges[0].Node == nil || acct.Stores.Edges[0].Node.StoreHash != hash {
+		return nil, true, nil
+	}
+	users := acct.Stores.Edges[0].Node.Users
+	if users == nil {
+		return nil, false, unexpected("store users missing")
+	}
+	return users, false, nil
+}
+
+// buildNodeContinuation renders a document continuing the users of count
+// stores by node(id:), aliased s0, s1, ...; variables $sK (store id) and $aK
+// (users cursor) are left for the caller to fill.
+func buildNodeContinuation(count, first int, fields string) (string, map[string]any) {
 	var head, body strings.Builder
 	head.WriteString("query BridgeStoreUsersMore($first: Int!")
 	body.WriteString(") {")
@@ -398,11 +513,165 @@ func buildContinuation(count, first int) (string, map[string]any) {
 		ks := strconv.Itoa(k)
 		head.WriteString(", $s" + ks + ": ID!, $a" + ks + ": String")
 		body.WriteString(" s" + ks + ": node(id: $s" + ks + ") { ... on Store { users(first: $first, after: $a" + ks +
-			") { pageInfo { hasNextPage endCursor } collectionInfo { totalItems } edges { node { " + userFields + " } } } } }")
+			") { pageInfo { hasNextPage endCursor } edges { node { " + fields + " } } } } }")
 	}
 	body.WriteString(" }")
 	head.WriteString(body.String())
 	return head.String(), map[string]any{"first": first}
+}
+
+// buildCursorContinuation renders a document continuing the users of count
+// stores through the stores connection, aliased s0, s1, ...: each alias asks
+// for the one store after $cK (the cursor of the store before it; null for
+// the first store) and its users after $aK.
+func buildCursorContinuation(count, first int, fields string) (string, map[string]any) {
+	var head, body strings.Builder
+	head.WriteString("query BridgeStoreUsersMore($first: Int!")
+	body.WriteString(") {")
+	for k := range count {
+		ks := strconv.Itoa(k)
+		head.WriteString(", $c" + ks + ": String, $a" + ks + ": String")
+		body.WriteString(" s" + ks + ": account { stores(first: 1, after: $c" + ks + ") { edges { node { storeHash " +
+			"users(first: $first, after: $a" + ks + ") { pageInfo { hasNextPage endCursor } edges { node { " + fields + " } } } } } } }")
+	}
+	body.WriteString(" }")
+	head.WriteString(body.String())
+	return head.String(), map[string]any{"first": first}
+}
+
+// FindStoreUsers lists every user of the store with this hash, with their ids
+// and emails only, and returns them with the number of requests spent. The
+// listing is complete (every page to the end) or it fails, so an email absent
+// from it is evidence that the user has no access to that store. A store the
+// account does not have fails with reason store_not_found.
+func (c *Client) FindStoreUsers(ctx context.Context, p Priority, hash string) (StoreUsers, int, error) {
+	const fields = "id email"
+	su := StoreUsers{Store: Store{ID: storeID(hash), Hash: hash}}
+	result := []StoreUsers{su}
+	var n int
+	if c.Capabilities().NodeStores {
+		// Start at the beginning of the store's users: a continuation after no cursor.
+		m, err := c.firstStorePageByNode(ctx, p, &result[0], fields)
+		n += m
+		if err == nil {
+			return result[0], n, nil
+		}
+		if !isShapeRefusal(err) && !errors.Is(err, errNodeGone) {
+			return StoreUsers{}, n, err
+		}
+		c.drop("node on stores", func(cp *Capabilities) { cp.NodeStores = false })
+		result[0].Users = nil
+	}
+	// Find the cursor of the store before it, then page its users.
+	var before *string
+	found := false
+	var prev *string
+	m, err := c.pages(ctx, p, OpStoreCursors, queryStoreCursors, c.pageSize(), nil, func(data json.RawMessage) (wirePageInfo, error) {
+		var out struct {
+			Account *struct {
+				Stores *wireStoreConnection `json:"stores"`
+			} `json:"account"`
+		}
+		if err := json.Unmarshal(data, &out); err != nil || out.Account == nil || out.Account.Stores == nil {
+			return wirePageInfo{}, unexpected("stores missing")
+		}
+		for _, e := range out.Account.Stores.Edges {
+			if e.Node == nil {
+				return wirePageInfo{}, unexpected("store node missing")
+			}
+			if e.Node.StoreHash == hash {
+				before, found = prev, true
+				result[0].Store = Store{ID: e.Node.ID, Hash: hash, Name: e.Node.Name}
+				return wirePageInfo{}, nil // stop paging
+			}
+			prev = e.Cursor
+		}
+		return out.Account.Stores.PageInfo, nil
+	})
+	n += m
+	if err != nil {
+		return StoreUsers{}, n, err
+	}
+	if !found {
+		return StoreUsers{}, n, &Error{Class: ClassPermanent, Reason: ReasonStoreNotFound, Detail: "the account has no store with this hash"}
+	}
+	// A continuation that starts at the first users page.
+	query, vars := buildCursorContinuation(1, min(c.pageSize(), maxContinuationPage), fields)
+	var after *string
+	for page := 0; ; page++ {
+		if page >= maxPages {
+			return StoreUsers{}, n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users never ended"}
+		}
+		vars["c0"], vars["a0"] = before, after
+		var out map[string]json.RawMessage
+		spent, err := c.query(ctx, p, OpStoreUsersContinuation, query, vars, &out)
+		n += spent
+		if err != nil {
+			return StoreUsers{}, n, err
+		}
+		conn, gone, err := continuationUsers(out["s0"], false, hash)
+		if err != nil {
+			return StoreUsers{}, n, err
+		}
+		if gone {
+			return StoreUsers{}, n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "the store moved while its users were listed"}
+		}
+		users, err := decodeUsers(conn)
+		if err != nil {
+			return StoreUsers{}, n, err
+		}
+		result[0].Users = append(result[0].Users, users...)
+		if !conn.PageInfo.HasNextPage {
+			return result[0], n, nil
+		}
+		if conn.PageInfo.EndCursor == nil || *conn.PageInfo.EndCursor == "" || (after != nil && *after == *conn.PageInfo.EndCursor) {
+			return StoreUsers{}, n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users cursor did not advance"}
+		}
+		next := *conn.PageInfo.EndCursor
+		after = &next
+	}
+}
+
+// errNodeGone reports that node(id:) returned null for a store.
+var errNodeGone = errors.New("node did not resolve the store")
+
+// firstStorePageByNode lists a store's users by node(id:) from the start.
+func (c *Client) firstStorePageByNode(ctx context.Context, p Priority, su *StoreUsers, fields string) (int, error) {
+	query, vars := buildNodeContinuation(1, min(c.pageSize(), maxContinuationPage), fields)
+	var n int
+	var after *string
+	for page := 0; ; page++ {
+		if page >= maxPages {
+			return n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users never ended"}
+		}
+		vars["s0"], vars["a0"] = su.Store.ID, after
+		var out map[string]json.RawMessage
+		spent, err := c.query(ctx, p, OpStoreUsersContinuation, query, vars, &out)
+		n += spent
+		if err != nil {
+			return n, err
+		}
+		conn, gone, err := continuationUsers(out["s0"], true, su.Store.Hash)
+		if err != nil {
+			return n, err
+		}
+		if gone {
+			return n, errNodeGone
+		}
+		users, err := decodeUsers(conn)
+		if err != nil {
+			return n, err
+		}
+		su.Users = append(su.Users, users...)
+		if !conn.PageInfo.HasNextPage {
+			return n, nil
+		}
+		if conn.PageInfo.EndCursor == nil || *conn.PageInfo.EndCursor == "" || (after != nil && *after == *conn.PageInfo.EndCursor) {
+			return n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users cursor did not advance"}
+		}
+		next := *conn.PageInfo.EndCursor
+		after = &next
+	}
 }
 
 // query sends one read document and decodes its data into out. Any GraphQL
@@ -442,17 +711,25 @@ func (c *Client) pages(ctx context.Context, p Priority, opName, q string, first 
 		vars["after"] = after
 		r, s, e := c.exec(ctx, p, opName, q, vars)
 		n += s.requests
-		if e != nil {
-			if e.Reason != ReasonRefused || first <= 1 {
-				return n, e
-			}
-			first /= 2
-			c.log.Warn("downstream refused listing page, shrinking",
-				zap.String("operation", opName), zap.Int("size", first))
-			continue
+		if e == nil && len(r.errs) > 0 {
+			e = readError(r)
 		}
-		if len(r.errs) > 0 {
-			return n, readError(r)
+		if e != nil {
+			switch {
+			case e.Reason == ReasonRefused && first > 1:
+				first /= 2
+				c.log.Warn("downstream refused listing page, shrinking",
+					zap.String("operation", opName), zap.Int("size", first))
+				continue
+			case isShapeRefusal(e):
+				// A page larger than the server allows comes back as an error
+				// BigCommerce does not document: ask for the documented sizes.
+				if smaller, ok := c.shrinkPage(opName, first); ok {
+					first = smaller
+					continue
+				}
+			}
+			return n, e
 		}
 		pi, err := decode(r.data)
 		if err != nil {
@@ -494,6 +771,22 @@ func readError(r reply) *Error {
 func isRefused(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Reason == ReasonRefused
+}
+
+// isShapeRefusal reports whether err is the server refusing a document as
+// written (validation, an argument out of range, an unknown field): what a
+// server answers to a shape beyond what it offers. Authorisation, budget,
+// rate-limit and transport failures are not shape refusals.
+func isShapeRefusal(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Reason {
+	case ReasonInvalidDocument, ReasonQueryFailed, ReasonRefused, ReasonHTTP4xx:
+		return true
+	}
+	return false
 }
 
 func unexpected(detail string) *Error {

@@ -643,13 +643,14 @@ func TestListingsShrinkWhenRefused(t *testing.T) {
 		list          func(t *testing.T, c *Client) int
 	}{
 		{
-			// A page of 100 users (1006) is refused under 600; 50 (506) passes.
-			name: "account users", maxComplexity: 600,
+			// A page of 50 users with the documented fields (256) is refused
+			// under 200; 25 (131) passes.
+			name: "account users", maxComplexity: 200,
 			list: func(t *testing.T, c *Client) int {
 				users, requests, err := c.ListAccountUsers(t.Context(), PriorityRead)
 				require.NoError(t, err)
 				require.Len(t, users, 250)
-				require.Equal(t, 1+5, requests, "one refused page of 100, then five of 50")
+				require.Equal(t, 1+10, requests, "one refused page of 50, then ten of 25")
 				return requests
 			},
 		},
@@ -691,7 +692,7 @@ func TestListingsShrinkWhenRefused(t *testing.T) {
 	require.ErrorAs(t, err, &de)
 	require.Equal(t, ReasonRefused, de.Reason)
 	require.Nil(t, users)
-	require.Equal(t, 7, requests, "pages of 100, 50, 25, 12, 6, 3 and 1 refused, then it gives up")
+	require.Equal(t, 6, requests, "pages of 50, 25, 12, 6, 3 and 1 refused, then it gives up")
 }
 
 func TestApplyComplexityPerOperation(t *testing.T) {
