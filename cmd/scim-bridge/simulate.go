@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,8 @@ import (
 )
 
 // simulateShutdownTimeout bounds how long "simulate" waits for in-flight
-// requests (which may be sleeping in --latency) when it is asked to stop.
+// requests (which may be sleeping in --latency or --hold-response) when it is
+// asked to stop; connections still open after it are closed.
 const simulateShutdownTimeout = 5 * time.Second
 
 // simulateConfig is the parsed command line of "scim-bridge simulate".
@@ -29,6 +31,14 @@ type simulateConfig struct {
 	failRate      float64
 	failStatus    int
 	latency       time.Duration
+}
+
+// profileSummary is the banner's one-line description of each profile.
+func profileSummary(profile string) string {
+	if profile == simulator.ProfileDocumented {
+		return "only what BigCommerce documents, the pessimistic choice where it is silent"
+	}
+	return "the generous reconstruction"
 }
 
 // runSimulate runs the BigCommerce Account API simulator until ctx is cancelled.
@@ -103,6 +113,15 @@ Runs an in-memory reconstruction of BigCommerce's Account-level GraphQL API
 (POST /accounts/{uuid}/graphql, header X-Auth-Token) plus the test endpoint
 GET /_simulator/stats. Everything is lost when it stops.
 
+Profiles (--profile):
+  full        the default: the generous reconstruction (backward paging, pages
+              up to 100, node on stores, error codes, several mutations per
+              document)
+  documented  only what BigCommerce documents, the pessimistic choice where it
+              is silent: one mutation per document, first/after paging of at
+              most 50, no node on stores, errors without codes, some 429s and
+              5xx without rate-limit headers
+
 Seed file (JSON, unknown keys are errors):
   {"account":{"uuid":"…","name":"…"},
    "stores":[{"hash":"abc123","name":"Plant Market","defaultPermissions":["…"]}],
@@ -125,7 +144,10 @@ Flags (-name and --name both work):
 	fs.DurationVar(&cfg.latency, "latency", 0, "delay added to every GraphQL request, e.g. 200ms")
 	fs.IntVar(&cfg.opts.MaxComplexity, "max-complexity", simulator.DefaultMaxComplexity, "refuse documents whose complexity score is higher")
 	fs.IntVar(&cfg.opts.MaxMutations, "max-mutations", 0, "refuse documents with more mutation fields; 0 = no limit beyond complexity (1 emulates a one-mutation-per-request API)")
-	fs.IntVar(&cfg.opts.MaxPageSize, "max-page-size", simulator.DefaultMaxPageSize, "largest page a connection returns (larger first/last are clamped)")
+	fs.IntVar(&cfg.opts.MaxPageSize, "max-page-size", 0, fmt.Sprintf("largest page a connection returns (default %d in the full profile, where larger first/last are clamped; %d in the documented profile, where a larger first is refused)",
+		simulator.DefaultMaxPageSize, simulator.DocumentedMaxPageSize))
+	fs.StringVar(&cfg.opts.Profile, "profile", simulator.ProfileFull, "simulator `profile`: "+strings.Join(simulator.Profiles(), " or ")+" (see above)")
+	fs.DurationVar(&cfg.opts.HoldResponse, "hold-response", 0, "apply each GraphQL request, then wait this `duration` before answering, e.g. 30s (a response lost after BigCommerce applied it)")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -158,8 +180,16 @@ Flags (-name and --name both work):
 	if cfg.opts.MaxMutations < 0 {
 		problems = append(problems, fmt.Sprintf("--max-mutations %d must be 0 (no limit) or positive", cfg.opts.MaxMutations))
 	}
-	if cfg.opts.MaxPageSize <= 0 {
+	pageSizeSet := false
+	fs.Visit(func(f *flag.Flag) { pageSizeSet = pageSizeSet || f.Name == "max-page-size" })
+	if pageSizeSet && cfg.opts.MaxPageSize <= 0 {
 		problems = append(problems, fmt.Sprintf("--max-page-size %d must be positive", cfg.opts.MaxPageSize))
+	}
+	if !slices.Contains(simulator.Profiles(), cfg.opts.Profile) {
+		problems = append(problems, fmt.Sprintf("--profile %q is not a profile; choose one of: %s", cfg.opts.Profile, strings.Join(simulator.Profiles(), ", ")))
+	}
+	if cfg.opts.HoldResponse < 0 {
+		problems = append(problems, fmt.Sprintf("--hold-response %v is negative", cfg.opts.HoldResponse))
 	}
 	if cfg.opts.Token == "" {
 		problems = append(problems, "--token must not be empty")
@@ -220,10 +250,14 @@ func loadSeedFile(path string) (*simulator.Seed, error) {
 
 func printSimulateBanner(w io.Writer, cfg simulateConfig, sim *simulator.Server, base string) {
 	maxMutations := "no limit beyond complexity"
-	if cfg.opts.MaxMutations > 0 {
+	switch {
+	case sim.Profile() == simulator.ProfileDocumented:
+		maxMutations = "1 per document (documented profile)"
+	case cfg.opts.MaxMutations > 0:
 		maxMutations = strconv.Itoa(cfg.opts.MaxMutations) + " per document"
 	}
 	fmt.Fprintln(w, "BigCommerce Account-level GraphQL API simulator (a reconstruction, not BigCommerce)")
+	fmt.Fprintf(w, "Profile:        %s (%s)\n", sim.Profile(), profileSummary(sim.Profile()))
 	fmt.Fprintf(w, "GraphQL URL:    %s\n", sim.URL(base))
 	fmt.Fprintf(w, "Account UUID:   %s\n", sim.AccountUUID())
 	fmt.Fprintf(w, "Token:          %s (send it in X-Auth-Token)\n", cfg.opts.Token)
@@ -231,7 +265,7 @@ func printSimulateBanner(w io.Writer, cfg simulateConfig, sim *simulator.Server,
 	fmt.Fprintf(w, "Max complexity: %d\n", sim.MaxComplexity())
 	fmt.Fprintf(w, "Max mutations:  %s\n", maxMutations)
 	fmt.Fprintf(w, "Max page size:  %d\n", sim.MaxPageSize())
-	fmt.Fprintf(w, "Faults:         fail rate %v (status %d), latency %v\n", cfg.failRate, cfg.failStatus, cfg.latency)
+	fmt.Fprintf(w, "Faults:         fail rate %v (status %d), latency %v, hold response %v\n", cfg.failRate, cfg.failStatus, cfg.latency, cfg.opts.HoldResponse)
 	fmt.Fprintf(w, "Stats:          %s%s\n", base, simulator.StatsPath)
 	fmt.Fprintf(w, "Try:            curl -s -H 'X-Auth-Token: %s' -d '{\"query\":\"{ account { id accountInfo { name } } }\"}' %s\n",
 		cfg.opts.Token, sim.URL(base))

@@ -87,6 +87,10 @@ func TestSimulateBadFlags(t *testing.T) {
 		{"zero complexity", []string{"--max-complexity", "0"}, "must be positive"},
 		{"negative mutations", []string{"--max-mutations", "-1"}, "0 (no limit) or positive"},
 		{"zero page size", []string{"--max-page-size", "0"}, "must be positive"},
+		{"unknown profile", []string{"--profile", "generous"}, `--profile "generous" is not a profile; choose one of: full, documented`},
+		{"empty profile", []string{"--profile", ""}, "choose one of: full, documented"},
+		{"negative hold", []string{"--hold-response", "-1s"}, "--hold-response -1s is negative"},
+		{"bad hold", []string{"--hold-response", "later"}, "invalid value"},
 		{"empty token", []string{"--token", ""}, "must not be empty"},
 		{"positional argument", []string{"extra"}, "takes only flags"},
 		{"bad account uuid", []string{"--account-uuid", "a/b", "--listen", "127.0.0.1:0"}, "account UUID"},
@@ -115,6 +119,9 @@ func TestSimulateBadFlags(t *testing.T) {
 		require.Equal(t, exitOK, runSimulate(t.Context(), []string{"-h"}, io.Discard, &stderr))
 		require.Contains(t, stderr.String(), "-rate-limit N/DURATION")
 		require.Contains(t, stderr.String(), "Seed file")
+		require.Contains(t, stderr.String(), "-profile profile")
+		require.Contains(t, stderr.String(), "-hold-response duration")
+		require.Contains(t, stderr.String(), "documented  only what BigCommerce documents")
 	})
 
 	t.Run("bad seed file", func(t *testing.T) {
@@ -161,6 +168,8 @@ func TestSimulateServesUntilCancelled(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond, "stderr: %s", stderr.String())
 	require.True(t, strings.HasSuffix(url, "/accounts/seed-uuid/graphql"), url)
 	banner := stdout.String()
+	require.Contains(t, banner, "Profile:        full (the generous reconstruction)")
+	require.Contains(t, banner, "hold response 0s")
 	require.Contains(t, banner, "Account UUID:   seed-uuid")
 	require.Contains(t, banner, "Token:          tok-1")
 	require.Contains(t, banner, "Rate limit:     5 requests per 1m0s (5/1m)")
@@ -203,4 +212,79 @@ func TestSimulateServesUntilCancelled(t *testing.T) {
 	}
 	require.Contains(t, stdout.String(), "simulator stopped")
 	require.Empty(t, stderr.String())
+}
+
+// startSimulate runs "simulate" with args until the test ends and returns the
+// GraphQL URL and the banner.
+func startSimulate(t *testing.T, args ...string) (url, banner string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- runSimulate(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), stdout, stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			require.Equal(t, exitOK, code, "stderr: %s", stderr.String())
+		case <-time.After(10 * time.Second):
+			t.Error("simulate did not stop after the context was cancelled")
+		}
+	})
+	require.Eventually(t, func() bool {
+		sc := bufio.NewScanner(strings.NewReader(stdout.String()))
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "GraphQL URL:"); ok {
+				url = strings.TrimSpace(rest)
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond, "stderr: %s", stderr.String())
+	return url, stdout.String()
+}
+
+// postSimulate sends one GraphQL query with the default token.
+func postSimulate(t *testing.T, url, query string) (int, string, time.Duration) {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"query": query})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewReader(b))
+	require.NoError(t, err)
+	req.Header.Set("X-Auth-Token", "sim-token")
+	start := time.Now()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body), time.Since(start)
+}
+
+func TestSimulateDocumentedProfile(t *testing.T) {
+	url, banner := startSimulate(t, "--profile", "documented", "--hold-response", "150ms")
+	require.Contains(t, banner, "Profile:        documented (only what BigCommerce documents, the pessimistic choice where it is silent)")
+	require.Contains(t, banner, "Max mutations:  1 per document (documented profile)")
+	require.Contains(t, banner, "Max page size:  50")
+	require.Contains(t, banner, "hold response 150ms")
+
+	status, body, took := postSimulate(t, url, `mutation {
+	  a: account { addUserToAccount(input: {email: "one@example.com"}) { __typename } }
+	  b: account { addUserToAccount(input: {email: "two@example.com"}) { __typename } } }`)
+	require.Equal(t, http.StatusOK, status)
+	require.JSONEq(t, `{"errors":[{"message":"This request is not supported."}]}`, body)
+	require.GreaterOrEqual(t, took, 150*time.Millisecond, "the response was held")
+
+	status, body, _ = postSimulate(t, url, `{ account { users(last: 1) { edges { cursor } } } }`)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, `Unknown argument \"last\"`)
+}
+
+func TestSimulateFullProfileByDefault(t *testing.T) {
+	url, banner := startSimulate(t)
+	require.Contains(t, banner, "Max page size:  100")
+	require.Contains(t, banner, "hold response 0s")
+	status, body, _ := postSimulate(t, url, `{ account { users(last: 1) { edges { node { email } } } } }`)
+	require.Equal(t, http.StatusOK, status)
+	require.JSONEq(t, `{"data":{"account":{"users":{"edges":[{"node":{"email":"bob@example.com"}}]}}}}`, body)
 }

@@ -4,16 +4,120 @@
 // describes it, so the bridge and its tests can run without BigCommerce.
 //
 // The simulator is a reconstruction, not a copy. BigCommerce publishes the
-// query and mutation shapes, the global id formats, the 70 requests/hour
-// account limit with its X-Rate-Limit-* headers, and the 10000 complexity
-// limit; everything else below was invented here and is marked as such. When
-// the real API is reachable, the downstream contract suite checks the client
-// against both, so the reconstruction cannot drift unnoticed.
+// query and mutation shapes, the global id formats, the scope names, the 70
+// requests/hour account limit with its X-Rate-Limit-* headers, and the 10000
+// complexity limit; everything else below was invented here and is marked as
+// such. When the real API is reachable, the downstream contract suite checks
+// the client against both, so the reconstruction cannot drift unnoticed.
+//
+// It has two profiles (Options.Profile). The full profile, the default and
+// what the rest of this documentation describes, is the generous
+// reconstruction. The documented profile serves only what BigCommerce
+// documents and, wherever its documentation is silent, the choice that is
+// hardest on a client; a client that works against it relies on nothing
+// BigCommerce has not written down.
+//
+// # Profiles
+//
+// Each choice of the documented profile ("documented"), with the sentence of
+// BigCommerce's documentation behind it, or its silence:
+//
+//   - Schema: its own SDL, schema_documented.graphql (SDLFor returns it),
+//     validated and introspected like the full one, so __schema and __type
+//     describe exactly the smaller schema.
+//   - One mutation field per document. Silence: the Account API reference does
+//     not say whether a document may carry several mutation fields
+//     (BigCommerce's Storefront API allows one). A document with more than one
+//     (counted as for Options.MaxMutations) is refused as a whole before
+//     anything runs, with the single document-level error "This request is not
+//     supported." (no extensions, no path; deliberately naming neither
+//     mutations nor a limit, so a client cannot learn a number from it). It
+//     counts against the rate limit and in Stats.Refused.
+//   - Connections take first and after only. "Note that a standard
+//     cursor-based pagination is supported" (Users overview): Relay's forward
+//     arguments; backward paging is optional there and undocumented here, so
+//     last and before are not in the schema and using them is a validation
+//     error. PageInfo and edge cursors are Relay's.
+//   - Page sizes. Silence. The default page is 10 and the largest 50
+//     (Options.MaxPageSize lowers or raises it); first above it is refused
+//     with a field error ("invalid page size: first must be between 0 and
+//     50") instead of being clamped.
+//   - collectionInfo only on users connections: the reference's examples show
+//     it on UserConnection and not on the stores or apps connections.
+//   - account.users lists AccountUser, a separate type with only id, email,
+//     firstName and lastName, the fields of the "Account users" example;
+//     selecting permissions, status, lastLoginAt, locale, updatedAt or apps
+//     there is a validation error. A store's users are User with the full
+//     field list of the "Account stores users" example (id email firstName
+//     lastName locale lastLoginAt permissions status updatedAt apps).
+//   - node(id:) and nodes(ids:): the reference lists them ("Fetches an object
+//     given its ID") without saying which types they resolve. Store ids
+//     resolve to null without an error (no scope check either), so a client
+//     must read stores through account.stores. Account, user (as AccountUser)
+//     and app ids still resolve, as in the full profile.
+//   - Mutation results exactly as in the examples: addUserToAccount returns
+//     { account }, removeUserFromAccount { accountId userId },
+//     addUserToStore { storeId }, removeUserFromStore { storeId user }. The
+//     full profile's invented user fields do not exist.
+//   - Errors carry a message only. Silence: BigCommerce documents no error
+//     payload for this API. No error has extensions (no codes, anywhere: HTTP
+//     errors, document-level errors, field errors); document-level errors have
+//     neither path nor locations; a mutation's field errors have neither
+//     either (with one mutation per document there is nothing to point at).
+//     A read's field errors keep their path and locations. The messages are
+//     the full profile's, which name the outcome in plain words ("already",
+//     "not found", "not in the account", "does not exist", "no access",
+//     "owner", "invalid", "scope"). Event.Code still records the code.
+//   - Rate-limit headers on failures. "If you encounter a 429 response without
+//     the API HTTP headers, this is an indication that the platform
+//     experiences high load ... and the request may be retried at another
+//     time" (API rate limits). Injected 5xx (FailNext, SetFailRate) carry no
+//     X-Rate-Limit-* headers. Over the limit, only the first 429 of a rate
+//     window carries X-Retry-After and the X-Rate-Limit-* headers; every later
+//     429 in the same window carries none. OverloadNext's 429s never carry
+//     any, in either profile.
+//   - Everything else is the full profile's: authentication, the rate limit
+//     and what counts, complexity (its refusal without extensions), the fault
+//     knobs, Stats and Log.
+//
+// Both profiles follow BigCommerce where the full profile used to differ:
+//
+//   - Result ids are String where the reference says String:
+//     RemoveUserFromAccountResult.accountId and userId ("accountId String",
+//     "userId String") and RemoveUserFromStoreResult.storeId ("storeId String
+//     The store from which the user is removed from."); AddUserToStoreResult.storeId
+//     is String as well, like its removeUserFromStore counterpart. Object ids
+//     (Account.id, User.id, ...) stay ID, and so do the inputs (storeId: ID!,
+//     userId: ID), so documents written for the earlier schema still validate.
+//   - Scope names are the parameters of the "Account resource scopes" table of
+//     BigCommerce's Guide to API accounts: account_read, account_stores_read,
+//     account_apps_read, account_users_read, account_users_write,
+//     account_users_delete. Options.Tokens still accepts the old invented
+//     name store_v2_account_read (LegacyScopeAccountRead) for account_read.
+//   - addUserToStore by email does not require account membership: "Example
+//     using the user's ID to add the user to the store, the user in this case
+//     must be part of the account" is said of the id form only. By email, a
+//     user who is not in the account is added to it (INVITED, as by
+//     addUserToAccount) and given the store in one step (Event.AddedToAccount);
+//     by id, a non-member still gets USER_NOT_FOUND.
+//   - The request's User-Agent is recorded (Stats.UserAgents, Event.UserAgent):
+//     "We ask that you specify a user agent to identify your integration or
+//     client" (About our APIs, request headers).
+//
+// The full profile adds two conveniences BigCommerce does not document, both
+// invented and detectable by introspection: AddUserToAccountResult.user and
+// AddUserToStoreResult.user (type User, the user as seen from the account),
+// so a client learns the new user's id in the same request.
+//
+// Knobs of both profiles added with the profiles: Options.HoldResponse and
+// SetHoldResponse (a response lost after the request was applied) and
+// OverloadNext (header-less 429s); see "Fault knobs and observation".
 //
 // # Schema and execution
 //
-// The schema is schema.graphql in this package (SDL returns it), reconstructed
-// from BigCommerce's reference; it is parsed once per Server. Every request is
+// The full profile's schema is schema.graphql in this package (SDL returns
+// it), reconstructed from BigCommerce's reference; the documented profile's is
+// schema_documented.graphql. The profile's schema is parsed once per Server. Every request is
 // parsed and validated against it with github.com/vektah/gqlparser/v2, and a
 // document that fails gets a standard GraphQL error response. A validated
 // operation runs through an executor that follows the GraphQL specification:
@@ -29,8 +133,9 @@
 // accepted by validation and ignored (results arrive in the one response).
 //
 // Queries: account, node(id), nodes(ids) for account, user, store and app ids
-// (an unknown or malformed id resolves to null without an error), and
-// system{time} (Options.Now, RFC 3339 UTC).
+// (an unknown or malformed id resolves to null without an error; the
+// documented profile resolves no store), and system{time} (Options.Now, RFC
+// 3339 UTC).
 //
 // # HTTP (invented where marked)
 //
@@ -44,9 +149,11 @@
 //     {uuid} gets 404 NOT_FOUND (compared case-insensitively). BigCommerce does
 //     not document either answer; 404 lets a client tell a wrong UUID from a
 //     wrong token. Neither 401 nor 404 counts against the rate limit.
+//   - Every error body is {"errors":[{"message":…,"extensions":{"code":…}}]};
+//     the documented profile leaves out extensions.
 //   - GET /_simulator/stats returns Stats as JSON without authentication. It is
 //     a test endpoint that BigCommerce does not have; it is never rate-limited,
-//     delayed or failed. Any other path gets 404.
+//     delayed, held or failed. Any other path gets 404.
 //
 // # Rate limit (invented semantics around BigCommerce's documented headers)
 //
@@ -64,7 +171,8 @@
 // 5xx and dropped connections included. The limit counts HTTP requests, not
 // operations: one document with 50 aliased mutations is one request. All time
 // decisions use Options.Now, so a simulated clock drives the windows.
-// SetRateLimit closes the current window.
+// SetRateLimit closes the current window. In the documented profile only the
+// first 429 of a window carries the headers (see Profiles).
 //
 // # Complexity (invented; BigCommerce documents only the 10000 limit)
 //
@@ -92,8 +200,10 @@
 // selection) carries none of the three, one refused for its variables only
 // the operation headers. A score over
 // Options.MaxComplexity (default 10000) refuses the document with
-// COMPLEXITY_LIMIT_EXCEEDED (extensions.complexity and extensions.limit);
-// nothing runs.
+// COMPLEXITY_LIMIT_EXCEEDED (extensions.complexity and extensions.limit;
+// the documented profile sends the message only); nothing runs. In the
+// documented profile a document with more than one mutation field is refused
+// (see Profiles) before its complexity is compared with the limit.
 //
 // # Mutations per document (invented knob)
 //
@@ -102,7 +212,8 @@
 // SetMaxMutations(n) refuses documents with more than n mutation fields with
 // TOO_MANY_MUTATIONS (extensions.mutations and extensions.limit); the default
 // is no limit beyond complexity. Counted are the leaf fields under the
-// Mutation.account and Mutation.user namespace fields, as written.
+// Mutation.account and Mutation.user namespace fields, as written. The
+// documented profile always allows one (see Profiles).
 //
 // # Document-level failures
 //
@@ -111,7 +222,8 @@
 // GRAPHQL_VALIDATION_FAILED (every gqlparser validation message; also an
 // unknown operationName, several operations without operationName, and
 // variables that fail coercion — invented choices, since BigCommerce documents
-// none), COMPLEXITY_LIMIT_EXCEEDED, TOO_MANY_MUTATIONS.
+// none), COMPLEXITY_LIMIT_EXCEEDED, TOO_MANY_MUTATIONS. The documented
+// profile sends each error's message only, without locations or extensions.
 //
 // # Paging (invented where BigCommerce is silent)
 //
@@ -119,7 +231,8 @@
 // after/before first, then first, then last). The default page size is 10
 // (lowered to the max page size if that is smaller), the max page size 100
 // (Options.MaxPageSize); a larger first/last is clamped, never an error, and a
-// negative one is INVALID_INPUT. Cursors are opaque: base64url of the item's
+// negative one is INVALID_INPUT. The documented profile takes first/after
+// only, with a max page size of 50 and a larger first refused (see Profiles). Cursors are opaque: base64url of the item's
 // global id. Because a cursor names an id and pages are computed by key,
 // items added or removed between pages are neither repeated nor skipped, and a
 // cursor of an item that was removed still works. A cursor that does not
@@ -140,13 +253,15 @@
 // An email must have exactly one "@" with text on both sides and no whitespace
 // or control characters (invented rule), else INVALID_INPUT. In the account's
 // users connection a user's store-scoped fields are empty (permissions [],
-// apps empty); status, lastLoginAt and updatedAt are the user's own. In a
+// apps empty); status, lastLoginAt and updatedAt are the user's own (the
+// documented profile serves only id, email, firstName and lastName there). In a
 // store's users connection they describe the access to that store, and apps
 // lists the apps installed on that store (invented). A store's users connection
 // includes invited users (BigCommerce does not say whether it shows pending
 // invitations). The UserStatus enum's INVITED and INACTIVE are invented:
-// addUserToAccount creates an INVITED user that never becomes ACTIVE in the
-// simulator (nobody accepts the invitation); seed users are ACTIVE unless the
+// addUserToAccount (and addUserToStore by email for a newcomer) creates an
+// INVITED user that never becomes ACTIVE in the simulator (nobody accepts
+// the invitation); seed users are ACTIVE unless the
 // seed says otherwise. updatedAt is the seed time or the time of the last
 // change to the user (add, store access granted or removed); lastLoginAt comes
 // only from the seed. Emails never appear in error messages; ids and store
@@ -155,24 +270,28 @@
 // # Business rules and field errors (codes invented)
 //
 // Field errors are HTTP 200: the field is null, the error has the path and
-// extensions.code. Checks run in the order listed.
+// extensions.code (the documented profile: see Profiles). Messages say what
+// happened in plain words a client can read without a code. Checks run in
+// the order listed.
 //
 //   - addUserToAccount(input:{email}): INVALID_INPUT for a bad email;
 //     USER_ALREADY_EXISTS when the email is in the account; otherwise an
 //     INVITED user with no names, no locale and no store access is created and
-//     {account} returned.
+//     {account} returned (and, in the full profile only, the invented {user}).
 //   - removeUserFromAccount(input:{email}|{userId}): INVALID_INPUT unless
 //     exactly one is given, or for a bad email or malformed id; USER_NOT_FOUND;
 //     CANNOT_REMOVE_OWNER for the account owner; otherwise the user and all of
 //     its store access go, and {accountId userId} is returned.
 //   - addUserToStore(input:{user:{email}|{id}, storeId}): INVALID_INPUT unless
 //     exactly one of email/id is given, or for a malformed store id, bad email or
-//     malformed user id; STORE_NOT_FOUND; USER_NOT_FOUND; USER_ALREADY_IN_STORE;
+//     malformed user id; STORE_NOT_FOUND; by id, USER_NOT_FOUND for a user who
+//     is not in the account; by email, such a user is first added to the
+//     account (INVITED, as by addUserToAccount); USER_ALREADY_IN_STORE;
 //     otherwise access is granted with the store's default permissions (seed
 //     defaultPermissions, else ["No_Permission_Required"]) and the user's own
 //     status (ACTIVE for seed users, INVITED for API-added ones), and {storeId}
-//     is returned. Identifying the user by id works for every token (BigCommerce
-//     limits it to some older tokens).
+//     is returned (and, in the full profile only, the invented {user}).
+//     Identifying the user by id works for every token.
 //   - removeUserFromStore(input:{storeId, userId}): INVALID_INPUT for malformed
 //     ids; STORE_NOT_FOUND; USER_NOT_FOUND; USER_NOT_IN_STORE;
 //     CANNOT_REMOVE_OWNER for the account owner; otherwise the access goes and
@@ -182,10 +301,11 @@
 // neither removed from the account nor from a store; the owner can be added
 // to stores like anyone else.
 //
-// # Scopes (names invented; BigCommerce names them only in its UI)
+// # Scopes (names documented; which field needs which scope invented)
 //
-// Each token has a scope set; Options.Token has all of AllScopes.
-// Query.account and node/nodes for an account id need store_v2_account_read;
+// Each token has a scope set; Options.Token has all of AllScopes, the
+// parameters of BigCommerce's "Account resource scopes" table.
+// Query.account and node/nodes for an account id need account_read;
 // Account.stores and node/nodes for store ids need account_stores_read; every
 // apps connection and node/nodes for app ids need account_apps_read; every
 // users connection and node/nodes for user ids need account_users_read;
@@ -195,25 +315,40 @@
 // RemoveUserFromStoreResult.user) need no read scope, but connections inside
 // them check theirs. A field whose scope is missing resolves to null with
 // FORBIDDEN and extensions.requiredScope (as the connections are non-null, the
-// null propagates per the schema, up to "data": null for Query.account); a
-// refused mutation changes nothing and is logged with code FORBIDDEN.
+// null propagates per the schema, up to "data": null for Query.account); the
+// message names the scope. A refused mutation changes nothing and is logged
+// with code FORBIDDEN.
 //
 // # Fault knobs and observation
 //
 // SetLatency delays each GraphQL request in real time before anything else
 // (outside the state lock). FailNext(n, status), SetFailRate(p, status) answer
 // counted requests with a 5xx and {"errors":[{"message":"internal error",
-// "extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}, executing nothing. DropNext(n)
-// closes the next n counted connections without a response (hijacking the
-// connection; where that is impossible, aborting the handler with
-// http.ErrAbortHandler), executing nothing. Faults apply only to requests that
-// passed authentication and the rate limit, so they count. Snapshot, Stats and
-// Log return deep copies; Log lists every mutation field that ran, applied or
-// failed, in order.
+// "extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}, executing nothing (the
+// documented profile: no extensions and no X-Rate-Limit-* headers).
+// OverloadNext(n) answers the next n counted requests with a 429 without any
+// rate-limit header, BigCommerce's sign of high load, executing nothing.
+// DropNext(n) closes the next n counted connections without a response
+// (hijacking the connection; where that is impossible, aborting the handler
+// with http.ErrAbortHandler), executing nothing. Faults apply only to requests
+// that passed authentication and the rate limit, so they count; when several
+// are armed, DropNext goes first, then FailNext, OverloadNext, SetFailRate.
+//
+// Options.HoldResponse and SetHoldResponse(d) hold every GraphQL-endpoint
+// response for d of real time after the request was handled — executed,
+// counted, logged, its status counted in Stats.ByStatus — and before the
+// response is written: a response lost after BigCommerce applied the
+// request. The hold is outside the state lock, so other requests proceed. A
+// client that goes away (times out, cancels) during the hold gets nothing,
+// and the change stays applied. The stats endpoint is never held.
+//
+// Snapshot, Stats and Log return deep copies; Log lists every mutation field
+// that ran, applied or failed, in order, with the request's User-Agent.
 //
 // # Seed
 //
-// The seed format is DESIGN.md's (see Seed), decoded strictly by LoadSeed, with
+// The seed format is the one "scim-bridge simulate --seed" reads (see Seed),
+// decoded strictly by LoadSeed, with
 // optional fields documented on SeedUser, SeedStore and SeedApp. Validation
 // reports every problem at once: missing names, malformed or duplicate store
 // hashes, bad or duplicate emails (case-insensitive), unknown or repeated store
@@ -223,5 +358,6 @@
 // # Concurrency
 //
 // A Server is safe for concurrent use; its zero value behaves like
-// New(Options{}). All state sits behind one mutex; latency is applied outside it.
+// New(Options{}) (the full profile). All state sits behind one mutex; latency
+// and the response hold are applied outside it.
 package simulator

@@ -78,6 +78,10 @@ type execution struct {
 	errs     gqlerror.List
 	events   []Event
 	opCounts map[string]int
+	// documented selects the documented profile's behaviour.
+	documented bool
+	// userAgent is the request's User-Agent, recorded in events.
+	userAgent string
 }
 
 // run executes the operation and returns the data value (nil when an error
@@ -338,12 +342,22 @@ func serializeLeaf(v any) any {
 // formatTime is the simulator's DateTime format: RFC 3339 in UTC, whole seconds.
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// addError records a field error. The documented profile sends the message
+// without extensions, and a mutation's errors with the message only (no path,
+// no locations): with one mutation field per document there is nothing to
+// point at.
 func (ex *execution) addError(f *ast.Field, path ast.Path, fe *fieldError) {
-	ext := map[string]any{"code": fe.code}
-	for k, v := range fe.ext {
-		ext[k] = v
+	if ex.documented && ex.op.Operation == ast.Mutation {
+		ex.errs = append(ex.errs, &gqlerror.Error{Message: fe.message})
+		return
 	}
-	e := &gqlerror.Error{Message: fe.message, Path: path, Extensions: ext}
+	e := &gqlerror.Error{Message: fe.message, Path: path}
+	if !ex.documented {
+		e.Extensions = map[string]any{"code": fe.code}
+		for k, v := range fe.ext {
+			e.Extensions[k] = v
+		}
+	}
 	if f != nil && f.Position != nil {
 		e.Locations = []gqlerror.Location{{Line: f.Position.Line, Column: f.Position.Column}}
 	}

@@ -130,7 +130,8 @@ func TestStatsEndpoint(t *testing.T) {
 	r := h.send(http.MethodGet, h.ts.URL+StatsPath, "", nil)
 	require.Equal(t, http.StatusOK, r.status)
 	require.JSONEq(t, `{"requests":3,"counted":2,"byStatus":{"200":2,"401":1},"operations":{"account":1,"system":1},
-	  "rateLimited":0,"fieldErrors":0,"refused":1,"dropped":0,"maxMutationsPerRequest":0}`, string(r.raw))
+	  "rateLimited":0,"fieldErrors":0,"refused":1,"dropped":0,"maxMutationsPerRequest":0,
+	  "userAgents":{"simulator-test/1.0":3}}`, string(r.raw))
 
 	var decoded Stats
 	require.NoError(t, json.Unmarshal(r.raw, &decoded))

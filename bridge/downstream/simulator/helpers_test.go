@@ -37,6 +37,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// testUserAgent is the User-Agent every harness request sends.
+const testUserAgent = "simulator-test/1.0"
+
 // harness runs a Server behind a real HTTP listener.
 type harness struct {
 	t     *testing.T
@@ -110,6 +113,7 @@ func (h *harness) send(method, url, token string, body []byte) *response {
 		req.Header.Set("X-Auth-Token", token)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", testUserAgent)
 	resp, err := h.ts.Client().Do(req)
 	require.NoError(h.t, err)
 	defer resp.Body.Close()

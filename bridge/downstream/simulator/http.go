@@ -79,6 +79,7 @@ func (s *Server) lookupToken(tok string) (map[string]bool, bool) {
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, uuid string) {
 	s.mu.Lock()
 	s.stats.Requests++
+	s.stats.UserAgents[r.UserAgent()]++
 	latency := s.latency
 	s.mu.Unlock()
 	if latency > 0 {
@@ -93,7 +94,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, uuid strin
 
 	scopes, ok := s.lookupToken(r.Header.Get("X-Auth-Token"))
 	if !ok {
-		s.finish(w, http.StatusUnauthorized, errorBody("invalid or missing X-Auth-Token", CodeUnauthenticated))
+		s.finish(w, r, http.StatusUnauthorized, s.errorBody("invalid or missing X-Auth-Token", CodeUnauthenticated))
 		return
 	}
 	now := s.now()
@@ -102,7 +103,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, uuid strin
 		h := s.rl.headers(now)
 		s.mu.Unlock()
 		h.write(w)
-		s.finish(w, http.StatusNotFound, errorBody("account not found", CodeNotFound))
+		s.finish(w, r, http.StatusNotFound, s.errorBody("account not found", CodeNotFound))
 		return
 	}
 
@@ -112,14 +113,19 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, uuid strin
 	if !allowed {
 		h.retryAfter = max(1, ceilDiv(wait, time.Second))
 		s.stats.RateLimited++
+		// The documented profile answers only the first 429 of a window with
+		// the headers; later ones look like BigCommerce's high-load 429.
+		withHeaders := !s.documented || s.rl.refused <= 1
 		s.mu.Unlock()
-		h.write(w)
-		s.finish(w, http.StatusTooManyRequests, errorBody("rate limit exceeded", CodeRateLimited))
+		if withHeaders {
+			h.write(w)
+		}
+		s.finish(w, r, http.StatusTooManyRequests, s.errorBody("rate limit exceeded", CodeRateLimited))
 		return
 	}
 	s.stats.Counted++
 	seq := s.stats.Counted
-	drop, failStatus := false, 0
+	drop, overload, failStatus := false, false, 0
 	switch {
 	case s.dropNext > 0:
 		s.dropNext--
@@ -128,51 +134,83 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, uuid strin
 	case s.failNext > 0:
 		s.failNext--
 		failStatus = s.failNextStatus
+	case s.overloadNext > 0:
+		s.overloadNext--
+		s.stats.RateLimited++
+		overload = true
 	case s.failRate > 0 && randomFloat() < s.failRate:
 		failStatus = s.failRateStatus
 	}
 	maxMutations := s.maxMutations
 	s.mu.Unlock()
 
-	if drop {
+	switch {
+	case drop:
 		dropConnection(w)
+		return
+	case overload:
+		s.finish(w, r, http.StatusTooManyRequests, s.errorBody("too many requests", CodeRateLimited))
+		return
+	case failStatus != 0:
+		if !s.documented {
+			h.write(w)
+		}
+		s.finish(w, r, failStatus, s.errorBody("internal error", CodeInternal))
 		return
 	}
 	h.write(w)
-	if failStatus != 0 {
-		s.finish(w, failStatus, errorBody("internal error", CodeInternal))
-		return
-	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		s.finish(w, http.StatusMethodNotAllowed, errorBody("use POST", CodeMethodNotAllowed))
+		s.finish(w, r, http.StatusMethodNotAllowed, s.errorBody("use POST", CodeMethodNotAllowed))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			s.finish(w, http.StatusRequestEntityTooLarge, errorBody("request body larger than 1 MiB", CodePayloadTooLarge))
+			s.finish(w, r, http.StatusRequestEntityTooLarge, s.errorBody("request body larger than 1 MiB", CodePayloadTooLarge))
 			return
 		}
-		s.finish(w, http.StatusBadRequest, errorBody("cannot read the request body", CodeBadRequest))
+		s.finish(w, r, http.StatusBadRequest, s.errorBody("cannot read the request body", CodeBadRequest))
 		return
 	}
 	req, msg := decodeRequest(body)
 	if msg != "" {
-		s.finish(w, http.StatusBadRequest, errorBody(msg, CodeBadRequest))
+		s.finish(w, r, http.StatusBadRequest, s.errorBody(msg, CodeBadRequest))
 		return
 	}
+	req.userAgent = r.UserAgent()
 	status, out := s.execute(req, scopes, now, seq, maxMutations, w.Header())
-	s.finish(w, status, out)
+	s.finish(w, r, status, out)
 }
 
-// finish writes a JSON response and counts its status.
-func (s *Server) finish(w http.ResponseWriter, status int, body []byte) {
+// finish counts the status of a GraphQL-endpoint response, holds it for the
+// current SetHoldResponse duration (the request has already been executed)
+// and writes it. A client that goes away during the hold gets nothing.
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	s.mu.Lock()
 	s.stats.ByStatus[status]++
+	hold := s.hold
 	s.mu.Unlock()
+	if hold > 0 {
+		t := time.NewTimer(hold)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	writeJSON(w, status, body)
+}
+
+// errorBody is errorBody for this server's profile: the documented profile
+// sends the message only, without extensions.
+func (s *Server) errorBody(msg, code string) []byte {
+	if s.documented {
+		return errorsBody(gqlerror.List{{Message: msg}})
+	}
+	return errorBody(msg, code)
 }
 
 // dropConnection closes the client connection without writing anything. When
@@ -208,11 +246,12 @@ func errorsBody(errs gqlerror.List) []byte {
 	return b
 }
 
-// gqlRequest is the POST body.
+// gqlRequest is the POST body, plus the request's User-Agent.
 type gqlRequest struct {
 	query         string
 	variables     map[string]any
 	operationName string
+	userAgent     string
 }
 
 // decodeRequest parses the POST body; a non-empty message means 400.
@@ -284,18 +323,24 @@ func (s *Server) execute(req gqlRequest, scopes map[string]bool, now time.Time, 
 	ex := &execution{
 		schema: s.schema, doc: doc, op: op, vars: vars, scopes: scopes, now: now, request: seq,
 		maxPage: maxPage, defPage: min(DefaultPageSize, maxPage), opCounts: map[string]int{},
+		documented: s.documented, userAgent: req.userAgent,
 	}
 	c := newCoster(ex)
 	score := c.selectionCost(op.SelectionSet)
 	hdr.Set("X-Bc-Graphql-Complexity", strconv.Itoa(score))
+	mutations := 0
+	if op.Operation == ast.Mutation {
+		mutations = c.mutationCount(op.SelectionSet, false)
+	}
+	if s.documented && mutations > 1 {
+		// Deliberately opaque: the message names neither mutations nor a
+		// limit, so a client cannot learn from it that one would pass.
+		return http.StatusOK, s.refuse("", gqlerror.List{gqlerror.Errorf("This request is not supported.")})
+	}
 	if score > s.maxComplexity {
 		e := gqlerror.Errorf("the document's complexity %d exceeds the limit of %d", score, s.maxComplexity)
 		e.Extensions = map[string]any{"complexity": score, "limit": s.maxComplexity}
 		return http.StatusOK, s.refuse(CodeComplexityLimitExceeded, gqlerror.List{e})
-	}
-	mutations := 0
-	if op.Operation == ast.Mutation {
-		mutations = c.mutationCount(op.SelectionSet, false)
 	}
 	if maxMutations > 0 && mutations > maxMutations {
 		e := gqlerror.Errorf("the document has %d mutation fields; at most %d mutation fields are allowed per request", mutations, maxMutations)
@@ -305,7 +350,7 @@ func (s *Server) execute(req gqlRequest, scopes map[string]bool, now time.Time, 
 
 	data, bug := s.run(ex, mutations)
 	if bug != nil {
-		return http.StatusInternalServerError, errorBody(fmt.Sprintf("simulator bug: %v", bug), CodeInternal)
+		return http.StatusInternalServerError, s.errorBody(fmt.Sprintf("simulator bug: %v", bug), CodeInternal)
 	}
 	return http.StatusOK, responseBody(data, ex.errs)
 }
@@ -332,9 +377,14 @@ func (s *Server) run(ex *execution, mutations int) (data any, bug any) {
 }
 
 // refuse counts a document-level failure and returns its body: errors
-// without path, each with extensions.code, and no data.
+// without path, each with extensions.code, and no data. The documented
+// profile sends each error's message only (no locations, no extensions).
 func (s *Server) refuse(code string, errs gqlerror.List) []byte {
 	for _, e := range errs {
+		if s.documented {
+			*e = gqlerror.Error{Message: e.Message}
+			continue
+		}
 		if e.Extensions == nil {
 			e.Extensions = map[string]any{}
 		}

@@ -7,11 +7,15 @@ import (
 
 // The four mutation fields. Each one records an Event, applied or failed, and
 // counts in Stats.Operations under its field name. Error messages name ids and
-// store hashes, never emails.
+// store hashes, never emails, and carry the keywords a client may read when
+// there is no code (the documented profile sends none): "already", "not
+// found", "not in the account", "does not exist", "no access", "owner",
+// "invalid", "scope".
 
 func (ex *execution) record(ev Event, fe *fieldError) {
 	ev.At = ex.now
 	ev.Request = ex.request
+	ev.UserAgent = ex.userAgent
 	if fe != nil {
 		ev.Code = fe.code
 	}
@@ -34,11 +38,11 @@ func optionalString(m map[string]any, key string) (string, bool) {
 // email and USER_NOT_FOUND for an unknown one.
 func (ex *execution) userByEmail(email, path string) (*user, *fieldError) {
 	if msg := emailProblem(email); msg != "" {
-		return nil, fieldErrorf(CodeInvalidInput, "%s: %s", path, msg)
+		return nil, fieldErrorf(CodeInvalidInput, "invalid %s: %s", path, msg)
 	}
 	u := ex.st.userByEmail[strings.ToLower(email)]
 	if u == nil {
-		return nil, fieldErrorf(CodeUserNotFound, "no user with this email is in the account")
+		return nil, fieldErrorf(CodeUserNotFound, "user not found: no user with this email is in the account")
 	}
 	return u, nil
 }
@@ -48,7 +52,7 @@ func (ex *execution) userByEmail(email, path string) (*user, *fieldError) {
 func (ex *execution) userByGlobalID(id, path string) (*user, *fieldError) {
 	n, ok := parseNumericID(id, userIDPrefix)
 	if !ok {
-		return nil, fieldErrorf(CodeInvalidInput, "%s: must look like %s{n}", path, userIDPrefix)
+		return nil, fieldErrorf(CodeInvalidInput, "invalid %s: must look like %s{n}", path, userIDPrefix)
 	}
 	u := ex.st.userByID[n]
 	if u == nil {
@@ -67,17 +71,24 @@ func (ex *execution) addUserToAccount(args map[string]any) (any, *fieldError) {
 		return ex.fail(ev, fe)
 	}
 	if msg := emailProblem(email); msg != "" {
-		return ex.fail(ev, fieldErrorf(CodeInvalidInput, "input.email: %s", msg))
+		return ex.fail(ev, fieldErrorf(CodeInvalidInput, "invalid input.email: %s", msg))
 	}
 	if existing := ex.st.userByEmail[strings.ToLower(email)]; existing != nil {
 		ev.UserID = userGlobalID(existing.id)
 		return ex.fail(ev, fieldErrorf(CodeUserAlreadyExists, "a user with this email is already in the account"))
 	}
-	u := &user{email: email, status: StatusInvited, apiAdded: true, updatedAt: ex.now, access: map[string]*storeAccess{}}
-	ex.st.insertUser(u)
+	u := ex.invite(email)
 	ev.UserID = userGlobalID(u.id)
 	ex.record(ev, nil)
-	return addUserToAccountResult{}, nil
+	return addUserToAccountResult{user: u}, nil
+}
+
+// invite adds email to the account as an INVITED user with no names, no
+// locale and no store access.
+func (ex *execution) invite(email string) *user {
+	u := &user{email: email, status: StatusInvited, apiAdded: true, updatedAt: ex.now, access: map[string]*storeAccess{}}
+	ex.st.insertUser(u)
+	return u
 }
 
 func (ex *execution) removeUserFromAccount(args map[string]any) (any, *fieldError) {
@@ -91,7 +102,7 @@ func (ex *execution) removeUserFromAccount(args map[string]any) (any, *fieldErro
 		return ex.fail(ev, fe)
 	}
 	if byEmail == byID {
-		return ex.fail(ev, fieldErrorf(CodeInvalidInput, "give exactly one of input.email and input.userId"))
+		return ex.fail(ev, fieldErrorf(CodeInvalidInput, "invalid input: give exactly one of input.email and input.userId"))
 	}
 	var u *user
 	var fe *fieldError
@@ -105,7 +116,7 @@ func (ex *execution) removeUserFromAccount(args map[string]any) (any, *fieldErro
 	}
 	ev.Email, ev.UserID = u.email, userGlobalID(u.id)
 	if u.owner {
-		return ex.fail(ev, fieldErrorf(CodeCannotRemoveOwner, "user %s owns the account and cannot be removed", ev.UserID))
+		return ex.fail(ev, fieldErrorf(CodeCannotRemoveOwner, "user %s is the account owner and cannot be removed", ev.UserID))
 	}
 	ex.st.deleteUser(u)
 	ex.record(ev, nil)
@@ -117,7 +128,7 @@ func (ex *execution) removeUserFromAccount(args map[string]any) (any, *fieldErro
 func (ex *execution) storeFromID(id, path string) (*store, *fieldError) {
 	h, ok := parseStoreID(id)
 	if !ok {
-		return nil, fieldErrorf(CodeInvalidInput, "%s: must look like %s{hash}", path, storeIDPrefix)
+		return nil, fieldErrorf(CodeInvalidInput, "invalid %s: must look like %s{hash}", path, storeIDPrefix)
 	}
 	s := ex.st.storeByHash[h]
 	if s == nil {
@@ -142,7 +153,7 @@ func (ex *execution) addUserToStore(args map[string]any) (any, *fieldError) {
 		return ex.fail(ev, fe)
 	}
 	if byEmail == byID {
-		return ex.fail(ev, fieldErrorf(CodeInvalidInput, "give exactly one of input.user.email and input.user.id"))
+		return ex.fail(ev, fieldErrorf(CodeInvalidInput, "invalid input: give exactly one of input.user.email and input.user.id"))
 	}
 	s, fe := ex.storeFromID(storeID, "input.storeId")
 	if fe != nil {
@@ -150,7 +161,15 @@ func (ex *execution) addUserToStore(args map[string]any) (any, *fieldError) {
 	}
 	var u *user
 	if byEmail {
-		u, fe = ex.userByEmail(email, "input.user.email")
+		// BigCommerce requires account membership only of a user named by
+		// id; by email, a newcomer joins the account and the store at once.
+		if msg := emailProblem(email); msg != "" {
+			return ex.fail(ev, fieldErrorf(CodeInvalidInput, "invalid input.user.email: %s", msg))
+		}
+		if u = ex.st.userByEmail[strings.ToLower(email)]; u == nil {
+			u = ex.invite(email)
+			ev.AddedToAccount = true
+		}
 	} else {
 		u, fe = ex.userByGlobalID(id, "input.user.id")
 	}
@@ -168,7 +187,7 @@ func (ex *execution) addUserToStore(args map[string]any) (any, *fieldError) {
 	}
 	u.updatedAt = ex.now
 	ex.record(ev, nil)
-	return addUserToStoreResult{storeID: storeGlobalID(s.hash)}, nil
+	return addUserToStoreResult{storeID: storeGlobalID(s.hash), user: u}, nil
 }
 
 func (ex *execution) removeUserFromStore(args map[string]any) (any, *fieldError) {
@@ -185,7 +204,7 @@ func (ex *execution) removeUserFromStore(args map[string]any) (any, *fieldError)
 		return ex.fail(ev, fe)
 	}
 	if _, ok := parseNumericID(id, userIDPrefix); !ok {
-		return ex.fail(ev, fieldErrorf(CodeInvalidInput, "input.userId: must look like %s{n}", userIDPrefix))
+		return ex.fail(ev, fieldErrorf(CodeInvalidInput, "invalid input.userId: must look like %s{n}", userIDPrefix))
 	}
 	s, fe := ex.storeFromID(storeID, "input.storeId")
 	if fe != nil {
@@ -200,7 +219,7 @@ func (ex *execution) removeUserFromStore(args map[string]any) (any, *fieldError)
 		return ex.fail(ev, fieldErrorf(CodeUserNotInStore, "user %s has no access to store %s", id, s.hash))
 	}
 	if u.owner {
-		return ex.fail(ev, fieldErrorf(CodeCannotRemoveOwner, "user %s owns the account and cannot lose access to a store", id))
+		return ex.fail(ev, fieldErrorf(CodeCannotRemoveOwner, "user %s is the account owner and cannot lose access to a store", id))
 	}
 	delete(u.access, s.hash)
 	u.updatedAt = ex.now

@@ -37,10 +37,13 @@ type (
 	}
 	collectionInfo struct{ total int }
 
-	addUserToAccountResult      struct{}
+	addUserToAccountResult      struct{ user *user }
 	removeUserFromAccountResult struct{ accountID, userID string }
-	addUserToStoreResult        struct{ storeID string }
-	removeUserFromStoreResult   struct {
+	addUserToStoreResult        struct {
+		storeID string
+		user    *user
+	}
+	removeUserFromStoreResult struct {
 		storeID string
 		user    userView
 	}
@@ -52,6 +55,11 @@ func (ex *execution) resolveType(val any) *ast.Definition {
 	case accountRef:
 		return ex.schema.Types["Account"]
 	case userView:
+		// The documented profile has a separate type for a user seen from
+		// the account.
+		if v := val.(userView); v.access == nil && ex.schema.Types["AccountUser"] != nil {
+			return ex.schema.Types["AccountUser"]
+		}
 		return ex.schema.Types["User"]
 	case storeView:
 		return ex.schema.Types["Store"]
@@ -86,7 +94,7 @@ func (ex *execution) resolve(typeName string, src any, f *ast.Field, args map[st
 		if f.Name == "name" {
 			return ex.st.accountName, nil
 		}
-	case "UserConnection", "StoreConnection", "AppsConnection":
+	case "UserConnection", "AccountUserConnection", "StoreConnection", "AppsConnection":
 		c := src.(*connection)
 		switch f.Name {
 		case "pageInfo":
@@ -96,7 +104,7 @@ func (ex *execution) resolve(typeName string, src any, f *ast.Field, args map[st
 		case "collectionInfo":
 			return collectionInfo{total: c.total}, nil
 		}
-	case "UserEdge", "StoreEdge", "AppEdge":
+	case "UserEdge", "AccountUserEdge", "StoreEdge", "AppEdge":
 		e := src.(*edge)
 		switch f.Name {
 		case "cursor":
@@ -120,7 +128,7 @@ func (ex *execution) resolve(typeName string, src any, f *ast.Field, args map[st
 		if f.Name == "totalItems" {
 			return src.(collectionInfo).total, nil
 		}
-	case "User":
+	case "User", "AccountUser":
 		return ex.resolveUser(src.(userView), f, args)
 	case "Store":
 		return ex.resolveStore(src.(storeView), f, args)
@@ -150,8 +158,11 @@ func (ex *execution) resolve(typeName string, src any, f *ast.Field, args map[st
 			return ex.removeUserFromStore(args)
 		}
 	case "AddUserToAccountResult":
-		if f.Name == "account" {
+		switch f.Name {
+		case "account":
 			return accountRef{}, nil
+		case "user":
+			return userView{u: src.(addUserToAccountResult).user}, nil
 		}
 	case "RemoveUserFromAccountResult":
 		r := src.(removeUserFromAccountResult)
@@ -162,8 +173,12 @@ func (ex *execution) resolve(typeName string, src any, f *ast.Field, args map[st
 			return r.userID, nil
 		}
 	case "AddUserToStoreResult":
-		if f.Name == "storeId" {
-			return src.(addUserToStoreResult).storeID, nil
+		r := src.(addUserToStoreResult)
+		switch f.Name {
+		case "storeId":
+			return r.storeID, nil
+		case "user":
+			return userView{u: r.user}, nil
 		}
 	case "RemoveUserFromStoreResult":
 		r := src.(removeUserFromStoreResult)
@@ -231,8 +246,11 @@ func (ex *execution) resolveQuery(f *ast.Field, args map[string]any) (any, *fiel
 
 // lookupNode resolves a global id to its object, nil when nothing has that id
 // (malformed ids included), or FORBIDDEN when the token cannot read that kind.
+// The documented profile resolves no store (nil, without a scope check).
 func (ex *execution) lookupNode(id string) (any, *fieldError) {
 	switch {
+	case ex.documented && strings.HasPrefix(id, storeIDPrefix):
+		return nil, nil
 	case strings.HasPrefix(id, accountIDPrefix):
 		if fe := ex.need(ScopeAccountRead); fe != nil {
 			return nil, fe
@@ -445,7 +463,7 @@ func (ex *execution) paginate(items []pageItem, args map[string]any, keyOf func(
 			key, ok = keyOf(id)
 		}
 		if !ok {
-			return nil, fieldErrorf(CodeInvalidInput, "%s: not a cursor of this connection", name)
+			return nil, fieldErrorf(CodeInvalidInput, "invalid %s: not a cursor of this connection", name)
 		}
 		if name == "after" {
 			lo = max(lo, sort.Search(len(items), func(i int) bool { return items[i].key > key }))
@@ -459,7 +477,10 @@ func (ex *execution) paginate(items []pageItem, args map[string]any, keyOf func(
 	first, hasFirst := args["first"].(int)
 	last, hasLast := args["last"].(int)
 	if (hasFirst && first < 0) || (hasLast && last < 0) {
-		return nil, fieldErrorf(CodeInvalidInput, "first and last must not be negative")
+		return nil, fieldErrorf(CodeInvalidInput, "invalid page size: first and last must not be negative")
+	}
+	if ex.documented && hasFirst && first > ex.maxPage {
+		return nil, fieldErrorf(CodeInvalidInput, "invalid page size: first must be between 0 and %d", ex.maxPage)
 	}
 	switch {
 	case hasFirst:

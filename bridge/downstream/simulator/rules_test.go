@@ -27,7 +27,7 @@ func TestBusinessRuleErrors(t *testing.T) {
 		{"remove: the owner", `account { removeUserFromAccount(input: {email: "owner@example.com"}) { userId } }`, CodeCannotRemoveOwner, "removeUserFromAccount"},
 		{"add to store: unknown store", `user { addUserToStore(input: {user: {email: "alice@example.com"}, storeId: "bc/account/store/zzz999"}) { storeId } }`, CodeStoreNotFound, "addUserToStore"},
 		{"add to store: malformed store id", `user { addUserToStore(input: {user: {email: "alice@example.com"}, storeId: "abc123"}) { storeId } }`, CodeInvalidInput, "addUserToStore"},
-		{"add to store: unknown user", `user { addUserToStore(input: {user: {email: "nobody@example.com"}, storeId: "bc/account/store/def456"}) { storeId } }`, CodeUserNotFound, "addUserToStore"},
+		{"add to store: bad email", `user { addUserToStore(input: {user: {email: "nobody.example.com"}, storeId: "bc/account/store/def456"}) { storeId } }`, CodeInvalidInput, "addUserToStore"},
 		{"add to store: unknown user id", `user { addUserToStore(input: {user: {id: "bc/account/user/99"}, storeId: "bc/account/store/def456"}) { storeId } }`, CodeUserNotFound, "addUserToStore"},
 		{"add to store: already there", `user { addUserToStore(input: {user: {id: "bc/account/user/2"}, storeId: "bc/account/store/abc123"}) { storeId } }`, CodeUserAlreadyInStore, "addUserToStore"},
 		{"add to store: no user identity", `user { addUserToStore(input: {user: {}, storeId: "bc/account/store/abc123"}) { storeId } }`, CodeInvalidInput, "addUserToStore"},

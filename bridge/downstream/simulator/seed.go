@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// Seed is the initial state of a simulated account, in the JSON format of
-// DESIGN.md ("scim-bridge simulate --seed FILE"):
+// Seed is the initial state of a simulated account, in the JSON format that
+// "scim-bridge simulate --seed FILE" reads:
 //
 //	{"account":{"uuid":"…","name":"…"},
 //	 "stores":[{"hash":"abc123","name":"Plant Market"}],

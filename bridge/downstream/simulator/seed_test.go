@@ -12,7 +12,7 @@ import (
 )
 
 func TestLoadSeed(t *testing.T) {
-	t.Run("DESIGN.md format with every optional field", func(t *testing.T) {
+	t.Run("the seed file format with every optional field", func(t *testing.T) {
 		const doc = `{
 		  "account": {"uuid": "11111111-2222-4333-8444-555555555555", "name": "Acme"},
 		  "stores": [{"hash": "abc123", "name": "Plant Market", "defaultPermissions": ["View_Orders"]}, {"hash": "zz9", "name": "Other"}],

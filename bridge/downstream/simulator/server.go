@@ -28,8 +28,11 @@ const (
 	DefaultRateWindow = time.Hour
 	// DefaultMaxComplexity is BigCommerce's documented complexity limit.
 	DefaultMaxComplexity = 10000
-	// DefaultMaxPageSize is the simulator's largest page (first/last are clamped to it).
+	// DefaultMaxPageSize is the full profile's largest page (first/last are clamped to it).
 	DefaultMaxPageSize = 100
+	// DocumentedMaxPageSize is the documented profile's largest page (a
+	// larger first is refused, not clamped).
+	DocumentedMaxPageSize = 50
 	// DefaultPageSize is the page size when neither first nor last is given
 	// (lowered to the max page size when that is smaller).
 	DefaultPageSize = 10
@@ -37,11 +40,10 @@ const (
 	MaxBodyBytes = 1 << 20
 )
 
-// Scope names (invented: BigCommerce names the scopes only in its control
-// panel UI as Account, Account Stores, Account Apps and Account Users
-// read/write/delete).
+// Scope names: the parameters of BigCommerce's "Account resource scopes"
+// table (Guide to API accounts).
 const (
-	ScopeAccountRead = "store_v2_account_read"
+	ScopeAccountRead = "account_read"
 	ScopeStoresRead  = "account_stores_read"
 	ScopeAppsRead    = "account_apps_read"
 	ScopeUsersRead   = "account_users_read"
@@ -53,6 +55,31 @@ const (
 func AllScopes() []string {
 	return []string{ScopeAccountRead, ScopeStoresRead, ScopeAppsRead, ScopeUsersRead, ScopeUsersWrite, ScopeUsersDelete}
 }
+
+// LegacyScopeAccountRead is the name the simulator used for ScopeAccountRead
+// before it followed BigCommerce's documented parameter names. Options.Tokens
+// still accepts it as ScopeAccountRead so that existing configurations keep
+// working; errors always name ScopeAccountRead.
+//
+// Deprecated: use ScopeAccountRead.
+const LegacyScopeAccountRead = "store_v2_account_read"
+
+// Profiles of Options.Profile.
+const (
+	// ProfileFull (the default) is the generous reconstruction: everything the
+	// documented profile serves plus backward paging, pages up to 100 items
+	// that are clamped rather than refused, node on stores, the full user
+	// field list everywhere, error codes in extensions and some invented
+	// conveniences.
+	ProfileFull = "full"
+	// ProfileDocumented serves only what BigCommerce documents and, where its
+	// documentation is silent, the pessimistic choice (see the package doc,
+	// "Profiles").
+	ProfileDocumented = "documented"
+)
+
+// Profiles returns the valid values of Options.Profile, the default first.
+func Profiles() []string { return []string{ProfileFull, ProfileDocumented} }
 
 // Values of extensions.code in error responses.
 const (
@@ -83,8 +110,28 @@ const StatsPath = "/_simulator/stats"
 //go:embed schema.graphql
 var schemaSDL string
 
-// SDL returns the GraphQL schema the simulator validates every request against.
+//go:embed schema_documented.graphql
+var documentedSchemaSDL string
+
+// SDL returns the full profile's GraphQL schema, the one the simulator
+// validates every request against by default.
 func SDL() string { return schemaSDL }
+
+// SDLFor returns the GraphQL schema of profile ("" means ProfileFull), or an
+// error for an unknown profile.
+func SDLFor(profile string) (string, error) {
+	switch profile {
+	case "", ProfileFull:
+		return schemaSDL, nil
+	case ProfileDocumented:
+		return documentedSchemaSDL, nil
+	}
+	return "", unknownProfile(profile)
+}
+
+func unknownProfile(p string) error {
+	return fmt.Errorf("simulator: unknown profile %q (known: %s)", p, strings.Join(Profiles(), ", "))
+}
 
 // Options configures a Server. The zero value means every default.
 type Options struct {
@@ -105,8 +152,17 @@ type Options struct {
 	// MaxMutations refuses documents with more mutation fields; <= 0 means no
 	// limit beyond complexity.
 	MaxMutations int
-	// MaxPageSize clamps first/last; <= 0 means DefaultMaxPageSize.
+	// MaxPageSize is the largest page: the full profile clamps a larger
+	// first/last to it, the documented profile refuses a larger first. <= 0
+	// means DefaultMaxPageSize (full) or DocumentedMaxPageSize (documented).
 	MaxPageSize int
+	// Profile is ProfileFull ("" means it) or ProfileDocumented; any other
+	// value makes New fail.
+	Profile string
+	// HoldResponse makes the server wait this long (real time) after
+	// executing a GraphQL request and before writing its response, as
+	// SetHoldResponse does; <= 0 means no hold.
+	HoldResponse time.Duration
 	// Seed is the initial state; nil means DefaultSeed(). The server keeps a copy.
 	Seed *Seed
 	// Now is the clock for every time decision (rate windows, updatedAt, event
@@ -125,6 +181,8 @@ type Server struct {
 
 	uuid          string
 	tokens        map[string]map[string]bool
+	profile       string
+	documented    bool
 	schema        *ast.Schema
 	now           func() time.Time
 	maxComplexity int
@@ -134,19 +192,21 @@ type Server struct {
 	st             *state
 	rl             rateWindow
 	latency        time.Duration
+	hold           time.Duration
 	failRate       float64
 	failRateStatus int
 	failNext       int
 	failNextStatus int
 	dropNext       int
+	overloadNext   int
 	maxMutations   int
 	stats          Stats
 	log            []Event
 }
 
 // New returns a server for opts. It fails only for an invalid configuration:
-// an invalid seed, an account UUID that is not one URL path segment, or an
-// unknown scope name in Tokens.
+// an unknown profile, an invalid seed, an account UUID that is not one URL
+// path segment, or an unknown scope name in Tokens.
 func New(opts Options) (*Server, error) {
 	s := &Server{}
 	s.once.Do(func() { s.initErr = s.setup(opts) })
@@ -163,6 +223,16 @@ func (s *Server) init() error {
 }
 
 func (s *Server) setup(opts Options) error {
+	sdl, err := SDLFor(opts.Profile)
+	if err != nil {
+		return err
+	}
+	s.profile = opts.Profile
+	if s.profile == "" {
+		s.profile = ProfileFull
+	}
+	s.documented = s.profile == ProfileDocumented
+
 	seed := opts.Seed
 	if seed == nil {
 		seed = DefaultSeed()
@@ -198,6 +268,9 @@ func (s *Server) setup(opts Options) error {
 		}
 		set := map[string]bool{}
 		for _, sc := range scopes {
+			if sc == LegacyScopeAccountRead {
+				sc = ScopeAccountRead
+			}
 			if !known[sc] {
 				return fmt.Errorf("simulator: unknown scope %q (known: %s)", sc, strings.Join(AllScopes(), ", "))
 			}
@@ -206,9 +279,13 @@ func (s *Server) setup(opts Options) error {
 		s.tokens[tok] = set
 	}
 
-	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: schemaSDL})
+	name := "schema.graphql"
+	if s.documented {
+		name = "schema_documented.graphql"
+	}
+	schema, err := gqlparser.LoadSchema(&ast.Source{Name: name, Input: sdl})
 	if err != nil {
-		return fmt.Errorf("simulator: load embedded schema: %w", err)
+		return fmt.Errorf("simulator: load embedded schema %s: %w", name, err)
 	}
 	s.schema = schema
 
@@ -223,7 +300,11 @@ func (s *Server) setup(opts Options) error {
 	s.maxPageSize = opts.MaxPageSize
 	if s.maxPageSize <= 0 {
 		s.maxPageSize = DefaultMaxPageSize
+		if s.documented {
+			s.maxPageSize = DocumentedMaxPageSize
+		}
 	}
+	s.hold = max(0, opts.HoldResponse)
 	s.maxMutations = max(0, opts.MaxMutations)
 	s.rl.set(opts.RateLimit, opts.RateWindow)
 	s.stats = newStats()
@@ -255,6 +336,25 @@ func (s *Server) MaxPageSize() int {
 	return s.maxPageSize
 }
 
+// Profile returns the profile in force, ProfileFull or ProfileDocumented.
+func (s *Server) Profile() string {
+	_ = s.init()
+	return s.profile
+}
+
+// SetHoldResponse makes every later GraphQL request wait d (real time, outside
+// the state lock) after it was executed — state changed, counted and logged —
+// and before its response is written: a response lost after BigCommerce
+// applied the request. A client that goes away during the hold gets no
+// response, and the change stays applied. 0 turns it off. StatsPath is never
+// held.
+func (s *Server) SetHoldResponse(d time.Duration) {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = max(0, d)
+}
+
 // SetLatency delays every later request to the GraphQL endpoint by d (real
 // time, outside the state lock); 0 turns it off.
 func (s *Server) SetLatency(d time.Duration) {
@@ -266,7 +366,8 @@ func (s *Server) SetLatency(d time.Duration) {
 
 // SetFailRate answers a random share p (0..1, clamped) of the counted requests
 // with HTTP status (a 5xx; anything else means 500) and executes nothing. p 0
-// turns it off.
+// turns it off. In the documented profile these responses carry no
+// X-Rate-Limit-* headers.
 func (s *Server) SetFailRate(p float64, status int) {
 	_ = s.init()
 	s.mu.Lock()
@@ -276,7 +377,8 @@ func (s *Server) SetFailRate(p float64, status int) {
 }
 
 // FailNext answers the next n counted requests with HTTP status (a 5xx;
-// anything else means 500) and executes nothing. n <= 0 cancels.
+// anything else means 500) and executes nothing. n <= 0 cancels. In the
+// documented profile these responses carry no X-Rate-Limit-* headers.
 func (s *Server) FailNext(n int, status int) {
 	_ = s.init()
 	s.mu.Lock()
@@ -293,6 +395,18 @@ func (s *Server) DropNext(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropNext = max(0, n)
+}
+
+// OverloadNext answers the next n counted requests with 429 Too Many Requests
+// without any X-Rate-Limit-* or X-Retry-After header (BigCommerce: a 429
+// without the headers means the platform is under high load) and executes
+// nothing. The requests count against the rate limit and in
+// Stats.RateLimited. n <= 0 cancels.
+func (s *Server) OverloadNext(n int) {
+	_ = s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.overloadNext = max(0, n)
 }
 
 // SetMaxMutations refuses later documents with more than n mutation fields;
@@ -359,8 +473,14 @@ type Event struct {
 	StoreHash string `json:"storeHash,omitempty"`
 	// UserID is the user's global id, when known.
 	UserID string `json:"userId,omitempty"`
-	// Code is "" when the mutation was applied, else the error code.
+	// Code is "" when the mutation was applied, else the error code (also
+	// in the documented profile, whose responses carry no codes).
 	Code string `json:"code,omitempty"`
+	// AddedToAccount reports whether addUserToStore, given an email that was
+	// not in the account, also added the user to the account.
+	AddedToAccount bool `json:"addedToAccount,omitempty"`
+	// UserAgent is the User-Agent header of the request that carried the field.
+	UserAgent string `json:"userAgent,omitempty"`
 }
 
 // Stats are the server's counters, served as JSON at StatsPath.
@@ -377,9 +497,10 @@ type Stats struct {
 	// system, __schema, __type) and mutation fields (addUserToAccount, …) by
 	// field name, applied or failed.
 	Operations map[string]int `json:"operations"`
-	// RateLimited counts 429 responses.
+	// RateLimited counts 429 responses (OverloadNext's included).
 	RateLimited int `json:"rateLimited"`
-	// FieldErrors counts errors with a path (field errors) returned.
+	// FieldErrors counts field errors returned (errors of fields that ran;
+	// the documented profile sends a mutation's without a path).
 	FieldErrors int `json:"fieldErrors"`
 	// Refused counts documents refused as a whole: parse, validation, operation
 	// selection, variables, complexity and too many mutations.
@@ -389,15 +510,19 @@ type Stats struct {
 	// MaxMutationsPerRequest is the largest number of mutation fields in one
 	// executed document.
 	MaxMutationsPerRequest int `json:"maxMutationsPerRequest"`
+	// UserAgents counts requests to the GraphQL endpoint by their User-Agent
+	// header ("" when absent). BigCommerce asks every integration to send one.
+	UserAgents map[string]int `json:"userAgents"`
 }
 
 func newStats() Stats {
-	return Stats{ByStatus: map[int]int{}, Operations: map[string]int{}}
+	return Stats{ByStatus: map[int]int{}, Operations: map[string]int{}, UserAgents: map[string]int{}}
 }
 
 func (st Stats) clone() Stats {
 	st.ByStatus = maps.Clone(st.ByStatus)
 	st.Operations = maps.Clone(st.Operations)
+	st.UserAgents = maps.Clone(st.UserAgents)
 	return st
 }
 
@@ -408,6 +533,8 @@ type rateWindow struct {
 	open   bool
 	start  time.Time
 	used   int
+	// refused counts the 429s answered in the open window.
+	refused int
 }
 
 func (rw *rateWindow) set(n int, w time.Duration) {
@@ -425,6 +552,7 @@ func (rw *rateWindow) roll(now time.Time) {
 	if rw.open && !now.Before(rw.start.Add(rw.window)) {
 		rw.open = false
 		rw.used = 0
+		rw.refused = 0
 	}
 }
 
@@ -438,9 +566,10 @@ func (rw *rateWindow) remaining(now time.Time) time.Duration {
 func (rw *rateWindow) take(now time.Time) (bool, time.Duration) {
 	rw.roll(now)
 	if !rw.open {
-		rw.open, rw.start, rw.used = true, now, 0
+		rw.open, rw.start, rw.used, rw.refused = true, now, 0, 0
 	}
 	if rw.used >= rw.limit {
+		rw.refused++
 		return false, rw.remaining(now)
 	}
 	rw.used++
