@@ -257,6 +257,7 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 	if done, err := e.detect(ctx, now); done || err != nil {
 		return now, err
 	}
+	e.observeCapabilities()
 
 	var (
 		pending []store.Intent
