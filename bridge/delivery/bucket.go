@@ -16,11 +16,12 @@ import (
 // plus the refill), so it also remembers the server's "requests left" until the
 // server's window resets, and never offers more than that.
 //
-// When the server states a quota (X-Rate-Limit-Requests-Quota per
-// X-Rate-Limit-Time-Window-Ms) that is smaller than the configured one, the
-// bucket follows the server: its capacity and refill rate are the smaller of
-// the two (see EffectiveCapacity), so the reserve kept for removals is a share
-// of what the server really gives.
+// When the server states a quota (X-Rate-Limit-Requests-Quota) that is
+// smaller than the configured capacity, shares of the budget (the reserve
+// kept for removals) are taken of the server's quota instead (see
+// EffectiveCapacity): a reserve of 15 % of a configured 70 would be more than
+// a real quota of 5. The server's "requests left" already keeps the bucket
+// from spending more than the server gives.
 type Bucket struct {
 	Capacity float64       `json:"capacity"`
 	Window   time.Duration `json:"window"`
@@ -47,40 +48,25 @@ func NewBucket(n int, window time.Duration, now time.Time) Bucket {
 	return Bucket{Capacity: float64(n), Window: window, Tokens: float64(n), Updated: now, ServerLeft: -1}
 }
 
-// EffectiveCapacity is the number of requests per window the bucket works
-// with: the configured capacity, or the server's stated quota when the server
-// gives less per window of the configured length.
+// EffectiveCapacity is the capacity shares of the budget are taken of: the
+// configured capacity, or the server's stated quota when that is smaller.
 func (b *Bucket) EffectiveCapacity() float64 {
-	return b.effectiveRate() * float64(b.Window)
-}
-
-// effectiveRate is tokens per nanosecond: the configured rate, or the server's
-// stated one when it is lower.
-func (b *Bucket) effectiveRate() float64 {
-	r := b.Capacity / float64(b.Window)
-	if b.ServerQuota > 0 && b.ServerWindow > 0 {
-		r = math.Min(r, float64(b.ServerQuota)/float64(b.ServerWindow))
-	}
-	return r
-}
-
-// capacity is the most tokens the bucket holds.
-func (b *Bucket) capacity() float64 {
-	c := b.Capacity
 	if b.ServerQuota > 0 {
-		c = math.Min(c, float64(b.ServerQuota))
+		return math.Min(b.Capacity, float64(b.ServerQuota))
 	}
-	return c
+	return b.Capacity
 }
+
+// rate is tokens per nanosecond.
+func (b *Bucket) rate() float64 { return b.Capacity / float64(b.Window) }
 
 // advance refills the bucket up to now and forgets server knowledge whose
 // window has ended.
 func (b *Bucket) advance(now time.Time) {
 	if now.After(b.Updated) {
-		b.Tokens = math.Min(b.capacity(), b.Tokens+float64(now.Sub(b.Updated))*b.effectiveRate())
+		b.Tokens = math.Min(b.Capacity, b.Tokens+float64(now.Sub(b.Updated))*b.rate())
 		b.Updated = now
 	}
-	b.Tokens = math.Min(b.Tokens, b.capacity())
 	if b.ServerLeft >= 0 && !now.Before(b.ServerReset) {
 		b.ServerLeft = -1
 	}
@@ -130,7 +116,7 @@ func (b Bucket) ReadyAt(now time.Time, floor float64) time.Time {
 	if need <= 0 {
 		return t
 	}
-	refill := b.Updated.Add(time.Duration(math.Ceil(need / b.effectiveRate())))
+	refill := b.Updated.Add(time.Duration(math.Ceil(need / b.rate())))
 	if refill.After(t) {
 		t = refill
 	}
@@ -139,7 +125,7 @@ func (b Bucket) ReadyAt(now time.Time, floor float64) time.Time {
 
 // Header-less 429s pause for throttleBase, doubling with each one in a row, up
 // to the window.
-const throttleBase = 30 * time.Second
+const throttleBase = 5 * time.Second
 
 // Observe corrects the bucket with a response's rate-limit information.
 // status is the HTTP status; left and reset come from X-Rate-Limit-Requests-Left
@@ -155,12 +141,16 @@ func (b *Bucket) ObserveQuota(now time.Time, status int, hasHeaders bool, left, 
 	b.advance(now)
 	if quota > 0 && window > 0 {
 		b.ServerQuota, b.ServerWindow = quota, window
-		b.Tokens = math.Min(b.Tokens, b.capacity())
 	}
 	if status == 429 {
 		if wait <= 0 {
 			// No headers: BigCommerce says the platform is under high load and
-			// the request may be retried later. Back off exponentially.
+			// the request may be retried later. Back off exponentially; a 429
+			// to a request sent before the current pause began (several in
+			// flight) does not double it again.
+			if now.Before(b.PausedUntil) {
+				return
+			}
 			wait = min(throttleBase<<min(b.Throttles, 10), b.Window)
 			b.Throttles++
 		} else {

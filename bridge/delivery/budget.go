@@ -156,7 +156,7 @@ func (b *Budget) load(ctx context.Context, tx store.Tx, now time.Time) (Bucket, 
 	if bk.Capacity != float64(b.limit) || bk.Window != b.window {
 		bk.advance(now)
 		bk.Capacity, bk.Window = float64(b.limit), b.window
-		bk.Tokens = math.Min(bk.Tokens, bk.capacity())
+		bk.Tokens = math.Min(bk.Tokens, bk.Capacity)
 	}
 	return bk, nil
 }

@@ -924,8 +924,15 @@ func (e *Engine) lookup(ctx context.Context, ops []PlannedOp, now time.Time) (bo
 	e.mu.Unlock()
 	if err != nil {
 		e.mu.Lock()
-		e.lookupAttempts++
-		e.lookupAt = now.Add(e.backoff(e.lookupAttempts))
+		var de *downstream.Error
+		if errors.As(err, &de) && (de.Reason == downstream.ReasonBudget || de.Class == downstream.ClassRateLimited) {
+			// The budget ran out between the lookup's requests: no fault of
+			// the lookup; it goes again when the budget allows.
+			e.lookupAt = now
+		} else {
+			e.lookupAttempts++
+			e.lookupAt = now.Add(e.backoff(e.lookupAttempts))
+		}
 		next := e.lookupAt
 		e.mu.Unlock()
 		e.log.Warn("could not learn BigCommerce user ids", zap.Int("users", len(emails)), zap.Int("requests", requests), zap.Error(err))

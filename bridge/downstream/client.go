@@ -111,7 +111,8 @@ type Client struct {
 	log     *zap.Logger
 	now     func() time.Time
 	observe func(operation string, status int, reason string, d time.Duration)
-	caps    capState
+	caps      capState
+	positions storePositions
 }
 
 // New validates opts and returns a client. It sends nothing.

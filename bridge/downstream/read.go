@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -107,7 +108,7 @@ const (
 
 	queryStores = "query BridgeStores($first: Int!, $after: String) { account { " +
 		"stores(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
-		"edges { node { id name storeHash } } } } }"
+		"edges { cursor node { id name storeHash } } } } }"
 
 	queryStoreUsers = "query BridgeStoreUsers($first: Int!, $after: String, $users: Int!) { account { " +
 		"stores(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
@@ -241,18 +242,17 @@ func (c *Client) listAccountUsers(ctx context.Context, p Priority, fields string
 }
 
 // ListStores returns every store of the account and the number of requests
-// spent; on failure the error and no stores.
+// spent; on failure the error and no stores. It remembers each store's
+// position in the stores connection (the cursor of the store before it), so
+// that FindStoreUsers can go straight to a store's users.
 func (c *Client) ListStores(ctx context.Context, p Priority) ([]Store, int, error) {
 	var stores []Store
+	positions := map[string]*string{}
+	var prev *string
 	n, err := c.pages(ctx, p, OpStores, queryStores, c.pageSize(), nil, func(data json.RawMessage) (wirePageInfo, error) {
 		var out struct {
 			Account *struct {
-				Stores *struct {
-					PageInfo wirePageInfo `json:"pageInfo"`
-					Edges    []struct {
-						Node *wireStore `json:"node"`
-					} `json:"edges"`
-				} `json:"stores"`
+				Stores *wireStoreConnection `json:"stores"`
 			} `json:"account"`
 		}
 		if err := json.Unmarshal(data, &out); err != nil || out.Account == nil || out.Account.Stores == nil {
@@ -263,13 +263,42 @@ func (c *Client) ListStores(ctx context.Context, p Priority) ([]Store, int, erro
 				return wirePageInfo{}, unexpected("store node missing")
 			}
 			stores = append(stores, Store{ID: e.Node.ID, Hash: e.Node.StoreHash, Name: e.Node.Name})
+			positions[e.Node.StoreHash] = prev
+			prev = e.Cursor
 		}
 		return out.Account.Stores.PageInfo, nil
 	})
 	if err != nil {
 		return nil, n, err
 	}
+	c.positions.replace(positions)
 	return stores, n, nil
+}
+
+// storePositions remembers, per store hash, the stores connection's cursor of
+// the store listed before it (nil for the first store); safe for concurrent use.
+type storePositions struct {
+	mu  sync.Mutex
+	pos map[string]*string
+}
+
+func (s *storePositions) replace(pos map[string]*string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pos = pos
+}
+
+func (s *storePositions) get(hash string) (*string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.pos[hash]
+	return c, ok
+}
+
+func (s *storePositions) forget(hash string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pos, hash)
 }
 
 // ListApps returns every app of the account and the number of requests spent;
@@ -562,7 +591,20 @@ func (c *Client) FindStoreUsers(ctx context.Context, p Priority, hash string) (S
 		c.drop("node on stores", func(cp *Capabilities) { cp.NodeStores = false })
 		result[0].Users = nil
 	}
-	// Find the cursor of the store before it, then page its users.
+	// Find the cursor of the store before it (remembered from the last
+	// listing of the stores, else one page of stores), then page its users.
+	if before, ok := c.positions.get(hash); ok {
+		su, m, err := c.storeUsersAfter(ctx, p, hash, before, fields)
+		n += m
+		if err == nil {
+			su.Store.ID = result[0].Store.ID
+			return su, n, nil
+		}
+		if !errors.Is(err, errStoreMoved) {
+			return StoreUsers{}, n, err
+		}
+		c.positions.forget(hash)
+	}
 	var before *string
 	found := false
 	var prev *string
@@ -595,8 +637,27 @@ func (c *Client) FindStoreUsers(ctx context.Context, p Priority, hash string) (S
 	if !found {
 		return StoreUsers{}, n, &Error{Class: ClassPermanent, Reason: ReasonStoreNotFound, Detail: "the account has no store with this hash"}
 	}
-	// A continuation that starts at the first users page.
+	su, m2, err := c.storeUsersAfter(ctx, p, hash, before, fields)
+	n += m2
+	if errors.Is(err, errStoreMoved) {
+		err = &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "the store moved while its users were listed"}
+	}
+	if err != nil {
+		return StoreUsers{}, n, err
+	}
+	su.Store = result[0].Store
+	return su, n, nil
+}
+
+// errStoreMoved reports that the store after a cursor is not the one expected.
+var errStoreMoved = errors.New("the store is not where it was")
+
+// storeUsersAfter pages through the users of the store that comes after the
+// stores cursor before (nil: the first store) and checks it has this hash.
+func (c *Client) storeUsersAfter(ctx context.Context, p Priority, hash string, before *string, fields string) (StoreUsers, int, error) {
+	su := StoreUsers{Store: Store{ID: storeID(hash), Hash: hash}}
 	query, vars := buildCursorContinuation(1, min(c.pageSize(), maxContinuationPage), fields)
+	var n int
 	var after *string
 	for page := 0; ; page++ {
 		if page >= maxPages {
@@ -614,15 +675,15 @@ func (c *Client) FindStoreUsers(ctx context.Context, p Priority, hash string) (S
 			return StoreUsers{}, n, err
 		}
 		if gone {
-			return StoreUsers{}, n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "the store moved while its users were listed"}
+			return StoreUsers{}, n, errStoreMoved
 		}
 		users, err := decodeUsers(conn)
 		if err != nil {
 			return StoreUsers{}, n, err
 		}
-		result[0].Users = append(result[0].Users, users...)
+		su.Users = append(su.Users, users...)
 		if !conn.PageInfo.HasNextPage {
-			return result[0], n, nil
+			return su, n, nil
 		}
 		if conn.PageInfo.EndCursor == nil || *conn.PageInfo.EndCursor == "" || (after != nil && *after == *conn.PageInfo.EndCursor) {
 			return StoreUsers{}, n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users cursor did not advance"}

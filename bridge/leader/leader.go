@@ -45,10 +45,14 @@ func (e *Elector) IsLeader() bool { return e.leader.Load() }
 // Epoch returns the lease epoch this replica holds (0 when not leader).
 func (e *Elector) Epoch() int64 { return e.epoch.Load() }
 
+// Work is run while this replica holds the lease; lease is the lease it holds
+// (its epoch fences what the work records, see store.Tx.CheckLease).
+type Work func(ctx context.Context, lease store.Lease) error
+
 // Run runs work (each function in its own goroutine) whenever this replica
 // holds the lease, cancelling it as soon as the lease cannot be renewed. It
 // returns when ctx ends, after the work has stopped and the lease is released.
-func (e *Elector) Run(ctx context.Context, work ...func(context.Context) error) error {
+func (e *Elector) Run(ctx context.Context, work ...Work) error {
 	tick := time.NewTicker(e.ttl / 3)
 	defer tick.Stop()
 	var (
@@ -97,9 +101,10 @@ func (e *Elector) Run(ctx context.Context, work ...func(context.Context) error) 
 			}
 			wctx, c := context.WithCancel(ctx)
 			cancel = c // called by stop(), here or when Run returns
+			held := lease
 			for _, w := range work {
 				wg.Go(func() {
-					if err := w(wctx); err != nil && !errors.Is(err, context.Canceled) {
+					if err := w(wctx, held); err != nil && !errors.Is(err, context.Canceled) {
 						e.log.Error("leader work stopped", zap.Error(err))
 					}
 				})

@@ -2,12 +2,14 @@ package leader
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/store/storetest"
 )
 
@@ -17,7 +19,9 @@ func TestOneLeaderAndTakeover(t *testing.T) {
 			st := b.New(t)
 			var running atomic.Int32
 			var maxRunning atomic.Int32
-			work := func(ctx context.Context) error {
+			var epochs sync.Map
+			work := func(ctx context.Context, lease store.Lease) error {
+				epochs.Store(lease.Holder, lease.Epoch)
 				n := running.Add(1)
 				for {
 					if m := maxRunning.Load(); n > m && !maxRunning.CompareAndSwap(m, n) {
@@ -49,6 +53,8 @@ func TestOneLeaderAndTakeover(t *testing.T) {
 			require.Eventually(t, b.IsLeader, 3*time.Second, 10*time.Millisecond)
 			require.Greater(t, b.Epoch(), epochA)
 			require.Equal(t, int32(1), maxRunning.Load(), "the work never ran on two replicas at once")
+			got, _ := epochs.Load("replica-b")
+			require.Equal(t, b.Epoch(), got, "the work gets the lease it runs under")
 		})
 	}
 }

@@ -21,11 +21,11 @@ const (
 	storeUsersStores    = 20
 	storeUsersNested    = 25
 	continuationStores  = 6
-	maxContinuationPage = 100
+	maxContinuationPage = downstream.DocumentedPageSize
 	// assumedMaxPageSize is the largest page the estimate assumes the server
-	// returns. BigCommerce documents no maximum; the simulator clamps to 100.
+	// returns: BigCommerce documents pages of at most 50.
 	// Assuming the smaller errs on the high side when the real server allows more.
-	assumedMaxPageSize = 100
+	assumedMaxPageSize = downstream.DocumentedPageSize
 )
 
 // Estimate basis values.
@@ -64,7 +64,7 @@ type Estimate struct {
 // account of users users and of stores whose user counts are storeUsers (one
 // entry per store, zeros included), with the client's page size pageSize
 // (0 means downstream.DefaultPageSize). It simulates the client's paging
-// exactly, assuming the server returns full pages of up to 100.
+// exactly, assuming the server returns full pages of up to 50.
 func EstimateRequests(users int, storeUsers []int, pageSize int) Estimate {
 	if pageSize <= 0 {
 		pageSize = downstream.DefaultPageSize

@@ -21,28 +21,28 @@ func TestEstimateRequests(t *testing.T) {
 			want: Estimate{Requests: 2, AccountPages: 1, StorePages: 1}},
 		{name: "small account", users: 3, storeUsers: []int{3, 2, 1},
 			want: Estimate{Requests: 2, AccountPages: 1, StorePages: 1}},
-		{name: "exactly one page", users: 100, storeUsers: []int{25},
+		{name: "exactly one page", users: 50, storeUsers: []int{25},
 			want: Estimate{Requests: 2, AccountPages: 1, StorePages: 1}},
-		{name: "one continuation", users: 101, storeUsers: []int{26},
+		{name: "one continuation", users: 51, storeUsers: []int{26},
 			want: Estimate{Requests: 4, AccountPages: 2, StorePages: 1, Continuations: 1}},
 		{name: "21 stores need two store pages", users: 10, storeUsers: make([]int, 21),
 			want: Estimate{Requests: 3, AccountPages: 1, StorePages: 2}},
-		{name: "six stores continue together", users: 600, storeUsers: []int{125, 125, 125, 125, 125, 125},
+		{name: "six stores continue together", users: 300, storeUsers: []int{75, 75, 75, 75, 75, 75},
 			want: Estimate{Requests: 8, AccountPages: 6, StorePages: 1, Continuations: 1}},
-		{name: "the seventh store waits for the next request", users: 700, storeUsers: []int{125, 125, 125, 125, 125, 125, 125},
+		{name: "the seventh store waits for the next request", users: 350, storeUsers: []int{75, 75, 75, 75, 75, 75, 75},
 			want: Estimate{Requests: 10, AccountPages: 7, StorePages: 1, Continuations: 2}},
-		{name: "stores still continuing stay at the head", users: 100, storeUsers: []int{325, 26, 26, 26, 26, 26, 26},
+		{name: "stores still continuing stay at the head", users: 50, storeUsers: []int{175, 26, 26, 26, 26, 26, 26},
 			// Round 1: the first six (the big one needs 3); round 2: the big one and
 			// the seventh; round 3: the big one.
 			want: Estimate{Requests: 5, AccountPages: 1, StorePages: 1, Continuations: 3}},
 		{name: "10,000 users in 5 stores", users: 10000, storeUsers: []int{2400, 2400, 2400, 2400, 2400},
-			want: Estimate{Requests: 125, AccountPages: 100, StorePages: 1, Continuations: 24}},
+			want: Estimate{Requests: 249, AccountPages: 200, StorePages: 1, Continuations: 48}},
 		{name: "small page size", users: 7, storeUsers: []int{6, 2, 4}, pageSize: 2,
 			// 4 account pages, 2 store pages of 2 stores with 2 users each, then
 			// continuations of 2: store 1 needs 2, store 3 needs 1.
 			want: Estimate{Requests: 8, AccountPages: 4, StorePages: 2, Continuations: 2}},
 		{name: "pages larger than the server's are assumed clamped", users: 250, storeUsers: []int{1}, pageSize: 500,
-			want: Estimate{Requests: 4, AccountPages: 3, StorePages: 1}},
+			want: Estimate{Requests: 6, AccountPages: 5, StorePages: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,7 +51,7 @@ func TestEstimateRequests(t *testing.T) {
 			want.Users, want.Stores, want.Basis = tc.users, len(tc.storeUsers), BasisSnapshot
 			want.PageSize = tc.pageSize
 			if want.PageSize == 0 {
-				want.PageSize = 100
+				want.PageSize = 50
 			}
 			require.Equal(t, want, got)
 		})

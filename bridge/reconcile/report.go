@@ -123,6 +123,17 @@ func BuildReport(desired []bridge.Desired, actual delivery.Snapshot) Report {
 			}
 			users[e] = ru
 		}
+		// BigCommerce documents status, locale and lastLoginAt on a store's
+		// users only: fill in what the account's listing did not give.
+		if ru.Status == "" {
+			ru.Status = u.Status
+		}
+		if ru.Locale == "" {
+			ru.Locale = u.Locale
+		}
+		if t := utcPtr(u.LastLoginAt); t != nil && (ru.LastLoginAt == nil || t.After(*ru.LastLoginAt)) {
+			ru.LastLoginAt = t
+		}
 		return ru
 	}
 	for _, u := range actual.Users {

@@ -130,7 +130,7 @@ func TestRunnerFindsAndRepairsDrift(t *testing.T) {
 			require.Equal(t, res.RunID, in.RequestID)
 			require.Equal(t, r.clock.Now(), in.CreatedAt)
 		}
-		plan := delivery.MakePlan(pending, knownOf(t, r))
+		plan := delivery.MakePlan(pending, knownOf(t, r), nil)
 		for _, op := range plan.Ops {
 			require.Equal(t, downstream.PriorityRepair, op.Priority, "repairs never jump ahead of the IdP's changes")
 		}

@@ -43,7 +43,7 @@ type app struct {
 	elector   *leader.Elector
 	scim      http.Handler
 	telemetry http.Handler
-	leaders   []func(context.Context) error
+	leaders   []leader.Work
 	status    []statusPart
 	started   time.Time
 
@@ -87,7 +87,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	}
 	engine.Store(eng)
 	a.engine = eng
-	a.leaders = append(a.leaders, eng.Run)
+	a.leaders = append(a.leaders, eng.RunLeased)
 
 	runner, err := reconcile.New(reconcile.Options{
 		Store: d.store, Service: d.svc, Client: d.client, Logger: log, Metrics: reconcile.NewMetrics(d.reg),
@@ -99,7 +99,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		return nil, err
 	}
 	a.runner = runner
-	a.leaders = append(a.leaders, runner.Run)
+	a.leaders = append(a.leaders, func(ctx context.Context, _ store.Lease) error { return runner.Run(ctx) })
 	a.status = append(a.status, statusPart{"reconcile", func(context.Context) any { return runner.Status() }})
 
 	host, _ := os.Hostname()
@@ -230,6 +230,7 @@ func (a *app) statusDoc(ctx context.Context) any {
 			"serverLeft": b.ServerLeft, "nextRequestAt": b.ReadyAt(now, 0),
 		},
 		"delivery":    a.engine.Status(),
+		"quota":       a.budget.Quota(),
 		"deadLetters": dead,
 		"bigcommerce": map[string]any{"reachable": ok, "reason": reason},
 	}

@@ -36,7 +36,7 @@ func TestDeadLettersCommand(t *testing.T) {
 			return err
 		}
 		for _, s := range seqs {
-			if err := tx.UpdateIntent(t.Context(), store.Intent{Seq: s, State: store.IntentDead, Attempts: 8, LastError: "store_not_found", DoneAt: time.Now()}); err != nil {
+			if err := tx.UpdateIntent(t.Context(), store.Intent{Seq: s, State: store.IntentDead, Attempts: 8, LastError: "store_not_found", DoneAt: time.Now()}, store.IntentPending); err != nil {
 				return err
 			}
 		}

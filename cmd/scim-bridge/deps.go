@@ -179,6 +179,6 @@ func newObservedDownstreamClient(cfg config.Config, gate downstream.Gate, log *z
 	return downstream.New(downstream.Options{
 		BaseURL: cfg.BigCommerce.APIURL, AccountUUID: cfg.BigCommerce.AccountUUID, Token: cfg.BigCommerce.Token.Value(),
 		HTTPClient: &http.Client{Timeout: cfg.BigCommerce.Timeout}, Gate: gate, Logger: log,
-		PageSize: cfg.BigCommerce.PageSize, Observe: observe,
+		PageSize: cfg.BigCommerce.PageSize, Observe: observe, UserAgent: "scim-bridge/" + version,
 	})
 }

@@ -40,6 +40,15 @@ func TestMain(m *testing.M) {
 
 const e2eToken = "e2e-token-0123456789abcdef"
 
+// forProfiles runs fn once against each simulator profile: the full
+// reconstruction, and the documented minimum (one mutation per document, pages
+// of at most 50, no backward paging, no node on stores, no error codes).
+func forProfiles(t *testing.T, fn func(t *testing.T, profile string)) {
+	for _, p := range simulator.Profiles() {
+		t.Run(p, func(t *testing.T) { fn(t, p) })
+	}
+}
+
 // simServer is a simulator behind an httptest server.
 func simServer(t *testing.T, opts simulator.Options) (*simulator.Server, string) {
 	t.Helper()
@@ -135,8 +144,10 @@ func startApp(t *testing.T, cfg config.Config) (scimClient, string) {
 // TestServeEndToEnd drives every row of the mapping table through the whole
 // bridge (SCIM over HTTP in, BigCommerce simulator out) while the simulator
 // fails a quarter of the requests and then rate-limits hard.
-func TestServeEndToEnd(t *testing.T) {
-	sim, simURL := simServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
+func TestServeEndToEnd(t *testing.T) { forProfiles(t, testServeEndToEnd) }
+
+func testServeEndToEnd(t *testing.T, profile string) {
+	sim, simURL := simServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute, Profile: profile})
 	cfg := e2eConfig("sqlite:"+filepath.Join(t.TempDir(), "bridge.db"), simURL, "1000/1m", 50)
 	c, tel := startApp(t, cfg)
 	converge := func(want map[string][]string, absent ...string) {
@@ -328,7 +339,11 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills processes; skipped with -short")
 	}
-	sim, simURL := simServer(t, simulator.Options{RateLimit: 10000, RateWindow: time.Minute})
+	forProfiles(t, testCrashSafetySIGKILL)
+}
+
+func testCrashSafetySIGKILL(t *testing.T, profile string) {
+	sim, simURL := simServer(t, simulator.Options{RateLimit: 10000, RateWindow: time.Minute, Profile: profile})
 	sim.SetLatency(20 * time.Millisecond) // keep deliveries in flight when the kill lands
 	cfg := e2eConfig("sqlite:"+filepath.Join(t.TempDir(), "bridge.db"), simURL, "10000/1m", 7)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -418,9 +433,19 @@ func TestTwoReplicasShareOneBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes; skipped with -short")
 	}
+	forProfiles(t, testTwoReplicasShareOneBudget)
+}
+
+func testTwoReplicasShareOneBudget(t *testing.T, profile string) {
 	dsn := storetest.PostgresDSN(t)
-	sim, simURL := simServer(t, simulator.Options{RateLimit: 12, RateWindow: 20 * time.Second})
-	cfg := e2eConfig(dsn, simURL, "12/20s", 20)
+	// One mutation per request on the documented API: a budget that still
+	// delivers 80 operations in well under the test's patience.
+	rate, window := 12, 20*time.Second
+	if profile == simulator.ProfileDocumented {
+		rate = 60
+	}
+	sim, simURL := simServer(t, simulator.Options{RateLimit: rate, RateWindow: window, Profile: profile})
+	cfg := e2eConfig(dsn, simURL, fmt.Sprintf("%d/20s", rate), 20)
 	replicas := []*child{startChild(t, cfg), startChild(t, cfg)}
 	client := func(c *child) scimClient {
 		return scimClient{base: c.base, http: &http.Client{Timeout: 10 * time.Second}}

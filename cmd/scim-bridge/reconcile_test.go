@@ -109,7 +109,7 @@ func TestReconcileCommandExitStatuses(t *testing.T) {
 				require.NoError(t, err)
 				for _, i := range in {
 					i.State = store.IntentDone
-					require.NoError(t, tx.UpdateIntent(t.Context(), i))
+					require.NoError(t, tx.UpdateIntent(t.Context(), i, store.IntentPending))
 				}
 				return nil
 			}))
