@@ -52,4 +52,10 @@
 // Schema migrations are embedded (migrations/NNNN_*.sql), recorded in
 // schema_migrations and applied by Open inside one write transaction. Open
 // refuses a database whose schema is newer than this build knows.
+//
+// # Errors
+//
+// Error texts name the operation only, never a resource id or an attribute
+// value: ids arrive from SCIM clients (a GET by an id the client made up) and
+// the texts of internal errors end up in the server's log.
 package sqlite
