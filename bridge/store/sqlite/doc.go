@@ -17,6 +17,14 @@
 // statements, because parsing SQL is the largest cost of a small query in the
 // pure-Go driver.
 //
+// # One process
+//
+// SQLite mode runs one bridge process. A serving process opens the store with
+// Options.Exclusive, which holds an OS-level lock on the file PATH.lock until
+// Close (the operating system drops it when the process dies); a second
+// exclusive open fails at once with ErrInUse and the holder's pid. Operator
+// commands open without the lock and share the file with the server.
+//
 // Commits use synchronous=FULL: a committed write survives a crash of the
 // process and a power loss (see Open).
 //
