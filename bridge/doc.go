@@ -3,8 +3,7 @@
 //
 // The SCIM layer (package scim) calls a [Service] for every read and write. A
 // write is validated, checked for uniqueness, and committed to the store in one
-// transaction together with the downstream intents it implies (the outbox), as the
-// mapping table in DESIGN.md describes:
+// transaction together with the downstream intents it implies (the outbox):
 //
 //   - a user that is active and has a usable email is "present": it should be in
 //     the BigCommerce account and in every store its groups map to;
@@ -19,4 +18,12 @@
 // ([Access] and [Diff]), never from the shape of the request, so every SCIM
 // request shape (PUT, PATCH, path-less or filtered) yields the same intents for
 // the same change. Delivery of intents to BigCommerce is a separate component.
+//
+// # An absent active never grants access
+//
+// Only a create defaults to active: a user created without "active" is
+// active. A write to an existing user whose attributes lack "active" (a PUT
+// without it, a PATCH that removes it, or one that sets it to null) keeps the
+// user's current state, so an inactive user stays inactive and nothing is
+// queued for BigCommerce. Access is granted only by an explicit active true.
 package bridge

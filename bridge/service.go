@@ -121,7 +121,7 @@ var readOnlyGroupKeys = []string{"id", "meta", "schemas", "members"}
 // CreateUser validates attrs (SCIM attributes of a new user), stores the user and
 // its intents, and returns it.
 func (s *Service) CreateUser(ctx context.Context, attrs map[string]any) (UserView, error) {
-	u, err := s.buildUser(attrs)
+	u, err := s.buildUser(attrs, nil)
 	if err != nil {
 		return UserView{}, err
 	}
@@ -197,6 +197,8 @@ func (s *Service) ListUsers(ctx context.Context, q store.Query) ([]UserView, int
 // UpdateUser replaces the user with id by the attributes fn returns. fn receives
 // the current user and may run more than once; it must not have side effects. A
 // change that leaves every attribute as it was is not a write (the version stays).
+// Attributes without "active" keep the user's current active state: an absent
+// active never grants access.
 func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, fn func(cur UserView) (map[string]any, error)) (UserView, error) {
 	var out UserView
 	err := s.write(ctx, func(tx store.Tx) error {
@@ -214,7 +216,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, f
 		if err != nil {
 			return err
 		}
-		next, err := s.buildUser(attrs)
+		next, err := s.buildUser(attrs, &cur)
 		if err != nil {
 			return err
 		}
@@ -749,8 +751,12 @@ func (n *groupNames) userGroups(ctx context.Context, userID string) ([]GroupRef,
 	return refs, nil
 }
 
-// buildUser validates SCIM user attributes and derives the indexed fields.
-func (s *Service) buildUser(attrs map[string]any) (store.User, error) {
+// buildUser validates SCIM user attributes and derives the indexed fields. cur
+// is the stored user a write replaces (nil for a create): without "active" in
+// attrs a create is active, and an existing user keeps its current state, so
+// that removing active (or sending null, or a PUT without it) never grants
+// access.
+func (s *Service) buildUser(attrs map[string]any, cur *store.User) (store.User, error) {
 	a, err := canonical(attrs, readOnlyUserKeys)
 	if err != nil {
 		return store.User{}, err
@@ -759,7 +765,7 @@ func (s *Service) buildUser(attrs map[string]any) (store.User, error) {
 	if strings.TrimSpace(name) == "" {
 		return store.User{}, &InvalidError{Attribute: "userName", Reason: "is required and must be a non-empty string"}
 	}
-	active := true
+	active := cur == nil || cur.Active
 	switch v := a["active"].(type) {
 	case nil:
 	case bool:
