@@ -26,4 +26,24 @@
 // without it, a PATCH that removes it, or one that sets it to null) keeps the
 // user's current state, so an inactive user stays inactive and nothing is
 // queued for BigCommerce. Access is granted only by an explicit active true.
+//
+// # What a write may hold
+//
+// The Service refuses, with an [InvalidError] (SCIM 400 invalidValue), before
+// the store sees it and alike for every backend:
+//
+//   - NUL or invalid UTF-8 in any attribute name or string value;
+//   - a userName over [MaxUserNameBytes], an externalId over
+//     [MaxExternalIDBytes] or a displayName over [MaxDisplayNameBytes] bytes
+//     (users and groups), an emails[].value over [MaxEmailChars] characters,
+//     an emails[].type over [MaxEmailTypeBytes] bytes (these attributes are
+//     indexed, and PostgreSQL refuses index entries over about 2,700 bytes);
+//   - a multi-valued attribute with more than [MaxValues] values, and a group
+//     write naming more than [MaxMembers] members, or a member value that
+//     cannot be a user id.
+//
+// A lookup, update or delete by an id that cannot exist ([ValidID]: empty,
+// NUL, invalid UTF-8, longer than [MaxIDBytes]) is ErrNotFound without a
+// store query; removing such a member is no change. Error texts never quote
+// values or the ids a client sent.
 package bridge
