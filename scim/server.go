@@ -87,8 +87,13 @@ type Options struct {
 	// per-token limit (for metrics). It must not block.
 	Throttled func()
 	// Observe, when set, is called once per request with the resource type
-	// ("User", "Group", "Schema", "ResourceType", "ServiceProviderConfig", "other"),
-	// method, status and duration (for metrics).
+	// ("User", "Group", "Schema", "ResourceType", "ServiceProviderConfig",
+	// "Search" for the server root and /.search, "other"), method, status and
+	// duration (for metrics). Every value comes from a small fixed set, whatever
+	// the client sends (unauthenticated requests included): methods other than
+	// GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS are "other", and a status
+	// outside the set the bridge answers with is reported as the first status
+	// of its class (200, 300, 400 or 500); see methodLabel and statusLabel.
 	Observe func(resource, method string, status int, d time.Duration)
 }
 
@@ -336,8 +341,9 @@ func (h *handler) accessLog(c *gin.Context) {
 	d := time.Since(start)
 	res, route := routeOf(c.Request.URL.Path)
 	status := c.Writer.Status()
+	method := methodLabel(c.Request.Method)
 	fields := []zap.Field{
-		zap.String("method", c.Request.Method), zap.String("route", route), zap.Int("status", status),
+		zap.String("method", method), zap.String("route", route), zap.Int("status", status),
 		zap.Duration("duration", d), zap.String("request_id", bridge.RequestID(c.Request.Context())),
 	}
 	if fp, ok := c.Request.Context().Value(tokenKey).(string); ok {
@@ -352,8 +358,37 @@ func (h *handler) accessLog(c *gin.Context) {
 		h.log.Info("scim request", fields...)
 	}
 	if h.observe != nil {
-		h.observe(res, c.Request.Method, status, d)
+		h.observe(res, method, statusLabel(status), d)
 	}
+}
+
+// methodLabel is the method as metrics and the access log name it: one of the
+// methods SCIM clients use, or "other" (a client may send any token as the
+// method, and each would otherwise become a new metric series).
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+// statusLabel is the status as metrics report it: the statuses the bridge
+// answers with are themselves, any other is the first status of its class,
+// and a status outside 100-599 is 500.
+func statusLabel(s int) int {
+	switch s {
+	case http.StatusOK, http.StatusCreated, http.StatusNoContent, http.StatusMovedPermanently, http.StatusNotModified,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect,
+		http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed,
+		http.StatusConflict, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType,
+		http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusNotImplemented, http.StatusServiceUnavailable:
+		return s
+	}
+	if s < 100 || s > 599 {
+		return http.StatusInternalServerError
+	}
+	return s / 100 * 100
 }
 
 // routeOf maps a request path to its resource type and a route template.
@@ -362,18 +397,25 @@ func routeOf(path string) (resourceType, route string) {
 	if !ok {
 		return "other", "other"
 	}
-	rest = strings.TrimPrefix(rest, "/")
-	head, tail, hasTail := strings.Cut(rest, "/")
-	names := map[string]string{"Users": "User", "Groups": "Group", "Schemas": "Schema", "ResourceTypes": "ResourceType", "ServiceProviderConfig": "ServiceProviderConfig"}
-	res, known := names[head]
-	if !known {
-		return "other", Prefix + "/other"
+	rest = strings.Trim(rest, "/")
+	if rest == "" || rest == ".search" {
+		return "Search", Prefix + "/" + rest
 	}
-	if hasTail && tail != "" {
+	head, tail, hasTail := strings.Cut(rest, "/")
+	res, known := routeNames[head]
+	switch {
+	case !known:
+		return "other", Prefix + "/other"
+	case hasTail && tail == ".search":
+		return res, Prefix + "/" + head + "/.search"
+	case hasTail && tail != "":
 		return res, Prefix + "/" + head + "/{id}"
 	}
 	return res, Prefix + "/" + head
 }
+
+// routeNames maps the first path segment to a resource type label.
+var routeNames = map[string]string{"Users": "User", "Groups": "Group", "Schemas": "Schema", "ResourceTypes": "ResourceType", "ServiceProviderConfig": "ServiceProviderConfig"}
 
 func (h *handler) authenticate(c *gin.Context) {
 	t, ok := h.auth.check(c.GetHeader("Authorization"))
