@@ -1,7 +1,9 @@
 package scim
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -64,7 +66,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, path string, q ur
 
 // page runs a query: when the filter is exactly the store expression, the store
 // pages; otherwise the store narrows the candidates and match decides.
-func page[T any](f *resource.Filter, start, count int,
+func page[T any](ctx context.Context, f *resource.Filter, start, count int,
 	query func(store.Query) ([]T, int, error), doc func(T) map[string]any,
 ) ([]map[string]any, int, error) {
 	var pushdown store.Expr
@@ -91,7 +93,12 @@ func page[T any](f *resource.Filter, start, count int,
 			Detail: "The filter cannot use an index and matches too many resources to examine; filter on userName, externalId, id, displayName, emails or members."}
 	}
 	var matched []map[string]any
-	for _, it := range items {
+	for i, it := range items {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, fmt.Errorf("filter candidates: %w", err)
+			}
+		}
 		if d := doc(it); f.Match(d) {
 			matched = append(matched, d)
 		}
@@ -103,7 +110,7 @@ func page[T any](f *resource.Filter, start, count int,
 }
 
 func (h *handler) listUsers(r *http.Request, f *resource.Filter, start, count int, base string) ([]map[string]any, int, error) {
-	return page(f, start, count, func(q store.Query) ([]bridge.UserView, int, error) {
+	return page(r.Context(), f, start, count, func(q store.Query) ([]bridge.UserView, int, error) {
 		return h.svc.ListUsers(r.Context(), q)
 	}, func(v bridge.UserView) map[string]any { return userDoc(v, base) })
 }
@@ -111,7 +118,7 @@ func (h *handler) listUsers(r *http.Request, f *resource.Filter, start, count in
 func (h *handler) listGroups(r *http.Request, f *resource.Filter, start, count int, base string, members bool) ([]map[string]any, int, error) {
 	// A filter evaluated in Go may look at members, so load them then.
 	withMembers := members || (f != nil && !f.Exact)
-	return page(f, start, count, func(q store.Query) ([]bridge.GroupView, int, error) {
+	return page(r.Context(), f, start, count, func(q store.Query) ([]bridge.GroupView, int, error) {
 		return h.svc.ListGroups(r.Context(), q, withMembers)
 	}, func(v bridge.GroupView) map[string]any {
 		d := groupDoc(v, base)

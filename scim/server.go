@@ -489,8 +489,13 @@ func (h *handler) dispatch(c *gin.Context) {
 			writeError(c.Writer, http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
 			return
 		}
+		s := h.schemaFor(path)
+		if err := resource.CheckBody(r.Method, raw, s != nil && !strings.HasSuffix(path, "/.search")); err != nil {
+			writeSCIMError(c.Writer, err)
+			return
+		}
 		body = raw
-		if s := h.schemaFor(path); s != nil {
+		if s != nil {
 			if fixed, err := resource.NormalizeBody(s, r.Method, raw); err == nil {
 				body = fixed
 			}
@@ -550,12 +555,15 @@ func (h *handler) schemaFor(path string) *resource.Schema {
 
 // serviceProviderConfig describes what the bridge really supports. The library
 // hard-codes etag=false; the bridge implements ETags and If-Match itself.
+// /Bulk is not supported; its maxOperations and maxPayloadSize carry the
+// limits every request has (operations per PATCH, body bytes), the only place
+// SCIM has for them.
 func (h *handler) serviceProviderConfig() map[string]any {
 	return map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": h.spc.DocumentationURI.Value(),
 		"patch":            map[string]bool{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": false, "maxOperations": resource.MaxOperations, "maxPayloadSize": h.maxBody},
 		"filter":           map[string]any{"supported": true, "maxResults": h.maxResults},
 		"changePassword":   map[string]bool{"supported": false},
 		"sort":             map[string]bool{"supported": false},
