@@ -260,3 +260,36 @@ func TestNoPersonalDataInErrorLogs(t *testing.T) {
 		}
 	})
 }
+
+// TestAttributesLeaveOutMeta: meta is "returned: default" (RFC 7643 §3.1),
+// so an attributes list that does not name it leaves it out; id and schemas
+// are "returned: always".
+func TestAttributesLeaveOutMeta(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		id := e.createUser(userBody("meta@example.com"))
+		g := e.do(http.MethodPost, "/Groups", groupBody("Meta", id)).must(t, http.StatusCreated).str("id")
+		for _, path := range []string{"/Users/" + id + "?attributes=userName", "/Users/" + id + "?attributes=id", "/Groups/" + g + "?attributes=displayName",
+			"/Users/" + id + "?excludedAttributes=meta"} {
+			r := e.do(http.MethodGet, path, nil).must(t, http.StatusOK)
+			require.Nil(t, r.get("meta"), path)
+			require.NotEmpty(t, r.str("id"), path)
+			require.NotEmpty(t, r.get("schemas"), path)
+		}
+		r := e.do(http.MethodGet, "/Users/"+id+"?attributes=userName", nil).must(t, http.StatusOK)
+		require.Equal(t, id, r.str("id"))
+		require.Equal(t, "meta@example.com", r.str("userName"))
+		require.Nil(t, r.get("emails"))
+		r = e.do(http.MethodGet, "/Users?attributes=id", nil).must(t, http.StatusOK)
+		require.Nil(t, r.get("Resources.0.meta"))
+		require.Equal(t, id, r.str("Resources.0.id"))
+		r = e.do(http.MethodGet, "/Users/"+id+"?attributes=userName,meta.version", nil).must(t, http.StatusOK)
+		require.Equal(t, `W/"1"`, r.str("meta.version"))
+		require.Nil(t, r.get("meta.location"))
+		r = e.do(http.MethodPatch, "/Users/"+id+"?attributes=title", patchBody(`{"op":"replace","path":"title","value":"CFO"}`)).must(t, http.StatusOK)
+		require.Nil(t, r.get("meta"))
+		require.Equal(t, "CFO", r.str("title"))
+		// Without attributes meta is there.
+		r = e.do(http.MethodGet, "/Users/"+id, nil).must(t, http.StatusOK)
+		require.NotNil(t, r.get("meta.location"))
+	})
+}

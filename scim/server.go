@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -522,7 +523,61 @@ func (h *handler) dispatch(c *gin.Context) {
 		writeError(c.Writer, http.StatusInternalServerError, "", "Internal error; the bridge logged it with this request's id.")
 		return
 	}
-	srv.ServeHTTP(c.Writer, r2)
+	s := h.schemaFor(path)
+	if s == nil || (len(p.attributes) == 0 && len(p.excluded) == 0) {
+		srv.ServeHTTP(c.Writer, r2)
+		return
+	}
+	// The library adds meta (and id, schemas) to every resource it renders;
+	// the handlers' projection cannot take meta out, so the rendered resource
+	// is projected once more.
+	buf := &bufferedResponse{header: c.Writer.Header()}
+	srv.ServeHTTP(buf, r2)
+	buf.writeProjected(c.Writer, s, p.attributes, p.excluded)
+}
+
+// bufferedResponse holds a response of the SCIM library so it can be rewritten.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// writeProjected writes a successful resource response projected by s
+// (attributes and excludedAttributes, RFC 7644 §3.9); anything else as it was.
+func (b *bufferedResponse) writeProjected(w http.ResponseWriter, s *resource.Schema, attributes, excluded []string) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	raw := b.body.Bytes()
+	if b.status >= 200 && b.status < 300 && len(raw) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var doc map[string]any
+		if err := dec.Decode(&doc); err == nil && doc != nil {
+			if out, err := json.Marshal(s.Project(doc, attributes, excluded)); err == nil {
+				raw = out
+			}
+		}
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(b.status)
+	_, _ = w.Write(raw)
 }
 
 // allowedMethods returns the methods allowed on a known endpoint.
