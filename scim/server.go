@@ -447,7 +447,9 @@ func (h *handler) limitBody(c *gin.Context) {
 // over the parameters it handles and normalised the body.
 func (h *handler) dispatch(c *gin.Context) {
 	r := c.Request
-	path := c.Param("path")
+	// A trailing slash names the same endpoint ("/Users/" is the collection;
+	// the library would look up the id "").
+	path := strings.TrimRight(c.Param("path"), "/")
 	if path == "" {
 		path = "/"
 	}
@@ -491,7 +493,10 @@ func (h *handler) dispatch(c *gin.Context) {
 			return
 		}
 		s := h.schemaFor(path)
-		if err := resource.CheckBody(r.Method, raw, s != nil && !strings.HasSuffix(path, "/.search")); err != nil {
+		if isSearch(path) {
+			s = nil
+		}
+		if err := resource.CheckBody(r.Method, raw, s != nil); err != nil {
 			writeSCIMError(c.Writer, err)
 			return
 		}
@@ -513,7 +518,11 @@ func (h *handler) dispatch(c *gin.Context) {
 		r2.ContentLength = int64(len(body))
 	}
 
-	if r.Method == http.MethodGet && (path == "/Users" || path == "/Groups") {
+	if r.Method == http.MethodPost && isSearch(path) {
+		h.search(c.Writer, r2, strings.TrimSuffix(path, "/.search"), body)
+		return
+	}
+	if r.Method == http.MethodGet && (path == "/Users" || path == "/Groups" || path == "/") {
 		h.list(c.Writer, r2, path, q)
 		return
 	}
@@ -534,6 +543,11 @@ func (h *handler) dispatch(c *gin.Context) {
 	buf := &bufferedResponse{header: c.Writer.Header()}
 	srv.ServeHTTP(buf, r2)
 	buf.writeProjected(c.Writer, s, p.attributes, p.excluded)
+}
+
+// isSearch reports whether path is a search endpoint (RFC 7644 §3.4.3).
+func isSearch(path string) bool {
+	return path == "/.search" || path == "/Users/.search" || path == "/Groups/.search"
 }
 
 // bufferedResponse holds a response of the SCIM library so it can be rewritten.
@@ -585,10 +599,11 @@ func allowedMethods(path string) (string, bool) {
 	switch {
 	case path == "/Users" || path == "/Groups":
 		return "GET, POST", true
+	case isSearch(path):
+		return "POST", true
+	case path == "/":
+		return "GET", true
 	case strings.HasPrefix(path, "/Users/") || strings.HasPrefix(path, "/Groups/"):
-		if strings.HasSuffix(path, "/.search") {
-			return "POST", true
-		}
 		return "GET, PUT, PATCH, DELETE", true
 	case path == "/Schemas" || strings.HasPrefix(path, "/Schemas/"),
 		path == "/ResourceTypes" || strings.HasPrefix(path, "/ResourceTypes/"),
