@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
@@ -37,10 +38,10 @@ func ParseEmailSource(s string) (EmailSource, error) {
 
 // NormalizeEmail returns the canonical form of an email address used as a
 // BigCommerce identity (trimmed, lower-cased) and whether s is a plain address
-// (local@domain, no display name, no spaces).
+// (local@domain, no display name, no spaces, at most MaxEmailChars characters).
 func NormalizeEmail(s string) (string, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" || strings.ContainsAny(s, " \t\r\n<>") {
+	if s == "" || utf8.RuneCountInString(s) > MaxEmailChars || strings.ContainsAny(s, " \t\r\n<>\x00") {
 		return "", false
 	}
 	at := strings.LastIndexByte(s, '@')

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
@@ -121,7 +122,7 @@ var readOnlyGroupKeys = []string{"id", "meta", "schemas", "members"}
 // CreateUser validates attrs (SCIM attributes of a new user), stores the user and
 // its intents, and returns it.
 func (s *Service) CreateUser(ctx context.Context, attrs map[string]any) (UserView, error) {
-	u, err := s.buildUser(attrs)
+	u, err := s.buildUser(attrs, nil)
 	if err != nil {
 		return UserView{}, err
 	}
@@ -153,6 +154,9 @@ func (s *Service) CreateUser(ctx context.Context, attrs map[string]any) (UserVie
 // GetUser returns the user with id, or an error wrapping ErrNotFound.
 func (s *Service) GetUser(ctx context.Context, id string) (UserView, error) {
 	var out UserView
+	if !ValidID(id) {
+		return out, fmt.Errorf("%w", ErrNotFound)
+	}
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		u, err := tx.GetUser(ctx, id)
 		if err != nil {
@@ -197,8 +201,13 @@ func (s *Service) ListUsers(ctx context.Context, q store.Query) ([]UserView, int
 // UpdateUser replaces the user with id by the attributes fn returns. fn receives
 // the current user and may run more than once; it must not have side effects. A
 // change that leaves every attribute as it was is not a write (the version stays).
+// Attributes without "active" keep the user's current active state: an absent
+// active never grants access.
 func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, fn func(cur UserView) (map[string]any, error)) (UserView, error) {
 	var out UserView
+	if !ValidID(id) {
+		return out, fmt.Errorf("%w", ErrNotFound)
+	}
 	err := s.write(ctx, func(tx store.Tx) error {
 		now := s.clock()
 		t, err := s.begin(ctx, tx, now)
@@ -214,7 +223,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, f
 		if err != nil {
 			return err
 		}
-		next, err := s.buildUser(attrs)
+		next, err := s.buildUser(attrs, &cur)
 		if err != nil {
 			return err
 		}
@@ -243,6 +252,9 @@ func (s *Service) UpdateUser(ctx context.Context, id string, pre Precondition, f
 // DeleteUser removes the user with id and its memberships; a present user is
 // removed from the BigCommerce account.
 func (s *Service) DeleteUser(ctx context.Context, id string, pre Precondition) error {
+	if !ValidID(id) {
+		return fmt.Errorf("%w", ErrNotFound)
+	}
 	return s.write(ctx, func(tx store.Tx) error {
 		t, err := s.begin(ctx, tx, s.clock())
 		if err != nil {
@@ -267,6 +279,9 @@ func (s *Service) DeleteUser(ctx context.Context, id string, pre Precondition) e
 func (s *Service) CreateGroup(ctx context.Context, attrs map[string]any, memberIDs []string) (GroupView, error) {
 	g, err := buildGroup(attrs)
 	if err != nil {
+		return GroupView{}, err
+	}
+	if err := checkMemberIDs(memberIDs); err != nil {
 		return GroupView{}, err
 	}
 	now := s.clock()
@@ -304,6 +319,9 @@ func (s *Service) CreateGroup(ctx context.Context, attrs map[string]any, memberI
 // GetGroup returns the group with id, with its members when withMembers is set.
 func (s *Service) GetGroup(ctx context.Context, id string, withMembers bool) (GroupView, error) {
 	var out GroupView
+	if !ValidID(id) {
+		return out, fmt.Errorf("%w", ErrNotFound)
+	}
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		g, err := tx.GetGroup(ctx, id)
 		if err != nil {
@@ -368,6 +386,9 @@ type MemberChange struct {
 func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, loadMembers bool,
 	fn func(cur GroupView) (map[string]any, MemberChange, error),
 ) (GroupView, error) {
+	if !ValidID(id) {
+		return GroupView{}, fmt.Errorf("%w", ErrNotFound)
+	}
 	// Concurrent writes to one group conflict in the store (they change one
 	// row); serialising them here avoids aborted transactions in this replica.
 	unlock := s.groupLock(id)
@@ -396,6 +417,9 @@ func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, 
 		}
 		attrs, mc, err := fn(view)
 		if err != nil {
+			return err
+		}
+		if mc, err = checkMemberChange(mc); err != nil {
 			return err
 		}
 		next, err := buildGroup(attrs)
@@ -525,6 +549,9 @@ func (s *Service) groupLock(id string) func() {
 // DeleteGroup removes the group; its members lose the store it granted unless
 // another group grants it too.
 func (s *Service) DeleteGroup(ctx context.Context, id string, pre Precondition) error {
+	if !ValidID(id) {
+		return fmt.Errorf("%w", ErrNotFound)
+	}
 	unlock := s.groupLock(id)
 	defer unlock()
 	return s.write(ctx, func(tx store.Tx) error {
@@ -749,8 +776,15 @@ func (n *groupNames) userGroups(ctx context.Context, userID string) ([]GroupRef,
 	return refs, nil
 }
 
-// buildUser validates SCIM user attributes and derives the indexed fields.
-func (s *Service) buildUser(attrs map[string]any) (store.User, error) {
+// buildUser validates SCIM user attributes and derives the indexed fields. cur
+// is the stored user a write replaces (nil for a create): without "active" in
+// attrs a create is active, and an existing user keeps its current state, so
+// that removing active (or sending null, or a PUT without it) never grants
+// access.
+func (s *Service) buildUser(attrs map[string]any, cur *store.User) (store.User, error) {
+	if err := checkStrings(attrs); err != nil {
+		return store.User{}, err
+	}
 	a, err := canonical(attrs, readOnlyUserKeys)
 	if err != nil {
 		return store.User{}, err
@@ -759,7 +793,7 @@ func (s *Service) buildUser(attrs map[string]any) (store.User, error) {
 	if strings.TrimSpace(name) == "" {
 		return store.User{}, &InvalidError{Attribute: "userName", Reason: "is required and must be a non-empty string"}
 	}
-	active := true
+	active := cur == nil || cur.Active
 	switch v := a["active"].(type) {
 	case nil:
 	case bool:
@@ -774,6 +808,14 @@ func (s *Service) buildUser(attrs map[string]any) (store.User, error) {
 	}
 	ext, _ := a["externalId"].(string)
 	display, _ := a["displayName"].(string)
+	for _, c := range []struct {
+		attr, value string
+		max         int
+	}{{"userName", name, MaxUserNameBytes}, {"externalId", ext, MaxExternalIDBytes}, {"displayName", display, MaxDisplayNameBytes}} {
+		if err := checkLength(c.attr, c.value, c.max); err != nil {
+			return store.User{}, err
+		}
+	}
 	return store.User{
 		UserName: name, ExternalID: ext, DisplayName: display, Active: active, Emails: emails,
 		BCEmail: BigCommerceEmail(s.source, name, emails), Attributes: a,
@@ -800,6 +842,12 @@ func emailsOf(v any) ([]store.Email, error) {
 		if value == "" {
 			continue
 		}
+		if utf8.RuneCountInString(value) > MaxEmailChars {
+			return nil, &InvalidError{Attribute: "emails", Reason: fmt.Sprintf("an address is longer than %d characters", MaxEmailChars)}
+		}
+		if err := checkLength("emails", typ, MaxEmailTypeBytes); err != nil {
+			return nil, &InvalidError{Attribute: "emails", Reason: fmt.Sprintf("a type is longer than %d bytes", MaxEmailTypeBytes)}
+		}
 		out = append(out, store.Email{Value: value, Type: typ, Primary: primary})
 	}
 	return out, nil
@@ -807,6 +855,9 @@ func emailsOf(v any) ([]store.Email, error) {
 
 // buildGroup validates SCIM group attributes.
 func buildGroup(attrs map[string]any) (store.Group, error) {
+	if err := checkStrings(attrs); err != nil {
+		return store.Group{}, err
+	}
 	a, err := canonical(attrs, readOnlyGroupKeys)
 	if err != nil {
 		return store.Group{}, err
@@ -816,6 +867,12 @@ func buildGroup(attrs map[string]any) (store.Group, error) {
 		return store.Group{}, &InvalidError{Attribute: "displayName", Reason: "is required and must be a non-empty string"}
 	}
 	ext, _ := a["externalId"].(string)
+	if err := checkLength("displayName", name, MaxDisplayNameBytes); err != nil {
+		return store.Group{}, err
+	}
+	if err := checkLength("externalId", ext, MaxExternalIDBytes); err != nil {
+		return store.Group{}, err
+	}
 	return store.Group{DisplayName: name, ExternalID: ext, Attributes: a}, nil
 }
 
@@ -851,6 +908,29 @@ func addMembers(ctx context.Context, tx store.Tx, groupID string, ids []string) 
 		return &InvalidError{Attribute: "members", Reason: "references a user that does not exist"}
 	}
 	return err
+}
+
+// checkMemberChange refuses members that cannot be user ids among those a
+// write sets or adds, and drops them from those it removes (they cannot be
+// members, and the store need not be asked).
+func checkMemberChange(mc MemberChange) (MemberChange, error) {
+	if err := checkMemberIDs(mc.Members); err != nil {
+		return mc, err
+	}
+	if err := checkMemberIDs(mc.Add); err != nil {
+		return mc, err
+	}
+	if len(mc.Add)+len(mc.Remove) > MaxMembers {
+		return mc, &InvalidError{Attribute: "members", Reason: fmt.Sprintf("names more than %d members in one request", MaxMembers)}
+	}
+	remove := mc.Remove[:0:0]
+	for _, id := range mc.Remove {
+		if ValidID(id) {
+			remove = append(remove, id)
+		}
+	}
+	mc.Remove = remove
+	return mc, nil
 }
 
 func dedupe(ids []string) []string {

@@ -20,7 +20,7 @@ const entraCreate = `{
 }`
 
 // TestEntraUserLifecycle replays Microsoft Entra ID's user provisioning
-// (idp-traffic.md §2.3-2.8) with its exact bodies.
+// (connection test, create, read, update, disable, delete) with its exact bodies.
 func TestEntraUserLifecycle(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		// 2.3 Test Connection: a random GUID must give 200 and an empty list.

@@ -23,6 +23,10 @@ func FuzzRequests(f *testing.F) {
 	f.Add(`displayName pr`, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"emails[type eq \"work\"].value","value":"v@x.io"},{"op":"remove","path":"members[value eq \"x\"]"}]}`)
 	f.Add(`x`, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":[{"$ref":null,"value":""}]}]}`)
 
+	f.Add(`members[value eq "U1" or value eq "U2"]`, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"U1\" or value eq \"U2\"]"}]}`)
+	f.Add(`userName eq "\u0000" or id eq "\u00ff"`, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[not (value eq \"x\")]"}]}`)
+	f.Add(`externalId sw "x"`, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"department":"\u0000"}}]} {}`)
+
 	e := fuzzEnv(f)
 	f.Fuzz(func(t *testing.T, filter, patch string) {
 		for _, path := range []string{"/Users?filter=", "/Groups?filter="} {

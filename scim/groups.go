@@ -74,7 +74,7 @@ func (g groupHandler) Patch(r *http.Request, id string, ops []scim.PatchOperatio
 			next := doc
 			if len(rest) > 0 {
 				var err error
-				if next, _, err = g.h.groups.ApplyPatch(doc, rest); err != nil {
+				if next, _, err = g.h.groups.ApplyPatchContext(r.Context(), doc, rest); err != nil {
 					return nil, bridge.MemberChange{}, err
 				}
 			}
@@ -85,7 +85,7 @@ func (g groupHandler) Patch(r *http.Request, id string, ops []scim.PatchOperatio
 			members = append(members, map[string]any{"value": m.UserID, "display": m.UserName})
 		}
 		doc["members"] = members
-		next, _, err := g.h.groups.ApplyPatch(doc, ops)
+		next, _, err := g.h.groups.ApplyPatchContext(r.Context(), doc, ops)
 		if err != nil {
 			return nil, bridge.MemberChange{}, err
 		}
@@ -157,10 +157,16 @@ func memberDelta(ops []scim.PatchOperation) (bridge.MemberChange, []scim.PatchOp
 				mark(id, true)
 			}
 		case op.Op == scim.PatchOperationRemove && op.Path.ValueExpression != nil:
+			// Only members[value eq "id"] names one member; any other filter
+			// (or, not, other sub-attributes) is evaluated by the filter engine
+			// against the member list.
 			e, isAttr := op.Path.ValueExpression.(*filter.AttributeExpression)
+			if !isAttr || e == nil {
+				return bridge.MemberChange{}, nil, false
+			}
 			id, isString := e.CompareValue.(string)
-			if !isAttr || !isString || !strings.EqualFold(string(e.Operator), string(filter.EQ)) || !strings.EqualFold(e.AttributePath.AttributeName, "value") ||
-				e.AttributePath.SubAttribute != nil {
+			if !isString || strings.IndexByte(id, '\\') >= 0 || !strings.EqualFold(string(e.Operator), string(filter.EQ)) ||
+				!strings.EqualFold(e.AttributePath.AttributeName, "value") || e.AttributePath.SubAttribute != nil || e.AttributePath.URIPrefix != nil {
 				return bridge.MemberChange{}, nil, false
 			}
 			mark(id, false)

@@ -45,6 +45,12 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 // seed (so groups named like its stores map to them).
 func newEnv(t testing.TB, st store.Store) *env {
 	t.Helper()
+	return newEnvWith(t, st, nil)
+}
+
+// newEnvWith is newEnv with handler options adjusted by mod (when not nil).
+func newEnvWith(t testing.TB, st store.Store, mod func(*Options)) *env {
+	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
 	svc, err := bridge.NewService(bridge.Options{Store: st, Logger: log, Mapping: bridge.Mapping{ByName: true}})
@@ -55,7 +61,11 @@ func newEnv(t testing.TB, st store.Store) *env {
 	require.NoError(t, err)
 	tok, err := ParseToken(testToken)
 	require.NoError(t, err)
-	h, err := NewHandler(Options{Service: svc, Tokens: []TokenHash{tok}, Logger: log, MaxBodyBytes: 64 << 10})
+	opts := Options{Service: svc, Tokens: []TokenHash{tok}, Logger: log, MaxBodyBytes: 64 << 10}
+	if mod != nil {
+		mod(&opts)
+	}
+	h, err := NewHandler(opts)
 	require.NoError(t, err)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

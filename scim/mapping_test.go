@@ -9,8 +9,8 @@ import (
 
 const okta = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
-// TestMappingTableIntents walks every row of DESIGN.md's mapping table with
-// Okta's request shapes and asserts the intents committed with each change.
+// TestMappingTableIntents walks every row of the SCIM-to-BigCommerce mapping
+// (package bridge) with Okta's request shapes and asserts the intents committed with each change.
 func TestMappingTableIntents(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		n := len(e.intents())

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestOktaSpecSuite replays Okta's SCIM 2.0 spec test (idp-traffic.md §1.14.1)
+// TestOktaSpecSuite replays Okta's SCIM 2.0 spec test (Okta-SCIM-20-SPEC-Test)
 // with its exact requests and asserts each of its assertions.
 func TestOktaSpecSuite(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {

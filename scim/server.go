@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -87,8 +88,13 @@ type Options struct {
 	// per-token limit (for metrics). It must not block.
 	Throttled func()
 	// Observe, when set, is called once per request with the resource type
-	// ("User", "Group", "Schema", "ResourceType", "ServiceProviderConfig", "other"),
-	// method, status and duration (for metrics).
+	// ("User", "Group", "Schema", "ResourceType", "ServiceProviderConfig",
+	// "Search" for the server root and /.search, "other"), method, status and
+	// duration (for metrics). Every value comes from a small fixed set, whatever
+	// the client sends (unauthenticated requests included): methods other than
+	// GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS are "other", and a status
+	// outside the set the bridge answers with is reported as the first status
+	// of its class (200, 300, 400 or 500); see methodLabel and statusLabel.
 	Observe func(resource, method string, status int, d time.Duration)
 }
 
@@ -336,8 +342,9 @@ func (h *handler) accessLog(c *gin.Context) {
 	d := time.Since(start)
 	res, route := routeOf(c.Request.URL.Path)
 	status := c.Writer.Status()
+	method := methodLabel(c.Request.Method)
 	fields := []zap.Field{
-		zap.String("method", c.Request.Method), zap.String("route", route), zap.Int("status", status),
+		zap.String("method", method), zap.String("route", route), zap.Int("status", status),
 		zap.Duration("duration", d), zap.String("request_id", bridge.RequestID(c.Request.Context())),
 	}
 	if fp, ok := c.Request.Context().Value(tokenKey).(string); ok {
@@ -352,8 +359,37 @@ func (h *handler) accessLog(c *gin.Context) {
 		h.log.Info("scim request", fields...)
 	}
 	if h.observe != nil {
-		h.observe(res, c.Request.Method, status, d)
+		h.observe(res, method, statusLabel(status), d)
 	}
+}
+
+// methodLabel is the method as metrics and the access log name it: one of the
+// methods SCIM clients use, or "other" (a client may send any token as the
+// method, and each would otherwise become a new metric series).
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+// statusLabel is the status as metrics report it: the statuses the bridge
+// answers with are themselves, any other is the first status of its class,
+// and a status outside 100-599 is 500.
+func statusLabel(s int) int {
+	switch s {
+	case http.StatusOK, http.StatusCreated, http.StatusNoContent, http.StatusMovedPermanently, http.StatusNotModified,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect,
+		http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed,
+		http.StatusConflict, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType,
+		http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusNotImplemented, http.StatusServiceUnavailable:
+		return s
+	}
+	if s < 100 || s > 599 {
+		return http.StatusInternalServerError
+	}
+	return s / 100 * 100
 }
 
 // routeOf maps a request path to its resource type and a route template.
@@ -362,18 +398,25 @@ func routeOf(path string) (resourceType, route string) {
 	if !ok {
 		return "other", "other"
 	}
-	rest = strings.TrimPrefix(rest, "/")
-	head, tail, hasTail := strings.Cut(rest, "/")
-	names := map[string]string{"Users": "User", "Groups": "Group", "Schemas": "Schema", "ResourceTypes": "ResourceType", "ServiceProviderConfig": "ServiceProviderConfig"}
-	res, known := names[head]
-	if !known {
-		return "other", Prefix + "/other"
+	rest = strings.Trim(rest, "/")
+	if rest == "" || rest == ".search" {
+		return "Search", Prefix + "/" + rest
 	}
-	if hasTail && tail != "" {
+	head, tail, hasTail := strings.Cut(rest, "/")
+	res, known := routeNames[head]
+	switch {
+	case !known:
+		return "other", Prefix + "/other"
+	case hasTail && tail == ".search":
+		return res, Prefix + "/" + head + "/.search"
+	case hasTail && tail != "":
 		return res, Prefix + "/" + head + "/{id}"
 	}
 	return res, Prefix + "/" + head
 }
+
+// routeNames maps the first path segment to a resource type label.
+var routeNames = map[string]string{"Users": "User", "Groups": "Group", "Schemas": "Schema", "ResourceTypes": "ResourceType", "ServiceProviderConfig": "ServiceProviderConfig"}
 
 func (h *handler) authenticate(c *gin.Context) {
 	t, ok := h.auth.check(c.GetHeader("Authorization"))
@@ -404,7 +447,9 @@ func (h *handler) limitBody(c *gin.Context) {
 // over the parameters it handles and normalised the body.
 func (h *handler) dispatch(c *gin.Context) {
 	r := c.Request
-	path := c.Param("path")
+	// A trailing slash names the same endpoint ("/Users/" is the collection;
+	// the library would look up the id "").
+	path := strings.TrimRight(c.Param("path"), "/")
 	if path == "" {
 		path = "/"
 	}
@@ -447,8 +492,16 @@ func (h *handler) dispatch(c *gin.Context) {
 			writeError(c.Writer, http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
 			return
 		}
+		s := h.schemaFor(path)
+		if isSearch(path) {
+			s = nil
+		}
+		if err := resource.CheckBody(r.Method, raw, s != nil); err != nil {
+			writeSCIMError(c.Writer, err)
+			return
+		}
 		body = raw
-		if s := h.schemaFor(path); s != nil {
+		if s != nil {
 			if fixed, err := resource.NormalizeBody(s, r.Method, raw); err == nil {
 				body = fixed
 			}
@@ -465,7 +518,11 @@ func (h *handler) dispatch(c *gin.Context) {
 		r2.ContentLength = int64(len(body))
 	}
 
-	if r.Method == http.MethodGet && (path == "/Users" || path == "/Groups") {
+	if r.Method == http.MethodPost && isSearch(path) {
+		h.search(c.Writer, r2, strings.TrimSuffix(path, "/.search"), body)
+		return
+	}
+	if r.Method == http.MethodGet && (path == "/Users" || path == "/Groups" || path == "/") {
 		h.list(c.Writer, r2, path, q)
 		return
 	}
@@ -475,7 +532,66 @@ func (h *handler) dispatch(c *gin.Context) {
 		writeError(c.Writer, http.StatusInternalServerError, "", "Internal error; the bridge logged it with this request's id.")
 		return
 	}
-	srv.ServeHTTP(c.Writer, r2)
+	s := h.schemaFor(path)
+	if s == nil || (len(p.attributes) == 0 && len(p.excluded) == 0) {
+		srv.ServeHTTP(c.Writer, r2)
+		return
+	}
+	// The library adds meta (and id, schemas) to every resource it renders;
+	// the handlers' projection cannot take meta out, so the rendered resource
+	// is projected once more.
+	buf := &bufferedResponse{header: c.Writer.Header()}
+	srv.ServeHTTP(buf, r2)
+	buf.writeProjected(c.Writer, s, p.attributes, p.excluded)
+}
+
+// isSearch reports whether path is a search endpoint (RFC 7644 §3.4.3).
+func isSearch(path string) bool {
+	return path == "/.search" || path == "/Users/.search" || path == "/Groups/.search"
+}
+
+// bufferedResponse holds a response of the SCIM library so it can be rewritten.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// writeProjected writes a successful resource response projected by s
+// (attributes and excludedAttributes, RFC 7644 §3.9); anything else as it was.
+func (b *bufferedResponse) writeProjected(w http.ResponseWriter, s *resource.Schema, attributes, excluded []string) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	raw := b.body.Bytes()
+	if b.status >= 200 && b.status < 300 && len(raw) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var doc map[string]any
+		if err := dec.Decode(&doc); err == nil && doc != nil {
+			if out, err := json.Marshal(s.Project(doc, attributes, excluded)); err == nil {
+				raw = out
+			}
+		}
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(b.status)
+	_, _ = w.Write(raw)
 }
 
 // allowedMethods returns the methods allowed on a known endpoint.
@@ -483,10 +599,11 @@ func allowedMethods(path string) (string, bool) {
 	switch {
 	case path == "/Users" || path == "/Groups":
 		return "GET, POST", true
+	case isSearch(path):
+		return "POST", true
+	case path == "/":
+		return "GET", true
 	case strings.HasPrefix(path, "/Users/") || strings.HasPrefix(path, "/Groups/"):
-		if strings.HasSuffix(path, "/.search") {
-			return "POST", true
-		}
 		return "GET, PUT, PATCH, DELETE", true
 	case path == "/Schemas" || strings.HasPrefix(path, "/Schemas/"),
 		path == "/ResourceTypes" || strings.HasPrefix(path, "/ResourceTypes/"),
@@ -508,12 +625,15 @@ func (h *handler) schemaFor(path string) *resource.Schema {
 
 // serviceProviderConfig describes what the bridge really supports. The library
 // hard-codes etag=false; the bridge implements ETags and If-Match itself.
+// /Bulk is not supported; its maxOperations and maxPayloadSize carry the
+// limits every request has (operations per PATCH, body bytes), the only place
+// SCIM has for them.
 func (h *handler) serviceProviderConfig() map[string]any {
 	return map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": h.spc.DocumentationURI.Value(),
 		"patch":            map[string]bool{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": false, "maxOperations": resource.MaxOperations, "maxPayloadSize": h.maxBody},
 		"filter":           map[string]any{"supported": true, "maxResults": h.maxResults},
 		"changePassword":   map[string]bool{"supported": false},
 		"sort":             map[string]bool{"supported": false},

@@ -54,7 +54,7 @@ func (u userHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttr
 func (u userHandler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
 	pre := precondition(paramsFrom(r.Context()).ifMatch)
 	v, err := u.h.svc.UpdateUser(r.Context(), id, pre, func(cur bridge.UserView) (map[string]any, error) {
-		next, _, err := u.h.users.ApplyPatch(cur.Attributes, ops)
+		next, _, err := u.h.users.ApplyPatchContext(r.Context(), cur.Attributes, ops)
 		return next, err
 	})
 	if err != nil {
@@ -82,7 +82,12 @@ func (u userHandler) render(r *http.Request, v bridge.UserView) scim.Resource {
 // fail maps err to a SCIM error; internal errors are logged with the request id
 // (their text may come from a database driver, so it is not sent to the client).
 func (h *handler) fail(r *http.Request, op string, err error) error {
-	if isInternal(err) {
+	switch {
+	case isInternal(err) && r.Context().Err() != nil:
+		// The client went away (or its deadline passed) while the work ran:
+		// nobody receives the answer, and it is no fault of the bridge.
+		h.log.Info(op+": request ended before the work finished", zap.String("request_id", bridge.RequestID(r.Context())))
+	case isInternal(err):
 		h.log.Error(op, zap.String("request_id", bridge.RequestID(r.Context())), zap.Error(err))
 	}
 	return toSCIMError(err)

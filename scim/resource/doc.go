@@ -19,4 +19,12 @@
 //
 // Error details never contain attribute values (they may be personal data);
 // they name positions, operators and attribute names only.
+//
+// Hostile input is bounded here too: CheckBody refuses bodies that are not
+// one valid UTF-8 JSON value, NUL in resource strings, over-long arrays and
+// PATCH requests with more than MaxOperations operations; ApplyPatch works in
+// time linear in the document and the operations and refuses multi-valued
+// attributes (except group members) beyond bridge.MaxValues values; and a
+// filter comparing with a string no store keeps (NUL or invalid UTF-8)
+// matches nothing and is never pushed down to the store.
 package resource

@@ -107,9 +107,13 @@ type value struct {
 	kind valueKind
 	s    string // valueString: as given
 	fold string // valueString: strings.ToLower(s)
-	b    bool
-	f    float64
-	t    time.Time
+	// impossible marks a valueString no stored value can equal or contain:
+	// one with NUL or invalid UTF-8, which the store refuses to keep (and
+	// PostgreSQL to compare).
+	impossible bool
+	b          bool
+	f          float64
+	t          time.Time
 }
 
 // CompileFilter parses and checks a SCIM filter against the schema. Attribute
@@ -690,7 +694,7 @@ func coerceLiteral(a *Attribute, lit literal) (value, string) {
 		}
 		return value{}, "expected a number"
 	default: // string, reference, binary
-		return value{kind: valueString, s: lit.text, fold: strings.ToLower(lit.text)}, ""
+		return value{kind: valueString, s: lit.text, fold: strings.ToLower(lit.text), impossible: !storable(lit.text)}, ""
 	}
 }
 

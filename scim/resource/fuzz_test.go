@@ -15,8 +15,8 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
-// filterSeeds returns the filters IdPs send (reference idp-traffic.md §1.11,
-// §2.11, §2.14.3, §4) plus grammar corner cases.
+// filterSeeds returns the filters Okta and Entra ID send (their own filters,
+// their validators' and Postman collection's) plus grammar corner cases.
 func filterSeeds() []string {
 	return []string{
 		`userName eq "test.user@okta.local"`,

@@ -192,6 +192,18 @@ func compare(n *node, v any) bool {
 		if !ok || s == "" {
 			return false
 		}
+		if n.val.impossible {
+			// No stored string equals, contains, starts or ends with it
+			// (strings.ToLower would turn its invalid bytes into U+FFFD,
+			// which a stored string may hold). Ordering compares bytes.
+			switch n.op {
+			case store.OpEq, store.OpCo, store.OpSw, store.OpEw:
+				return false
+			case store.OpNe:
+				return true
+			}
+			return compareStrings(n.op, s, n.val.s)
+		}
 		if n.attr.CaseExact {
 			return compareStrings(n.op, s, n.val.s)
 		}

@@ -30,6 +30,10 @@ import (
 //     dropped when empty.
 //
 // PATCH:
+//   - a path that is an extension's URN (not an attribute of it) becomes, for
+//     add and replace with an object value, a path-less operation with the
+//     value {urn: object}, and for remove one remove per attribute of the
+//     extension;
 //   - "meta" and "schemas" keys of a path-less value object are dropped
 //     (read-only; elimity would reject the request, ApplyPatch ignores them);
 //   - an operation whose value is null becomes a remove of its path; null
@@ -359,6 +363,27 @@ func (s *Schema) normalizeOp(op map[string]any) ([]any, bool) {
 			op[pathKey] = q
 			path = q
 			changed = true
+		}
+	}
+	if e := s.extension(path); e != nil && path != "" && !e.readOnly {
+		// A bare extension URN as path (elimity only knows attribute paths):
+		// remove clears each attribute of the extension; add and replace
+		// with an object become the path-less {urn: object} form.
+		switch name {
+		case opRemove:
+			out := make([]any, 0, len(e.attrs))
+			for _, a := range e.attrs {
+				if !a.ReadOnly() {
+					out = append(out, removeOp(e.urn+":"+a.Name))
+				}
+			}
+			return out, true
+		case opAdd, opReplace:
+			if obj, ok := value.(map[string]any); ok {
+				delete(op, pathKey)
+				op[valueKey] = map[string]any{e.urn: obj}
+				value, path, changed = op[valueKey], "", true
+			}
 		}
 	}
 	if name != opAdd && name != opReplace {

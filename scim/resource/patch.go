@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,11 +52,27 @@ const (
 // Single-valued complex attributes are merged sub-attribute by sub-attribute
 // (RFC 7644 §3.5.2.3), except references with a "value" sub-attribute
 // (manager), which are replaced whole. A filtered path without a trailing
-// sub-attribute merges the value into each matching element.
+// sub-attribute merges the value into each matching element. A path that is
+// an extension's URN addresses that extension's attributes as one complex
+// value: add and replace merge the object given, remove clears them all.
+//
+// Work is linear in the size of doc and ops (values added to a multi-valued
+// attribute are matched through an index, not by comparing with every
+// element), and no multi-valued attribute other than a group's members may
+// grow beyond bridge.MaxValues values (400 invalidValue).
 func (s *Schema) ApplyPatch(doc map[string]any, ops []scim.PatchOperation) (map[string]any, bool, error) {
+	return s.ApplyPatchContext(context.Background(), doc, ops)
+}
+
+// ApplyPatchContext is ApplyPatch that stops between operations when ctx
+// ends (the client went away), returning ctx's error.
+func (s *Schema) ApplyPatchContext(ctx context.Context, doc map[string]any, ops []scim.PatchOperation) (map[string]any, bool, error) {
 	out := deepCopyMap(doc)
-	st := &patchState{touched: map[*Attribute]bool{}}
+	st := &patchState{touched: map[*Attribute]bool{}, index: map[*Attribute]*elemIndex{}}
 	for i, op := range ops {
+		if err := ctx.Err(); err != nil {
+			return nil, false, fmt.Errorf("apply patch: %w", err)
+		}
 		st.op = i
 		if err := s.applyOp(out, op, st); err != nil {
 			return nil, false, err
@@ -68,6 +85,10 @@ func (s *Schema) ApplyPatch(doc map[string]any, ops []scim.PatchOperation) (map[
 type patchState struct {
 	op      int
 	touched map[*Attribute]bool
+	// index caches the element index of multi-valued attributes between add
+	// operations (see addElements), so that many adds to one attribute stay
+	// linear; any other operation on the attribute drops its entry.
+	index map[*Attribute]*elemIndex
 }
 
 func (st *patchState) fail(t scimerrors.ScimType, format string, args ...any) error {
@@ -107,6 +128,9 @@ func (s *Schema) applyOp(doc map[string]any, op scim.PatchOperation, st *patchSt
 		}
 		return s.applyObject(doc, kind, m, st)
 	}
+	if e := s.extensionPath(op.Path); e != nil {
+		return s.applyExtension(doc, kind, e, op.Value, st)
+	}
 	t, err := s.target(op.Path, st)
 	if err != nil {
 		return err
@@ -125,9 +149,6 @@ func (s *Schema) target(p *filter.Path, st *patchState) (*patchTarget, error) {
 	ap := p.AttributePath
 	top, sub, ok := s.resolve(ap.URI(), ap.AttributeName, ap.SubAttributeName())
 	if !ok {
-		if s.extension(ap.URI()+":"+ap.AttributeName) != nil && ap.SubAttribute == nil && p.ValueExpression == nil {
-			return nil, st.fail(scimerrors.ScimTypeInvalidPath, "a path must name an attribute of the extension, not the extension itself")
-		}
 		return nil, st.fail(scimerrors.ScimTypeInvalidPath, "unknown attribute %s", quoteName(ap.String()))
 	}
 	t := &patchTarget{top: top, sub: sub}
@@ -166,6 +187,42 @@ func (s *Schema) target(p *filter.Path, st *patchState) (*patchTarget, error) {
 		}
 	}
 	return t, nil
+}
+
+// extensionPath returns the extension a path names as a whole (its bare URN,
+// which filter-parser splits at the last colon), or nil.
+func (s *Schema) extensionPath(p *filter.Path) *extensionSchema {
+	ap := p.AttributePath
+	if ap.URIPrefix == nil || ap.SubAttribute != nil || p.ValueExpression != nil || p.SubAttribute != nil {
+		return nil
+	}
+	return s.extension(ap.URI() + ":" + ap.AttributeName)
+}
+
+// applyExtension applies an operation whose path is an extension's URN: add
+// and replace merge the attributes of the object value (as a path-less
+// operation with {urn: value} would), remove clears every attribute of the
+// extension.
+func (s *Schema) applyExtension(doc map[string]any, kind string, e *extensionSchema, val any, st *patchState) error {
+	if e.readOnly {
+		return st.fail(scimerrors.ScimTypeMutability, "extension %s is read-only", quoteName(e.urn))
+	}
+	if kind == opRemove {
+		for _, a := range e.attrs {
+			if a.ReadOnly() {
+				continue
+			}
+			st.touched[a] = true
+			delete(st.index, a)
+			removeTop(doc, a)
+		}
+		return nil
+	}
+	m, ok := val.(map[string]any)
+	if !ok {
+		return st.fail(scimerrors.ScimTypeInvalidValue, "the value of extension %s must be an object", quoteName(e.urn))
+	}
+	return s.applyObject(doc, kind, map[string]any{e.urn: m}, st)
 }
 
 // convertFilter converts a filter-parser value filter into a compiled filter in
@@ -400,6 +457,10 @@ func sortedKeys(m map[string]any) []string {
 // apply performs one operation on a resolved target.
 func (s *Schema) apply(doc map[string]any, kind string, t *patchTarget, val any, st *patchState) error {
 	st.touched[t.top] = true
+	if t.filter != nil || kind != opAdd || t.sub != nil || !t.top.MultiValued {
+		// Only adds of whole values keep the attribute's element index valid.
+		delete(st.index, t.top)
+	}
 	switch {
 	case t.filter != nil:
 		return s.applyFiltered(doc, kind, t, val, st)

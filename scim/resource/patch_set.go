@@ -8,6 +8,7 @@ import (
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
+	"github.com/scim-bridge/scim-bridge/bridge"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
@@ -178,7 +179,8 @@ func sameElement(a *Attribute, x, y map[string]any) bool {
 	}
 	xt, _ := getFold(x, "type").(string)
 	yt, _ := getFold(y, "type").(string)
-	return strings.EqualFold(xt, yt)
+	// strings.ToLower, as elementKey buckets by it.
+	return strings.ToLower(xt) == strings.ToLower(yt)
 }
 
 // enforcePrimary clears primary on every element but keep (RFC 7643 §2.4:
@@ -246,16 +248,19 @@ func cleanElements(a *Attribute, val any) ([]any, error) {
 	return out, nil
 }
 
-// addElements appends items to list, merging each into an element it
-// denotes the same value as. It returns the list and the index of the last
-// element an item with primary true landed in (-1 if none).
-func addElements(a *Attribute, list, items []any) ([]any, int) {
+// addElements appends items to list, merging each into the first element it
+// denotes the same value as (found through ix, which describes list and is
+// kept up to date; merging never changes an element's key). It returns the
+// list and the index of the last element an item with primary true landed in
+// (-1 if none).
+func addElements(a *Attribute, ix *elemIndex, list, items []any) ([]any, int) {
 	primary := -1
 	for _, it := range items {
 		idx := -1
 		if m, ok := it.(map[string]any); ok {
-			for i, e := range list {
-				if em, ok := e.(map[string]any); ok && sameElement(a, em, m) {
+			k := elementKey(a, m)
+			for _, i := range ix.maps[k] {
+				if em, ok := list[i].(map[string]any); ok && sameElement(a, em, m) {
 					mergeInto(em, m)
 					idx = i
 					break
@@ -264,17 +269,27 @@ func addElements(a *Attribute, list, items []any) ([]any, int) {
 			if idx < 0 {
 				list = append(list, m)
 				idx = len(list) - 1
+				ix.maps[k] = append(ix.maps[k], idx)
 			}
 			if isPrimary(m) {
 				primary = idx
 			}
 			continue
 		}
-		if !slices.ContainsFunc(list, func(e any) bool { return jsonEqual(e, it) }) {
+		k := canonical(it)
+		if !slices.ContainsFunc(ix.simple[k], func(i int) bool { return jsonEqual(list[i], it) }) {
 			list = append(list, it)
+			ix.simple[k] = append(ix.simple[k], len(list)-1)
 		}
 	}
+	ix.track(list)
 	return list, primary
+}
+
+// limited reports whether a's values count against bridge.MaxValues (every
+// multi-valued attribute but a group's members, whose number is not limited).
+func limited(a *Attribute) bool {
+	return !(a.Name == "members" && a.SchemaURN == GroupURN)
 }
 
 func (s *Schema) setMulti(doc map[string]any, kind string, a *Attribute, val any, st *patchState) error {
@@ -286,7 +301,14 @@ func (s *Schema) setMulti(doc map[string]any, kind string, a *Attribute, val any
 	if kind == opAdd {
 		list = elements(doc, a)
 	}
-	list, primary := addElements(a, list, items)
+	list, primary := addElements(a, st.indexFor(a, list), list, items)
+	if limited(a) && len(list) > bridge.MaxValues {
+		return st.fail(scimerrors.ScimTypeInvalidValue, "%s would have more than %d values", quoteName(a.Name), bridge.MaxValues)
+	}
+	if primary >= 0 {
+		// enforcePrimary may change elements the index keys by their JSON.
+		delete(st.index, a)
+	}
 	enforcePrimary(list, primary)
 	storeElements(doc, a, list)
 	return nil
@@ -314,15 +336,10 @@ func (s *Schema) remove(doc map[string]any, t *patchTarget, val any, st *patchSt
 			return st.fail(scimerrors.ScimTypeInvalidValue, "%s", err.Error())
 		}
 		list := elements(doc, top)
+		named := newRemovalSet(top, items)
 		kept := list[:0:0]
 		for _, e := range list {
-			em, isMap := e.(map[string]any)
-			if slices.ContainsFunc(items, func(it any) bool {
-				if im, ok := it.(map[string]any); ok && isMap {
-					return sameValue(top, em, im)
-				}
-				return jsonEqual(e, it)
-			}) {
+			if named.names(e) {
 				continue
 			}
 			kept = append(kept, e)
@@ -359,9 +376,11 @@ func (s *Schema) applyFiltered(doc map[string]any, kind string, t *patchTarget, 
 	top := t.top
 	list := elements(doc, top)
 	var matches []int
+	matched := make([]bool, len(list))
 	for i, e := range list {
 		if m, ok := e.(map[string]any); ok && evalElem(t.filter, m) {
 			matches = append(matches, i)
+			matched[i] = true
 		}
 	}
 	if kind == opRemove {
@@ -371,7 +390,7 @@ func (s *Schema) applyFiltered(doc map[string]any, kind string, t *patchTarget, 
 		if t.filterSub == nil {
 			kept := list[:0:0]
 			for i, e := range list {
-				if !slices.Contains(matches, i) {
+				if !matched[i] {
 					kept = append(kept, e)
 				}
 			}

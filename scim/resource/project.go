@@ -51,8 +51,10 @@ func (s *Schema) selection(names []string) selection {
 }
 
 // Project shapes a resource for a response (RFC 7644 §3.4.2.5 and §3.9):
-//   - "id" and "schemas" (returned "always") are always kept, and "meta"
-//     unless excludedAttributes names it;
+//   - "id" and "schemas" (returned "always") are always kept; "meta" is
+//     returned "default" (RFC 7643 §3.1) like most attributes: an attributes
+//     list keeps it only when it names it (or one of its sub-attributes),
+//     and excludedAttributes may remove it;
 //   - attributes returned "never" (password) are always dropped;
 //   - with a non-empty attributes list only the named attributes are kept
 //     (a sub-attribute name such as "name.givenName" keeps just that
@@ -124,10 +126,6 @@ func (p projector) attr(a *Attribute, v any, extInc, extExc bool) (any, bool) {
 		return nil, false
 	case a.Returned == ReturnedAlways:
 		return v, true
-	case !a.extension && a.Name == "meta":
-		if p.exc.whole[a] {
-			return nil, false
-		}
 	case p.hasInc && (p.inc.whole[a] || extInc):
 	case p.hasInc && p.inc.subs[a] != nil:
 		keep = p.inc.subs[a]

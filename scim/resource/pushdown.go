@@ -12,6 +12,11 @@ import (
 //   - or: all operands or nothing;
 //   - not: only an exact operand (negating a wider set would narrow it).
 //
+// A comparison with an impossible string (NUL or invalid UTF-8, see
+// value.impossible) is never sent to the store: eq, co, sw and ew match
+// nothing (an empty store.Or), ne matches every resource that has the
+// attribute (pr), and an ordering is left to Match.
+//
 // Exactness of a single comparison relies on the store agreeing with Match:
 // case folding by strings.ToLower, "any value" semantics for emails and
 // members (ne included), and "" standing for an absent externalId or user
@@ -72,6 +77,9 @@ func condValue(op store.Op, v value) (any, bool) {
 	}
 	switch v.kind {
 	case valueString:
+		if v.impossible {
+			return nil, false
+		}
 		return v.s, true
 	case valueBool:
 		return v.b, true
@@ -83,6 +91,15 @@ func condValue(op store.Op, v value) (any, bool) {
 
 func pushCmp(n *node) (store.Expr, bool) {
 	if n.top == nil || n.whole || n.attr.field == "" || !pushableOp(n.attr.field, n.op) {
+		return nil, false
+	}
+	if n.op != store.OpPr && n.val.kind == valueString && n.val.impossible {
+		switch n.op {
+		case store.OpEq, store.OpCo, store.OpSw, store.OpEw:
+			return store.Or{}, true
+		case store.OpNe:
+			return store.Cond{Field: n.attr.field, Op: store.OpPr}, true
+		}
 		return nil, false
 	}
 	val, ok := condValue(n.op, n.val)
@@ -142,6 +159,14 @@ func pushValuePath(n *node) (store.Expr, bool) {
 	}
 	if n.hasCmp {
 		terms = append(terms[:len(terms):len(terms)], &node{kind: kindCmp, attr: n.sub, op: n.op, val: n.val})
+	}
+	for _, t := range terms {
+		// The terms are a conjunction: one that no element can satisfy
+		// makes the whole value path match nothing.
+		if t.kind == kindCmp && t.val.kind == valueString && t.val.impossible &&
+			(t.op == store.OpEq || t.op == store.OpCo || t.op == store.OpSw || t.op == store.OpEw) {
+			return store.Or{}, true
+		}
 	}
 	var values, types []*node
 	others := 0

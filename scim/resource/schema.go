@@ -1,12 +1,14 @@
 package resource
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 
+	"github.com/scim-bridge/scim-bridge/bridge"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
@@ -138,7 +140,7 @@ type Schema struct {
 // UserSchema returns the User resource type: the core User schema, the
 // enterprise extension and the bridge's sync extension.
 func UserSchema() *Schema {
-	s := newSchema("User", schema.CoreUserSchema(), []schema.Schema{schema.ExtensionEnterpriseUser(), syncExtension()}, store.UserFields)
+	s := newSchema("User", coreUserSchema(), []schema.Schema{schema.ExtensionEnterpriseUser(), syncExtension()}, store.UserFields)
 	s.setField("id", store.FieldID, false)
 	s.setField("externalId", store.FieldExternalID, true)
 	s.setField("userName", store.FieldUserName, false)
@@ -153,7 +155,7 @@ func UserSchema() *Schema {
 // GroupSchema returns the Group resource type (core Group schema, no
 // extensions).
 func GroupSchema() *Schema {
-	s := newSchema("Group", schema.CoreGroupSchema(), nil, store.GroupFields)
+	s := newSchema("Group", coreGroupSchema(), nil, store.GroupFields)
 	s.setField("id", store.FieldID, false)
 	s.setField("externalId", store.FieldExternalID, true)
 	s.setField("displayName", store.FieldDisplayName, false)
@@ -161,6 +163,112 @@ func GroupSchema() *Schema {
 	s.setField("meta.created", store.FieldCreated, false)
 	s.setField("meta.lastModified", store.FieldModified, false)
 	return s
+}
+
+// coreUserSchema is RFC 7643's User schema as the bridge serves it: its
+// descriptions of userName, active and emails say what the bridge enforces
+// (the BigCommerce identity is unique among active users; an absent active
+// never grants access; the length limits), and emails.value has uniqueness
+// "server", since a write that gives two active users one BigCommerce email
+// is refused with 409 uniqueness.
+func coreUserSchema() schema.Schema {
+	c := schema.CoreUserSchema()
+	for i, a := range c.Attributes {
+		switch a.Name() {
+		case "userName":
+			c.Attributes[i] = a.WithDescription(optional.NewString(fmt.Sprintf(
+				"Unique identifier for the User, at most %d bytes. REQUIRED. Unique case-insensitively: a userName that differs from "+
+					"another user's only in case is refused with 409 uniqueness. When it is an email address it is the user's BigCommerce "+
+					"identity, which two active users may not share (see emails).", bridge.MaxUserNameBytes)))
+		case "active":
+			c.Attributes[i] = a.WithDescription(optional.NewString(
+				"Whether the user may sign in to BigCommerce. A user created without active is active. On an existing user an absent " +
+					"active (a PUT without it, a PATCH that removes it or sets it to null) keeps the user's current state: it never grants access."))
+		case "emails":
+			c.Attributes[i] = emailsAttribute()
+		}
+	}
+	return c
+}
+
+// emailsAttribute is the core emails attribute with the bridge's uniqueness
+// and limits.
+func emailsAttribute() schema.CoreAttribute {
+	return schema.ComplexCoreAttribute(schema.ComplexParams{
+		Description: optional.NewString(fmt.Sprintf("Email addresses for the user (at most %d); canonical types work, home and other. "+
+			"The user's BigCommerce identity is, by default, the userName when it is an email address, otherwise the primary email, "+
+			"otherwise the first work email, otherwise the first email. Two active users may not share a BigCommerce identity: a write "+
+			"that would make them is refused with 409 uniqueness.", bridge.MaxValues)),
+		MultiValued: true,
+		Name:        "emails",
+		SubAttributes: []schema.SimpleParams{
+			schema.SimpleStringParams(schema.StringParams{
+				Description: optional.NewString(fmt.Sprintf("An email address, at most %d characters. Unique (case-insensitively) among "+
+					"active users when it is the user's BigCommerce identity; other addresses, and inactive users, may repeat it.", bridge.MaxEmailChars)),
+				Name:       "value",
+				Uniqueness: schema.AttributeUniquenessServer(),
+			}),
+			schema.SimpleStringParams(schema.StringParams{
+				Description: optional.NewString("A human-readable name, primarily used for display purposes."),
+				Name:        "display",
+			}),
+			schema.SimpleStringParams(schema.StringParams{
+				CanonicalValues: []string{"work", "home", "other"},
+				Description:     optional.NewString(fmt.Sprintf("A label indicating the attribute's function, e.g., 'work' or 'home'; at most %d bytes.", bridge.MaxEmailTypeBytes)),
+				Name:            "type",
+			}),
+			schema.SimpleBooleanParams(schema.BooleanParams{
+				Description: optional.NewString("Whether this is the primary address; true appears at most once."),
+				Name:        "primary",
+			}),
+		},
+	})
+}
+
+// coreGroupSchema is RFC 7643's Group schema as the bridge serves it:
+// members.display is readOnly, because the bridge shows each member's current
+// userName there (a client's display is ignored; members are stored as ids).
+func coreGroupSchema() schema.Schema {
+	c := schema.CoreGroupSchema()
+	for i, a := range c.Attributes {
+		switch a.Name() {
+		case "displayName":
+			c.Attributes[i] = a.WithDescription(optional.NewString(fmt.Sprintf(
+				"A human-readable name for the Group, at most %d bytes, unique case-insensitively. REQUIRED. A group whose name "+
+					"matches a BigCommerce store (or is mapped to one) grants its members access to that store.", bridge.MaxDisplayNameBytes)))
+		case "members":
+			c.Attributes[i] = schema.ComplexCoreAttribute(schema.ComplexParams{
+				Description: optional.NewString(fmt.Sprintf("A list of members of the Group (users; at most %d named in one request).", bridge.MaxMembers)),
+				MultiValued: true,
+				Name:        "members",
+				SubAttributes: []schema.SimpleParams{
+					schema.SimpleStringParams(schema.StringParams{
+						Description: optional.NewString("Identifier of the member of this Group (a user id)."),
+						Mutability:  schema.AttributeMutabilityImmutable(),
+						Name:        "value",
+					}),
+					schema.SimpleReferenceParams(schema.ReferenceParams{
+						Description:    optional.NewString("The URI corresponding to a SCIM resource that is a member of this Group."),
+						Mutability:     schema.AttributeMutabilityImmutable(),
+						Name:           "$ref",
+						ReferenceTypes: []schema.AttributeReferenceType{"User", "Group"},
+					}),
+					schema.SimpleStringParams(schema.StringParams{
+						CanonicalValues: []string{"User", "Group"},
+						Description:     optional.NewString("A label indicating the type of resource, e.g., 'User' or 'Group'."),
+						Mutability:      schema.AttributeMutabilityImmutable(),
+						Name:            "type",
+					}),
+					schema.SimpleStringParams(schema.StringParams{
+						Description: optional.NewString("The member's current userName, maintained by the bridge; a display sent by a client is ignored."),
+						Mutability:  schema.AttributeMutabilityReadOnly(),
+						Name:        "display",
+					}),
+				},
+			})
+		}
+	}
+	return c
 }
 
 // syncExtension defines the bridge's read-only User extension.

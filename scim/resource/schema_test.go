@@ -142,3 +142,12 @@ func TestWritable(t *testing.T) {
 	require.Empty(t, s.Writable(mustJSON(t, `{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{}}`)))
 	require.Equal(t, pristine, doc)
 }
+
+func TestSchemaDescribesLimits(t *testing.T) {
+	a, ok := UserSchema().Lookup("emails.value")
+	require.True(t, ok)
+	require.Equal(t, "server", a.Uniqueness)
+	d, ok := GroupSchema().Lookup("members.display")
+	require.True(t, ok)
+	require.True(t, d.ReadOnly())
+}

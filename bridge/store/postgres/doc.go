@@ -48,4 +48,12 @@
 // a database whose schema is newer than this build knows. The schema used is the
 // first one on the connection's search_path (set search_path in the URL to use
 // another than public).
+//
+// # Errors
+//
+// Error texts name the operation only, never a resource id or an attribute
+// value: ids arrive from SCIM clients (a GET by an id the client made up) and
+// the texts of internal errors end up in the server's log. PostgreSQL refuses
+// NUL and invalid UTF-8 in text and index entries over about 2,700 bytes; the
+// bridge's service refuses such values before they reach the store.
 package postgres

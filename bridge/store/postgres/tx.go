@@ -97,14 +97,14 @@ func emailColumns(es []store.Email) (values, types []string) {
 // GetUser returns the user with id.
 func (t *tx) GetUser(ctx context.Context, id string) (store.User, error) {
 	if err := t.check(false); err != nil {
-		return store.User{}, fmt.Errorf("get user %s: %w", id, err)
+		return store.User{}, fmt.Errorf("get user: %w", err)
 	}
 	u, err := scanUser(t.q.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.User{}, fmt.Errorf("get user %s: %w", id, store.ErrNotFound)
+		return store.User{}, fmt.Errorf("get user: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		return store.User{}, fmt.Errorf("get user %s: %w", id, t.fail(err))
+		return store.User{}, fmt.Errorf("get user: %w", t.fail(err))
 	}
 	return u, nil
 }
@@ -112,18 +112,18 @@ func (t *tx) GetUser(ctx context.Context, id string) (store.User, error) {
 // CreateUser inserts u and its email index rows in one statement.
 func (t *tx) CreateUser(ctx context.Context, u store.User) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
+		return fmt.Errorf("create user: %w", err)
 	}
 	if u.ID == "" {
 		return errors.New("create user: empty id")
 	}
 	emails, err := codec.EncodeEmails(u.Emails)
 	if err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
+		return fmt.Errorf("create user: %w", err)
 	}
 	attrs, err := codec.EncodeAttributes(u.Attributes)
 	if err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
+		return fmt.Errorf("create user: %w", err)
 	}
 	values, types := emailColumns(u.Emails)
 	// ON CONFLICT DO NOTHING covers both the id and the userName uniqueness: no
@@ -146,10 +146,10 @@ func (t *tx) CreateUser(ctx context.Context, u store.User) error {
 		u.Active, u.BCEmail, emails, attrs, u.Version, timeArg(u.Created), timeArg(u.Modified), u.Sync.State,
 		nullTimeArg(u.Sync.LastSyncedAt), u.Sync.BigCommerceUserID, u.Sync.LastError, values, types).Scan(&inserted)
 	if err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, t.fail(err))
+		return fmt.Errorf("create user: %w", t.fail(err))
 	}
 	if inserted == 0 {
-		return fmt.Errorf("create user %s: %w", u.ID, store.ErrConflict)
+		return fmt.Errorf("create user: %w", store.ErrConflict)
 	}
 	return nil
 }
@@ -158,15 +158,15 @@ func (t *tx) CreateUser(ctx context.Context, u store.User) error {
 // email index rows in one statement.
 func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	}
 	emails, err := codec.EncodeEmails(u.Emails)
 	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	}
 	attrs, err := codec.EncodeAttributes(u.Attributes)
 	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	}
 	values, types := emailColumns(u.Emails)
 	// The NOT EXISTS guard turns a userName collision (or two active users with
@@ -193,17 +193,17 @@ func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
 		u.Active, u.BCEmail, emails, attrs, u.Version, timeArg(u.Created), timeArg(u.Modified), values, types).
 		Scan(&updated)
 	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, t.fail(err))
+		return fmt.Errorf("update user: %w", t.fail(err))
 	}
 	if updated == 0 {
 		exists, err := t.exists(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`, u.ID)
 		if err != nil {
-			return fmt.Errorf("update user %s: %w", u.ID, err)
+			return fmt.Errorf("update user: %w", err)
 		}
 		if exists {
-			return fmt.Errorf("update user %s: %w", u.ID, store.ErrConflict)
+			return fmt.Errorf("update user: %w", store.ErrConflict)
 		}
-		return fmt.Errorf("update user %s: %w", u.ID, store.ErrNotFound)
+		return fmt.Errorf("update user: %w", store.ErrNotFound)
 	}
 	return nil
 }
@@ -220,9 +220,9 @@ func (t *tx) exists(ctx context.Context, query string, args ...any) (bool, error
 // CASCADE).
 func (t *tx) DeleteUser(ctx context.Context, id string) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("delete user %s: %w", id, err)
+		return fmt.Errorf("delete user: %w", err)
 	}
-	return t.execOne(ctx, "delete user "+id, `DELETE FROM users WHERE id = $1`, id)
+	return t.execOne(ctx, "delete user", `DELETE FROM users WHERE id = $1`, id)
 }
 
 // execOne runs a statement that must affect exactly one row; none is
@@ -317,9 +317,9 @@ func (t *tx) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, e
 // SetUserSync replaces the user's synchronisation state.
 func (t *tx) SetUserSync(ctx context.Context, id string, s store.SyncState) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("set sync state of user %s: %w", id, err)
+		return fmt.Errorf("set sync state of user: %w", err)
 	}
-	return t.execOne(ctx, "set sync state of user "+id, `UPDATE users SET sync_state = $2, sync_last_synced_at = $3,
+	return t.execOne(ctx, "set sync state of user", `UPDATE users SET sync_state = $2, sync_last_synced_at = $3,
 		sync_bc_user_id = $4, sync_last_error = $5 WHERE id = $1`,
 		id, s.State, nullTimeArg(s.LastSyncedAt), s.BigCommerceUserID, s.LastError)
 }
@@ -345,14 +345,14 @@ func scanGroup(row pgx.Row) (store.Group, error) {
 // GetGroup returns the group with id (without members).
 func (t *tx) GetGroup(ctx context.Context, id string) (store.Group, error) {
 	if err := t.check(false); err != nil {
-		return store.Group{}, fmt.Errorf("get group %s: %w", id, err)
+		return store.Group{}, fmt.Errorf("get group: %w", err)
 	}
 	g, err := scanGroup(t.q.QueryRow(ctx, `SELECT `+groupColumns+` FROM groups g WHERE g.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Group{}, fmt.Errorf("get group %s: %w", id, store.ErrNotFound)
+		return store.Group{}, fmt.Errorf("get group: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Group{}, fmt.Errorf("get group %s: %w", id, t.fail(err))
+		return store.Group{}, fmt.Errorf("get group: %w", t.fail(err))
 	}
 	return g, nil
 }
@@ -360,24 +360,24 @@ func (t *tx) GetGroup(ctx context.Context, id string) (store.Group, error) {
 // CreateGroup inserts g (without members).
 func (t *tx) CreateGroup(ctx context.Context, g store.Group) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("create group %s: %w", g.ID, err)
+		return fmt.Errorf("create group: %w", err)
 	}
 	if g.ID == "" {
 		return errors.New("create group: empty id")
 	}
 	attrs, err := codec.EncodeAttributes(g.Attributes)
 	if err != nil {
-		return fmt.Errorf("create group %s: %w", g.ID, err)
+		return fmt.Errorf("create group: %w", err)
 	}
 	tag, err := t.q.Exec(ctx, `INSERT INTO groups (id, display_name, display_name_lc, external_id, attributes, version,
 		created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
 		g.ID, g.DisplayName, strings.ToLower(g.DisplayName), g.ExternalID, attrs, g.Version, timeArg(g.Created),
 		timeArg(g.Modified))
 	if err != nil {
-		return fmt.Errorf("create group %s: %w", g.ID, t.fail(err))
+		return fmt.Errorf("create group: %w", t.fail(err))
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("create group %s: %w", g.ID, store.ErrConflict)
+		return fmt.Errorf("create group: %w", store.ErrConflict)
 	}
 	return nil
 }
@@ -385,11 +385,11 @@ func (t *tx) CreateGroup(ctx context.Context, g store.Group) error {
 // UpdateGroup replaces the stored group with g.ID (members untouched).
 func (t *tx) UpdateGroup(ctx context.Context, g store.Group) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("update group %s: %w", g.ID, err)
+		return fmt.Errorf("update group: %w", err)
 	}
 	attrs, err := codec.EncodeAttributes(g.Attributes)
 	if err != nil {
-		return fmt.Errorf("update group %s: %w", g.ID, err)
+		return fmt.Errorf("update group: %w", err)
 	}
 	tag, err := t.q.Exec(ctx, `UPDATE groups SET display_name = $2, display_name_lc = $3, external_id = $4,
 		attributes = $5, version = $6, created = $7, modified = $8
@@ -397,17 +397,17 @@ func (t *tx) UpdateGroup(ctx context.Context, g store.Group) error {
 		g.ID, g.DisplayName, strings.ToLower(g.DisplayName), g.ExternalID, attrs, g.Version, timeArg(g.Created),
 		timeArg(g.Modified))
 	if err != nil {
-		return fmt.Errorf("update group %s: %w", g.ID, t.fail(err))
+		return fmt.Errorf("update group: %w", t.fail(err))
 	}
 	if tag.RowsAffected() == 0 {
 		exists, err := t.exists(ctx, `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)`, g.ID)
 		if err != nil {
-			return fmt.Errorf("update group %s: %w", g.ID, err)
+			return fmt.Errorf("update group: %w", err)
 		}
 		if exists {
-			return fmt.Errorf("update group %s: %w", g.ID, store.ErrConflict)
+			return fmt.Errorf("update group: %w", store.ErrConflict)
 		}
-		return fmt.Errorf("update group %s: %w", g.ID, store.ErrNotFound)
+		return fmt.Errorf("update group: %w", store.ErrNotFound)
 	}
 	return nil
 }
@@ -415,9 +415,9 @@ func (t *tx) UpdateGroup(ctx context.Context, g store.Group) error {
 // DeleteGroup removes the group and its memberships (ON DELETE CASCADE).
 func (t *tx) DeleteGroup(ctx context.Context, id string) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("delete group %s: %w", id, err)
+		return fmt.Errorf("delete group: %w", err)
 	}
-	return t.execOne(ctx, "delete group "+id, `DELETE FROM groups WHERE id = $1`, id)
+	return t.execOne(ctx, "delete group", `DELETE FROM groups WHERE id = $1`, id)
 }
 
 // ListGroups returns a page of groups matching q.Filter and the total.
@@ -459,12 +459,12 @@ func (t *tx) ListGroups(ctx context.Context, q store.Query) ([]store.Group, int,
 // GroupMembers returns the group's members in the order they were added.
 func (t *tx) GroupMembers(ctx context.Context, groupID string) ([]store.Member, error) {
 	if err := t.check(false); err != nil {
-		return nil, fmt.Errorf("list members of group %s: %w", groupID, err)
+		return nil, fmt.Errorf("list members of group: %w", err)
 	}
 	rows, err := t.q.Query(ctx, `SELECT m.user_id, u.user_name FROM group_members m
 		JOIN users u ON u.id = m.user_id WHERE m.group_id = $1 ORDER BY m.added_seq`, groupID)
 	if err != nil {
-		return nil, fmt.Errorf("list members of group %s: %w", groupID, t.fail(err))
+		return nil, fmt.Errorf("list members of group: %w", t.fail(err))
 	}
 	members, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Member, error) {
 		var m store.Member
@@ -472,17 +472,17 @@ func (t *tx) GroupMembers(ctx context.Context, groupID string) ([]store.Member, 
 		return m, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list members of group %s: %w", groupID, t.fail(err))
+		return nil, fmt.Errorf("list members of group: %w", t.fail(err))
 	}
 	if len(members) == 0 {
 		// Members imply the group exists (foreign key); only an empty result needs
 		// the check.
 		ok, err := t.exists(ctx, `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)`, groupID)
 		if err != nil {
-			return nil, fmt.Errorf("list members of group %s: %w", groupID, err)
+			return nil, fmt.Errorf("list members of group: %w", err)
 		}
 		if !ok {
-			return nil, fmt.Errorf("list members of group %s: %w", groupID, store.ErrNotFound)
+			return nil, fmt.Errorf("list members of group: %w", store.ErrNotFound)
 		}
 		return []store.Member{}, nil
 	}
@@ -492,15 +492,15 @@ func (t *tx) GroupMembers(ctx context.Context, groupID string) ([]store.Member, 
 // UserGroups returns the ids of the groups the user belongs to.
 func (t *tx) UserGroups(ctx context.Context, userID string) ([]string, error) {
 	if err := t.check(false); err != nil {
-		return nil, fmt.Errorf("list groups of user %s: %w", userID, err)
+		return nil, fmt.Errorf("list groups of user: %w", err)
 	}
 	rows, err := t.q.Query(ctx, `SELECT group_id FROM group_members WHERE user_id = $1`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("list groups of user %s: %w", userID, t.fail(err))
+		return nil, fmt.Errorf("list groups of user: %w", t.fail(err))
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("list groups of user %s: %w", userID, t.fail(err))
+		return nil, fmt.Errorf("list groups of user: %w", t.fail(err))
 	}
 	if ids == nil {
 		ids = []string{}
@@ -524,7 +524,7 @@ func dedupe(ids []string) []string {
 // AddMembers adds users to the group; all-or-nothing when any id is unknown.
 func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("add members to group %s: %w", groupID, err)
+		return fmt.Errorf("add members to group: %w", err)
 	}
 	ids := dedupe(userIDs)
 	var (
@@ -533,13 +533,13 @@ func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) e
 	)
 	if err := t.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1),
 		(SELECT count(*) FROM users WHERE id = ANY ($2))`, groupID, ids).Scan(&groupOK, &found); err != nil {
-		return fmt.Errorf("add members to group %s: %w", groupID, t.fail(err))
+		return fmt.Errorf("add members to group: %w", t.fail(err))
 	}
 	if !groupOK {
-		return fmt.Errorf("add members to group %s: %w", groupID, store.ErrNotFound)
+		return fmt.Errorf("add members to group: %w", store.ErrNotFound)
 	}
 	if found != len(ids) {
-		return fmt.Errorf("add members to group %s: %d of %d users: %w", groupID, len(ids)-found, len(ids), store.ErrNotFound)
+		return fmt.Errorf("add members to group: %d of %d users: %w", len(ids)-found, len(ids), store.ErrNotFound)
 	}
 	if len(ids) == 0 {
 		return nil
@@ -548,7 +548,7 @@ func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) e
 	if _, err := t.q.Exec(ctx, `INSERT INTO group_members (group_id, user_id)
 		SELECT $1, x.id FROM unnest($2::text[]) WITH ORDINALITY AS x (id, n) ORDER BY x.n
 		ON CONFLICT DO NOTHING`, groupID, ids); err != nil {
-		return fmt.Errorf("add members to group %s: %w", groupID, t.fail(err))
+		return fmt.Errorf("add members to group: %w", t.fail(err))
 	}
 	return nil
 }
@@ -556,17 +556,17 @@ func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) e
 // RemoveMembers removes users from the group; non-members are ignored.
 func (t *tx) RemoveMembers(ctx context.Context, groupID string, userIDs []string) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("remove members from group %s: %w", groupID, err)
+		return fmt.Errorf("remove members from group: %w", err)
 	}
 	var groupOK bool
 	if err := t.q.QueryRow(ctx, `WITH del AS (
 			DELETE FROM group_members WHERE group_id = $1 AND user_id = ANY ($2)
 		)
 		SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)`, groupID, dedupe(userIDs)).Scan(&groupOK); err != nil {
-		return fmt.Errorf("remove members from group %s: %w", groupID, t.fail(err))
+		return fmt.Errorf("remove members from group: %w", t.fail(err))
 	}
 	if !groupOK {
-		return fmt.Errorf("remove members from group %s: %w", groupID, store.ErrNotFound)
+		return fmt.Errorf("remove members from group: %w", store.ErrNotFound)
 	}
 	return nil
 }

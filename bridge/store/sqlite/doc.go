@@ -17,6 +17,14 @@
 // statements, because parsing SQL is the largest cost of a small query in the
 // pure-Go driver.
 //
+// # One process
+//
+// SQLite mode runs one bridge process. A serving process opens the store with
+// Options.Exclusive, which holds an OS-level lock on the file PATH.lock until
+// Close (the operating system drops it when the process dies); a second
+// exclusive open fails at once with ErrInUse and the holder's pid. Operator
+// commands open without the lock and share the file with the server.
+//
 // Commits use synchronous=FULL: a committed write survives a crash of the
 // process and a power loss (see Open).
 //
@@ -52,4 +60,10 @@
 // Schema migrations are embedded (migrations/NNNN_*.sql), recorded in
 // schema_migrations and applied by Open inside one write transaction. Open
 // refuses a database whose schema is newer than this build knows.
+//
+// # Errors
+//
+// Error texts name the operation only, never a resource id or an attribute
+// value: ids arrive from SCIM clients (a GET by an id the client made up) and
+// the texts of internal errors end up in the server's log.
 package sqlite

@@ -28,6 +28,8 @@ type Store struct {
 	readers *connPool
 	logger  *zap.Logger
 	now     func() time.Time
+	// lock is held by an exclusive store (Options.Exclusive), else nil.
+	lock *fileLock
 }
 
 var (
@@ -44,9 +46,30 @@ func (s *Store) SingleWriter() bool { return true }
 // writer connection instead.
 const busyTimeout = 10 * time.Second
 
+// Options tunes OpenWith.
+type Options struct {
+	// Exclusive makes the store take an exclusive OS-level lock (flock, or
+	// LockFileEx on Windows) on the file PATH.lock and hold it until Close.
+	// An exclusive open of a database another process holds exclusively
+	// fails at once with an error wrapping ErrInUse that names that
+	// process's id. A serving bridge opens its store exclusively: SQLite
+	// mode is one process (one delivery worker spending the budget), and a
+	// second server on the same file would answer SCIM and spend BigCommerce
+	// requests next to the first. Short-lived operator commands (report,
+	// reconcile, dead-letters, ...) open without it, so they work while the
+	// server runs (their writes wait for SQLite's write lock).
+	Exclusive bool
+}
+
 // Open opens (creating if needed) the SQLite database at path and applies the
-// schema migrations. The logger receives only counts and ids.
+// schema migrations, without the exclusive lock (see OpenWith). The logger
+// receives only counts and ids.
 func Open(ctx context.Context, path string, logger *zap.Logger) (*Store, error) {
+	return OpenWith(ctx, path, logger, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options) (s *Store, err error) {
 	if path == "" {
 		return nil, errors.New("open sqlite store: empty path")
 	}
@@ -60,6 +83,20 @@ func Open(ctx context.Context, path string, logger *zap.Logger) (*Store, error) 
 		logger = zap.NewNop()
 	}
 	logger = logger.Named("sqlite")
+
+	var lock *fileLock
+	if opts.Exclusive {
+		// Taken before the database is touched, so that a second server
+		// neither migrates nor serves.
+		if lock, err = lockFile(path); err != nil {
+			return nil, fmt.Errorf("open sqlite store: %w", err)
+		}
+		defer func() {
+			if err != nil {
+				_ = lock.release()
+			}
+		}()
+	}
 
 	// synchronous=FULL: every commit is fsynced before COMMIT returns, so a
 	// change the bridge has acknowledged to the IdP survives a power loss or
@@ -128,8 +165,10 @@ func Open(ctx context.Context, path string, logger *zap.Logger) (*Store, error) 
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
 
-	logger.Info("store opened", zap.Int("migrations_applied", applied), zap.Int("read_connections", readers))
+	logger.Info("store opened", zap.Int("migrations_applied", applied), zap.Int("read_connections", readers),
+		zap.Bool("exclusive", opts.Exclusive))
 	return &Store{
+		lock:     lock,
 		writerDB: writer,
 		readerDB: reader,
 		writer:   wpool,
@@ -146,10 +185,15 @@ func dsn(path string, params []string) string {
 	return "file:" + escaped + "?" + strings.Join(params, "&")
 }
 
-// Close closes the store's connections. Transactions still running must have
-// finished.
+// Close closes the store's connections and releases the exclusive lock, if
+// held. Transactions still running must have finished.
 func (s *Store) Close() error {
-	return errors.Join(s.readers.close(), s.writer.close(), s.readerDB.Close(), s.writerDB.Close())
+	err := errors.Join(s.readers.close(), s.writer.close(), s.readerDB.Close(), s.writerDB.Close())
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.release())
+		s.lock = nil
+	}
+	return err
 }
 
 // Update runs fn in a write transaction (BEGIN IMMEDIATE on the writer

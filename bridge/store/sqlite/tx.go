@@ -135,14 +135,14 @@ func scanUser(sc scanner) (store.User, error) {
 // GetUser returns the user with id.
 func (t *tx) GetUser(ctx context.Context, id string) (store.User, error) {
 	if err := t.check(false); err != nil {
-		return store.User{}, fmt.Errorf("get user %s: %w", id, err)
+		return store.User{}, fmt.Errorf("get user: %w", err)
 	}
 	u, err := scanUser(t.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.User{}, fmt.Errorf("get user %s: %w", id, store.ErrNotFound)
+		return store.User{}, fmt.Errorf("get user: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		return store.User{}, fmt.Errorf("get user %s: %w", id, err)
+		return store.User{}, fmt.Errorf("get user: %w", err)
 	}
 	return u, nil
 }
@@ -150,18 +150,18 @@ func (t *tx) GetUser(ctx context.Context, id string) (store.User, error) {
 // CreateUser inserts u.
 func (t *tx) CreateUser(ctx context.Context, u store.User) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
+		return fmt.Errorf("create user: %w", err)
 	}
 	if u.ID == "" {
 		return errors.New("create user: empty id")
 	}
 	emails, err := codec.EncodeEmails(u.Emails)
 	if err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
+		return fmt.Errorf("create user: %w", err)
 	}
 	attrs, err := codec.EncodeAttributes(u.Attributes)
 	if err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
+		return fmt.Errorf("create user: %w", err)
 	}
 	// ON CONFLICT DO NOTHING covers both the id and the userName uniqueness: no
 	// row inserted means a conflict, without a failed statement.
@@ -173,15 +173,15 @@ func (t *tx) CreateUser(ctx context.Context, u store.User) error {
 		u.Active, u.BCEmail, emails, attrs, u.Version, micros(u.Created), micros(u.Modified), u.Sync.State,
 		nullMicros(u.Sync.LastSyncedAt), u.Sync.BigCommerceUserID, u.Sync.LastError)
 	if err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
+		return fmt.Errorf("create user: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
+		return fmt.Errorf("create user: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("create user %s: %w", u.ID, store.ErrConflict)
+		return fmt.Errorf("create user: %w", store.ErrConflict)
 	}
 	if err := t.insertEmails(ctx, u.ID, u.Emails); err != nil {
-		return fmt.Errorf("create user %s: %w", u.ID, err)
+		return fmt.Errorf("create user: %w", err)
 	}
 	return nil
 }
@@ -212,15 +212,15 @@ func (t *tx) insertEmails(ctx context.Context, userID string, emails []store.Ema
 // UpdateUser replaces the stored user with u.ID (all fields but Sync).
 func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	}
 	emails, err := codec.EncodeEmails(u.Emails)
 	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	}
 	attrs, err := codec.EncodeAttributes(u.Attributes)
 	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	}
 	// A unique violation fails only this statement; SQLite keeps the
 	// transaction usable (statement-level rollback).
@@ -230,21 +230,21 @@ func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
 		u.UserName, strings.ToLower(u.UserName), u.ExternalID, u.DisplayName, strings.ToLower(u.DisplayName),
 		u.Active, u.BCEmail, emails, attrs, u.Version, micros(u.Created), micros(u.Modified), u.ID)
 	if isUniqueViolation(err) {
-		return fmt.Errorf("update user %s: %w", u.ID, store.ErrConflict)
+		return fmt.Errorf("update user: %w", store.ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("update user %s: %w", u.ID, store.ErrNotFound)
+		return fmt.Errorf("update user: %w", store.ErrNotFound)
 	}
 	if _, err := t.exec(ctx, `DELETE FROM user_emails WHERE user_id = ?`, u.ID); err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	}
 	if err := t.insertEmails(ctx, u.ID, u.Emails); err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return fmt.Errorf("update user: %w", err)
 	}
 	return nil
 }
@@ -253,7 +253,7 @@ func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
 // CASCADE).
 func (t *tx) DeleteUser(ctx context.Context, id string) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("delete user %s: %w", id, err)
+		return fmt.Errorf("delete user: %w", err)
 	}
 	return t.deleteRow(ctx, `DELETE FROM users WHERE id = ?`, "delete user", id)
 }
@@ -261,12 +261,12 @@ func (t *tx) DeleteUser(ctx context.Context, id string) error {
 func (t *tx) deleteRow(ctx context.Context, query, op, id string) error {
 	res, err := t.exec(ctx, query, id)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", op, id, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("%s %s: %w", op, id, err)
+		return fmt.Errorf("%s: %w", op, err)
 	} else if n == 0 {
-		return fmt.Errorf("%s %s: %w", op, id, store.ErrNotFound)
+		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	}
 	return nil
 }
@@ -361,18 +361,18 @@ func (t *tx) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, e
 // SetUserSync replaces the user's synchronisation state.
 func (t *tx) SetUserSync(ctx context.Context, id string, s store.SyncState) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("set sync state of user %s: %w", id, err)
+		return fmt.Errorf("set sync state of user: %w", err)
 	}
 	res, err := t.exec(ctx, `UPDATE users SET sync_state = ?, sync_last_synced_at = ?, sync_bc_user_id = ?,
 		sync_last_error = ? WHERE id = ?`,
 		s.State, nullMicros(s.LastSyncedAt), s.BigCommerceUserID, s.LastError, id)
 	if err != nil {
-		return fmt.Errorf("set sync state of user %s: %w", id, err)
+		return fmt.Errorf("set sync state of user: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("set sync state of user %s: %w", id, err)
+		return fmt.Errorf("set sync state of user: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("set sync state of user %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("set sync state of user: %w", store.ErrNotFound)
 	}
 	return nil
 }
@@ -399,14 +399,14 @@ func scanGroup(sc scanner) (store.Group, error) {
 // GetGroup returns the group with id (without members).
 func (t *tx) GetGroup(ctx context.Context, id string) (store.Group, error) {
 	if err := t.check(false); err != nil {
-		return store.Group{}, fmt.Errorf("get group %s: %w", id, err)
+		return store.Group{}, fmt.Errorf("get group: %w", err)
 	}
 	g, err := scanGroup(t.queryRow(ctx, `SELECT `+groupColumns+` FROM groups g WHERE g.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Group{}, fmt.Errorf("get group %s: %w", id, store.ErrNotFound)
+		return store.Group{}, fmt.Errorf("get group: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Group{}, fmt.Errorf("get group %s: %w", id, err)
+		return store.Group{}, fmt.Errorf("get group: %w", err)
 	}
 	return g, nil
 }
@@ -414,26 +414,26 @@ func (t *tx) GetGroup(ctx context.Context, id string) (store.Group, error) {
 // CreateGroup inserts g (without members).
 func (t *tx) CreateGroup(ctx context.Context, g store.Group) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("create group %s: %w", g.ID, err)
+		return fmt.Errorf("create group: %w", err)
 	}
 	if g.ID == "" {
 		return errors.New("create group: empty id")
 	}
 	attrs, err := codec.EncodeAttributes(g.Attributes)
 	if err != nil {
-		return fmt.Errorf("create group %s: %w", g.ID, err)
+		return fmt.Errorf("create group: %w", err)
 	}
 	res, err := t.exec(ctx, `INSERT INTO groups (id, display_name, display_name_lc, external_id, attributes,
 		version, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		g.ID, g.DisplayName, strings.ToLower(g.DisplayName), g.ExternalID, attrs, g.Version, micros(g.Created),
 		micros(g.Modified))
 	if err != nil {
-		return fmt.Errorf("create group %s: %w", g.ID, err)
+		return fmt.Errorf("create group: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("create group %s: %w", g.ID, err)
+		return fmt.Errorf("create group: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("create group %s: %w", g.ID, store.ErrConflict)
+		return fmt.Errorf("create group: %w", store.ErrConflict)
 	}
 	return nil
 }
@@ -441,26 +441,26 @@ func (t *tx) CreateGroup(ctx context.Context, g store.Group) error {
 // UpdateGroup replaces the stored group with g.ID (members untouched).
 func (t *tx) UpdateGroup(ctx context.Context, g store.Group) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("update group %s: %w", g.ID, err)
+		return fmt.Errorf("update group: %w", err)
 	}
 	attrs, err := codec.EncodeAttributes(g.Attributes)
 	if err != nil {
-		return fmt.Errorf("update group %s: %w", g.ID, err)
+		return fmt.Errorf("update group: %w", err)
 	}
 	res, err := t.exec(ctx, `UPDATE groups SET display_name = ?, display_name_lc = ?, external_id = ?,
 		attributes = ?, version = ?, created = ?, modified = ? WHERE id = ?`,
 		g.DisplayName, strings.ToLower(g.DisplayName), g.ExternalID, attrs, g.Version, micros(g.Created),
 		micros(g.Modified), g.ID)
 	if isUniqueViolation(err) {
-		return fmt.Errorf("update group %s: %w", g.ID, store.ErrConflict)
+		return fmt.Errorf("update group: %w", store.ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("update group %s: %w", g.ID, err)
+		return fmt.Errorf("update group: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("update group %s: %w", g.ID, err)
+		return fmt.Errorf("update group: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("update group %s: %w", g.ID, store.ErrNotFound)
+		return fmt.Errorf("update group: %w", store.ErrNotFound)
 	}
 	return nil
 }
@@ -468,7 +468,7 @@ func (t *tx) UpdateGroup(ctx context.Context, g store.Group) error {
 // DeleteGroup removes the group and its memberships (ON DELETE CASCADE).
 func (t *tx) DeleteGroup(ctx context.Context, id string) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("delete group %s: %w", id, err)
+		return fmt.Errorf("delete group: %w", err)
 	}
 	return t.deleteRow(ctx, `DELETE FROM groups WHERE id = ?`, "delete group", id)
 }
@@ -522,29 +522,29 @@ func (t *tx) groupExists(ctx context.Context, id string) (bool, error) {
 // GroupMembers returns the group's members in the order they were added.
 func (t *tx) GroupMembers(ctx context.Context, groupID string) ([]store.Member, error) {
 	if err := t.check(false); err != nil {
-		return nil, fmt.Errorf("list members of group %s: %w", groupID, err)
+		return nil, fmt.Errorf("list members of group: %w", err)
 	}
 	if ok, err := t.groupExists(ctx, groupID); err != nil {
-		return nil, fmt.Errorf("list members of group %s: %w", groupID, err)
+		return nil, fmt.Errorf("list members of group: %w", err)
 	} else if !ok {
-		return nil, fmt.Errorf("list members of group %s: %w", groupID, store.ErrNotFound)
+		return nil, fmt.Errorf("list members of group: %w", store.ErrNotFound)
 	}
 	rows, err := t.query(ctx, `SELECT m.user_id, u.user_name FROM group_members m
 		JOIN users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY m.added_seq`, groupID)
 	if err != nil {
-		return nil, fmt.Errorf("list members of group %s: %w", groupID, err)
+		return nil, fmt.Errorf("list members of group: %w", err)
 	}
 	defer rows.Close()
 	members := []store.Member{}
 	for rows.Next() {
 		var m store.Member
 		if err := rows.Scan(&m.UserID, &m.UserName); err != nil {
-			return nil, fmt.Errorf("list members of group %s: %w", groupID, err)
+			return nil, fmt.Errorf("list members of group: %w", err)
 		}
 		members = append(members, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list members of group %s: %w", groupID, err)
+		return nil, fmt.Errorf("list members of group: %w", err)
 	}
 	return members, nil
 }
@@ -552,23 +552,23 @@ func (t *tx) GroupMembers(ctx context.Context, groupID string) ([]store.Member, 
 // UserGroups returns the ids of the groups the user belongs to.
 func (t *tx) UserGroups(ctx context.Context, userID string) ([]string, error) {
 	if err := t.check(false); err != nil {
-		return nil, fmt.Errorf("list groups of user %s: %w", userID, err)
+		return nil, fmt.Errorf("list groups of user: %w", err)
 	}
 	rows, err := t.query(ctx, `SELECT group_id FROM group_members WHERE user_id = ?`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("list groups of user %s: %w", userID, err)
+		return nil, fmt.Errorf("list groups of user: %w", err)
 	}
 	defer rows.Close()
 	ids := []string{}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list groups of user %s: %w", userID, err)
+			return nil, fmt.Errorf("list groups of user: %w", err)
 		}
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list groups of user %s: %w", userID, err)
+		return nil, fmt.Errorf("list groups of user: %w", err)
 	}
 	return ids, nil
 }
@@ -594,12 +594,12 @@ func placeholders(n int) string {
 // AddMembers adds users to the group; all-or-nothing when any id is unknown.
 func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("add members to group %s: %w", groupID, err)
+		return fmt.Errorf("add members to group: %w", err)
 	}
 	if ok, err := t.groupExists(ctx, groupID); err != nil {
-		return fmt.Errorf("add members to group %s: %w", groupID, err)
+		return fmt.Errorf("add members to group: %w", err)
 	} else if !ok {
-		return fmt.Errorf("add members to group %s: %w", groupID, store.ErrNotFound)
+		return fmt.Errorf("add members to group: %w", store.ErrNotFound)
 	}
 	ids := dedupe(userIDs)
 	// Check every user first, so that nothing is added when one is missing.
@@ -610,12 +610,12 @@ func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) e
 		var n int
 		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE id IN (`+placeholders(len(chunk))+`)`,
 			anySlice(chunk)...).Scan(&n); err != nil {
-			return fmt.Errorf("add members to group %s: %w", groupID, err)
+			return fmt.Errorf("add members to group: %w", err)
 		}
 		found += n
 	}
 	if found != len(ids) {
-		return fmt.Errorf("add members to group %s: %d of %d users: %w", groupID, len(ids)-found, len(ids), store.ErrNotFound)
+		return fmt.Errorf("add members to group: %d of %d users: %w", len(ids)-found, len(ids), store.ErrNotFound)
 	}
 	// Rows are inserted in the order given, so added_seq keeps that order.
 	for rest := ids; len(rest) > 0; {
@@ -629,9 +629,9 @@ func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) e
 		if _, err := t.exec(ctx, `INSERT INTO group_members (group_id, user_id) VALUES `+values+
 			` ON CONFLICT DO NOTHING`, args...); err != nil {
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
-				return fmt.Errorf("add members to group %s: %w", groupID, store.ErrNotFound)
+				return fmt.Errorf("add members to group: %w", store.ErrNotFound)
 			}
-			return fmt.Errorf("add members to group %s: %w", groupID, err)
+			return fmt.Errorf("add members to group: %w", err)
 		}
 	}
 	return nil
@@ -648,19 +648,19 @@ func anySlice(ss []string) []any {
 // RemoveMembers removes users from the group; non-members are ignored.
 func (t *tx) RemoveMembers(ctx context.Context, groupID string, userIDs []string) error {
 	if err := t.check(true); err != nil {
-		return fmt.Errorf("remove members from group %s: %w", groupID, err)
+		return fmt.Errorf("remove members from group: %w", err)
 	}
 	if ok, err := t.groupExists(ctx, groupID); err != nil {
-		return fmt.Errorf("remove members from group %s: %w", groupID, err)
+		return fmt.Errorf("remove members from group: %w", err)
 	} else if !ok {
-		return fmt.Errorf("remove members from group %s: %w", groupID, store.ErrNotFound)
+		return fmt.Errorf("remove members from group: %w", store.ErrNotFound)
 	}
 	for rest := dedupe(userIDs); len(rest) > 0; {
 		chunk := rest[:min(len(rest), maxParams)]
 		rest = rest[len(chunk):]
 		if _, err := t.exec(ctx, `DELETE FROM group_members WHERE group_id = ? AND user_id IN (`+
 			placeholders(len(chunk))+`)`, append([]any{groupID}, anySlice(chunk)...)...); err != nil {
-			return fmt.Errorf("remove members from group %s: %w", groupID, err)
+			return fmt.Errorf("remove members from group: %w", err)
 		}
 	}
 	return nil
