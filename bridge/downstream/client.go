@@ -106,11 +106,11 @@ func Operations() []string {
 // Client is a BigCommerce Account-level GraphQL client. It is safe for
 // concurrent use by several goroutines.
 type Client struct {
-	gql     *graphql.Client
-	gate    Gate
-	log     *zap.Logger
-	now     func() time.Time
-	observe func(operation string, status int, reason string, d time.Duration)
+	gql       *graphql.Client
+	gate      Gate
+	log       *zap.Logger
+	now       func() time.Time
+	observe   func(operation string, status int, reason string, d time.Duration)
 	caps      capState
 	positions storePositions
 }
