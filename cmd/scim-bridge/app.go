@@ -65,7 +65,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		if e := engine.Load(); e != nil {
 			e.Notify()
 		}
-	})
+	}, true)
 	if err != nil {
 		return nil, err
 	}

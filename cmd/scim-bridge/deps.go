@@ -108,7 +108,7 @@ func openDeps(ctx context.Context, cf *configFlags, cmd string, stderr io.Writer
 	if err != nil {
 		return nil, configError(stderr, cmd, err)
 	}
-	d, err := buildDeps(ctx, cfg, log, nil)
+	d, err := buildDeps(ctx, cfg, log, nil, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge %s: %v\n", cmd, err)
 		return nil, exitError
@@ -131,8 +131,10 @@ type deps struct {
 }
 
 // buildDeps opens the store and builds the service, the budget and the
-// BigCommerce client. notify, when set, is called after every committed SCIM write.
-func buildDeps(ctx context.Context, cfg config.Config, log *zap.Logger, notify func()) (*deps, error) {
+// BigCommerce client. notify, when set, is called after every committed SCIM
+// write. exclusive is set by the serving commands: a SQLite store is then
+// locked against a second serving process.
+func buildDeps(ctx context.Context, cfg config.Config, log *zap.Logger, notify func(), exclusive bool) (*deps, error) {
 	rate, err := config.ParseRateLimit(cfg.BigCommerce.RateLimit)
 	if err != nil {
 		return nil, err
@@ -141,7 +143,7 @@ func buildDeps(ctx context.Context, cfg config.Config, log *zap.Logger, notify f
 	if err != nil {
 		return nil, err
 	}
-	st, err := backend.Open(ctx, cfg.Database.Value(), log)
+	st, err := backend.OpenWith(ctx, cfg.Database.Value(), log, backend.Options{Exclusive: exclusive})
 	if err != nil {
 		return nil, err
 	}

@@ -499,3 +499,41 @@ func testTwoReplicasShareOneBudget(t *testing.T, profile string) {
 	}
 	t.Logf("40 users over 2 replicas, leader killed halfway: %d counted requests, %d mutations", st.Counted, len(sim.Log()))
 }
+
+// TestSecondServeOnOneSQLiteFileRefuses: SQLite mode runs one process; a
+// second serve on the same file must not start (it would answer SCIM and
+// spend BigCommerce requests of its own).
+func TestSecondServeOnOneSQLiteFileRefuses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes; skipped with -short")
+	}
+	sim, simURL := simServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
+	cfg := e2eConfig("sqlite:"+filepath.Join(t.TempDir(), "bridge.db"), simURL, "1000/1m", 50)
+	first := startChild(t, cfg)
+	require.Eventually(t, first.isLeader, 10*time.Second, 50*time.Millisecond)
+	before := sim.Stats().Counted
+
+	cfg.Listen, cfg.TelemetryListen = freeAddr(t), freeAddr(t)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(yamlConfig(cfg)), 0o600))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=serve", "SCIM_BRIDGE_TEST_CONFIG="+path)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, ctx.Err(), "the second serve kept running: %s", out)
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "the second serve must fail: %s", out)
+	require.Contains(t, string(out), "already in use by another scim-bridge process")
+	require.Contains(t, string(out), "PostgreSQL")
+	require.Equal(t, before, sim.Stats().Counted, "the second process sent nothing to BigCommerce")
+
+	// Operator commands still work next to the running bridge.
+	t.Setenv("SCIM_BRIDGE_DATABASE", cfg.Database.Value())
+	t.Setenv("SCIM_BRIDGE_SCIM_TOKENS", e2eToken)
+	t.Setenv("SCIM_BRIDGE_BC_API_URL", simURL)
+	t.Setenv("SCIM_BRIDGE_BC_ACCOUNT_UUID", simulator.DefaultAccountUUID)
+	t.Setenv("SCIM_BRIDGE_BC_TOKEN", simulator.DefaultToken)
+	code, _, errOut := runCLI("dead-letters")
+	require.Equal(t, exitOK, code, errOut)
+}

@@ -31,10 +31,23 @@ import (
 // accepted names the forms Open accepts, for error messages.
 const accepted = `"sqlite:PATH", "postgres://..." or "postgresql://..."`
 
+// Options tunes OpenWith.
+type Options struct {
+	// Exclusive makes a SQLite store hold an exclusive lock on PATH.lock until
+	// Close, so that a second serving process on the same file fails at once
+	// (SQLite mode runs one process). PostgreSQL ignores it.
+	Exclusive bool
+}
+
 // Open opens the store named by database (see the package documentation for the
 // forms) and applies its schema migrations. Error messages never repeat the
 // database string, which may hold a password.
 func Open(ctx context.Context, database string, logger *zap.Logger) (store.Store, error) {
+	return OpenWith(ctx, database, logger, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, database string, logger *zap.Logger, opts Options) (store.Store, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
@@ -50,7 +63,7 @@ func Open(ctx context.Context, database string, logger *zap.Logger) (store.Store
 		if rest == "" {
 			return nil, errors.New("open store: sqlite:PATH needs a path")
 		}
-		s, err := sqlite.Open(ctx, rest, logger)
+		s, err := sqlite.OpenWith(ctx, rest, logger, sqlite.Options{Exclusive: opts.Exclusive})
 		if err != nil {
 			return nil, err
 		}
