@@ -343,7 +343,7 @@ func (e *Engine) trySend(ctx context.Context, eligible []PlannedOp, maxBatch int
 		e.metrics.budgetWaits.WithLabelValues(top.String()).Inc()
 		return earliest(next, ready), nil
 	}
-	if !hasRemoval(batch) {
+	if hasAddition(batch) {
 		e.mu.Lock()
 		e.recentAdds = append(e.recentAdds, now)
 		e.mu.Unlock()
@@ -373,9 +373,9 @@ func collapsedUsers(pending []store.Intent) []string {
 	return ids
 }
 
-func hasRemoval(batch []PlannedOp) bool {
+func hasAddition(batch []PlannedOp) bool {
 	for _, op := range batch {
-		if isRemoval(op.Priority) {
+		if !isRemoval(op.Priority) {
 			return true
 		}
 	}

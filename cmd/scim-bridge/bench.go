@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,8 +31,12 @@ import (
 	"github.com/scim-bridge/scim-bridge/scim"
 )
 
-// benchOptions describe the delivery benchmark of issue 4.
+// benchOptions describe the delivery benchmark.
 type benchOptions struct {
+	// Scenario is "burst" (joiners arriving at an IdP's assignment pace, with
+	// leavers meanwhile) or "lone" (one joiner at a time, every Arrival).
+	Scenario       string        `json:"scenario"`
+	Profile        string        `json:"profile"`
 	Joiners        int           `json:"joiners"`
 	Earlier        int           `json:"earlier"`
 	Leavers        int           `json:"leavers"` // of the joiners
@@ -64,16 +69,26 @@ type benchReport struct {
 	SCIMRequests          int             `json:"scimRequests"`
 	SCIMErrors            int             `json:"scimErrors"`
 	OpsPerJoinerRequestAv float64         `json:"opsPerJoinerRequest"`
+	DeadLetters           int             `json:"deadLetters"`
+	// JoinerLatencies are, per joiner, the time from its SCIM create to its
+	// account addition in BigCommerce; StoreLatencies from its group push to
+	// its store access (lone scenario).
+	JoinerLatencies []time.Duration `json:"joinerLatencies,omitempty"`
+	StoreLatencies  []time.Duration `json:"storeLatencies,omitempty"`
+	JoinerMax       time.Duration   `json:"joinerMax"`
+	StoreMax        time.Duration   `json:"storeMax"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := benchOptions{}
+	fs.StringVar(&o.Scenario, "scenario", "burst", "burst: joiners at an IdP's assignment pace with leavers meanwhile; lone: one joiner every --arrival, default configuration")
+	fs.StringVar(&o.Profile, "profile", simulator.ProfileFull, "the simulator's profile: full, or documented (only what BigCommerce documents: one mutation per request, pages of 50, no backward paging)")
 	fs.IntVar(&o.Joiners, "joiners", 1000, "users created by SCIM, each put in one store group")
 	fs.IntVar(&o.Earlier, "earlier", 20, "users created (and delivered) before the run; all are deactivated during it")
 	fs.IntVar(&o.Leavers, "leavers", 100, "joiners deactivated at random moments while joiners are still queued")
-	fs.DurationVar(&o.Arrival, "arrival", 10*time.Minute, "the joiners arrive spread over this time, as Okta paces an assignment")
+	fs.DurationVar(&o.Arrival, "arrival", 10*time.Minute, "burst: the joiners arrive spread over this time, as Okta paces an assignment; lone: the time between two joiners")
 	fs.IntVar(&o.MaxBatch, "max-batch", 50, "SCIM_BRIDGE_BC_MAX_BATCH")
 	fs.IntVar(&o.MaxMutations, "max-mutations", 0, "the simulator refuses documents with more mutations (1 = one mutation per request)")
 	def := config.Default().Delivery
@@ -86,9 +101,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: scim-bridge bench [flags]
 
-The delivery benchmark of issue 4, on a simulated clock against the simulator at 70 requests per hour:
-joiners created through the SCIM handler at Okta's pace and added to a store group, leavers deactivated
-while joiners are queued. Reports requests spent, time to apply everything and every leaver's latency.
+The delivery benchmark, on a simulated clock against the simulator at 70 requests per hour.
+burst (default): joiners created through the SCIM handler at Okta's pace and added to a store group, leavers
+deactivated while joiners are queued; reports requests spent, time to apply everything and every leaver's latency.
+lone: one joiner at a time (--joiners of them, --arrival apart) on the default configuration; reports each
+joiner's time to BigCommerce.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -96,8 +113,22 @@ Flags:`)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
+	if o.Scenario == "lone" {
+		o.Earlier, o.Leavers = 0, 0
+	}
 	if o.Leavers > o.Joiners {
 		fmt.Fprintln(stderr, "scim-bridge bench: --leavers cannot exceed --joiners")
+		return exitUsage
+	}
+	if !slices.Contains(simulator.Profiles(), o.Profile) {
+		fmt.Fprintf(stderr, "scim-bridge bench: unknown --profile %q (want %s)\n", o.Profile, strings.Join(simulator.Profiles(), " or "))
+		return exitUsage
+	}
+	switch o.Scenario {
+	case "burst":
+	case "lone":
+	default:
+		fmt.Fprintf(stderr, "scim-bridge bench: unknown --scenario %q (want burst or lone)\n", o.Scenario)
 		return exitUsage
 	}
 	log := zap.NewNop()
@@ -150,7 +181,7 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 	defer os.RemoveAll(dir)
 	clk := &benchClock{now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
 
-	sim, err := simulator.New(simulator.Options{RateLimit: 70, RateWindow: time.Hour, MaxMutations: o.MaxMutations, Now: clk.Now})
+	sim, err := simulator.New(simulator.Options{RateLimit: 70, RateWindow: time.Hour, MaxMutations: o.MaxMutations, Now: clk.Now, Profile: o.Profile})
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +298,9 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 	for i := range o.Joiners {
 		email := fmt.Sprintf("joiner%04d@corp.example", i)
 		at := time.Duration(rng.Int64N(int64(o.Arrival)))
+		if o.Scenario == "lone" {
+			at = time.Duration(i) * o.Arrival
+		}
 		joinAt[email] = at
 		events = append(events, benchEvent{at: at, email: email, joiner: true})
 	}
@@ -336,6 +370,7 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 	joinerReq := map[int]int{}
 	allReq := map[int]bool{}
 	removedAt := map[string]time.Time{}
+	addedAt, storeAt := map[string]time.Time{}, map[string]time.Time{}
 	var last time.Time
 	for _, ev := range evs {
 		allReq[ev.Request] = true
@@ -350,6 +385,13 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 			if strings.HasPrefix(ev.Email, "joiner") {
 				joinerReq[ev.Request]++
 				rep.JoinerOperations++
+				at := addedAt
+				if ev.Field == "addUserToStore" {
+					at = storeAt
+				}
+				if _, ok := at[ev.Email]; !ok {
+					at[ev.Email] = ev.At
+				}
 			}
 		case "removeUserFromAccount":
 			if _, ok := removedAt[ev.Email]; !ok {
@@ -393,15 +435,29 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 			return nil, fmt.Errorf("joiner %s not delivered: %v", email, bc[email])
 		}
 	}
+	if o.Scenario == "lone" {
+		for i := range o.Joiners {
+			email := fmt.Sprintf("joiner%04d@corp.example", i)
+			// The group push follows the create by a second (create()).
+			join := t0.Add(joinAt[email])
+			rep.JoinerLatencies = append(rep.JoinerLatencies, addedAt[email].Sub(join))
+			rep.StoreLatencies = append(rep.StoreLatencies, storeAt[email].Sub(join))
+			rep.JoinerMax = max(rep.JoinerMax, addedAt[email].Sub(join))
+			rep.StoreMax = max(rep.StoreMax, storeAt[email].Sub(join))
+		}
+	}
+	rep.DeadLetters = countState(ctx, st, store.IntentDead)
 	rep.BatchMode = eng.Status().BatchMode
 	rep.WallTime = time.Since(wallStart)
 	return rep, nil
 }
 
-func pendingCount(ctx context.Context, st store.Store) int {
+func pendingCount(ctx context.Context, st store.Store) int { return countState(ctx, st, store.IntentPending) }
+
+func countState(ctx context.Context, st store.Store, state store.IntentState) int {
 	n := 0
 	_ = st.View(ctx, func(tx store.Tx) error {
-		in, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}})
+		in, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{state}})
 		n = len(in)
 		return err
 	})
@@ -410,25 +466,47 @@ func pendingCount(ctx context.Context, st store.Store) int {
 
 func printBench(w io.Writer, r *benchReport) {
 	o := r.Options
+	if o.Scenario == "lone" {
+		fmt.Fprintf(w, `Delivery benchmark, lone joiners (simulated clock, 70 requests/hour, simulator profile %s, addition linger %s)
+  %d joiners, one every %s, each created and pushed into one store group a second later
+
+  time to the account, per joiner   max %s, all: %s  (target < 5s each)
+  time to the store, per joiner     max %s, all: %s
+  requests in total                 %d; 429 answers %d; dead letters %d
+  wall time %s
+`, o.Profile, o.AdditionLinger, o.Joiners, o.Arrival, r.JoinerMax.Round(time.Millisecond), roundAll(r.JoinerLatencies),
+			r.StoreMax.Round(time.Millisecond), roundAll(r.StoreLatencies), r.TotalRequests, r.RateLimited, r.DeadLetters,
+			r.WallTime.Round(time.Millisecond))
+		return
+	}
 	mode := "batches of up to " + fmt.Sprint(o.MaxBatch)
 	if o.MaxMutations > 0 {
 		mode += fmt.Sprintf(", simulator refusing more than %d mutation(s) per document", o.MaxMutations)
 	}
-	fmt.Fprintf(w, `Delivery benchmark (simulated clock, 70 requests/hour, %s, reserve %.0f%%, removal linger %s, seed %d)
+	fmt.Fprintf(w, `Delivery benchmark (simulated clock, 70 requests/hour, simulator profile %s, %s, reserve %.0f%%, removal linger %s, seed %d)
   %d joiners over %s, each into one store group; %d of them and %d earlier users deactivated meanwhile
 
   joiner operations applied      %d
   requests carrying them         %d  (%.1f operations per request; target <= 45 when batching)
-  requests in total              %d  (%d with mutations, %d reads: catalog, id lookups)
+  requests in total              %d  (%d with mutations, %d reads: catalog, capabilities, id lookups)
   429 answers                    %d
+  dead letters                   %d  (target 0)
   everything applied after       %s  (target < 1h when batching)
   batch mode at the end          %s
   leavers removed from BigCommerce  %d: latency max %s, p95 %s, p50 %s (target < 60s each)
   leavers cancelled before access   %d (deactivated while their add was still queued: nothing sent)
   SCIM requests                  %d (%d errors); wall time %s
-`, mode, o.Reserve*100, o.RemovalLinger, o.Seed, o.Joiners, o.Arrival, o.Leavers, o.Earlier,
+`, o.Profile, mode, o.Reserve*100, o.RemovalLinger, o.Seed, o.Joiners, o.Arrival, o.Leavers, o.Earlier,
 		r.JoinerOperations, r.JoinerRequests, r.OpsPerJoinerRequestAv, r.TotalRequests, r.RequestsByPurpose["mutations"], r.RequestsByPurpose["other"],
-		r.RateLimited, r.AllAppliedAfter.Round(time.Second), r.BatchMode,
+		r.RateLimited, r.DeadLetters, r.AllAppliedAfter.Round(time.Second), r.BatchMode,
 		r.LeaversRemoved, r.LeaverMax.Round(time.Millisecond), r.LeaverP95.Round(time.Millisecond), r.LeaverP50.Round(time.Millisecond),
 		r.LeaversCancelled, r.SCIMRequests, r.SCIMErrors, r.WallTime.Round(time.Millisecond))
+}
+
+func roundAll(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.Round(time.Millisecond).String()
+	}
+	return strings.Join(parts, " ")
 }
