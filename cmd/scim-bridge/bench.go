@@ -452,7 +452,9 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 	return rep, nil
 }
 
-func pendingCount(ctx context.Context, st store.Store) int { return countState(ctx, st, store.IntentPending) }
+func pendingCount(ctx context.Context, st store.Store) int {
+	return countState(ctx, st, store.IntentPending)
+}
 
 func countState(ctx context.Context, st store.Store, state store.IntentState) int {
 	n := 0
