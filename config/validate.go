@@ -160,7 +160,7 @@ func (c Config) Validate() error {
 		bad("bigcommerce.rate_limit", "%v", err)
 	}
 	if bc.MaxBatch < 1 || bc.MaxBatch > 90 {
-		bad("bigcommerce.max_batch", "must be between 1 and 90 (a mutation costs about 110 of the 10000 complexity points)")
+		bad("bigcommerce.max_batch", "must be between 1 and 90 (a mutation costs about 103 of the 10000 complexity points)")
 	}
 	if bc.PageSize < 1 || bc.PageSize > 1000 {
 		bad("bigcommerce.page_size", "must be between 1 and 1000")
