@@ -266,3 +266,14 @@ func TestKeysAndDefaults(t *testing.T) {
 	require.Equal(t, "20s", Default().ValueString("delivery.removal_linger"))
 	require.Equal(t, "5/10s", RateLimit{N: 5, Window: 10 * time.Second}.String(), "a 10s window keeps its zero")
 }
+
+// TestOddFilesDoNotPanic: a file whose top level is not a mapping is a
+// problem, not a crash.
+func TestOddFilesDoNotPanic(t *testing.T) {
+	for _, body := range []string{"- a\n- b\n", "just a string\n", "42\n"} {
+		path := filepath.Join(t.TempDir(), "odd.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+		_, err := Load(path, nil)
+		require.Error(t, err, body)
+	}
+}

@@ -145,6 +145,9 @@ func (c *Config) setOrigin(key string, o Origin) {
 
 // recordFileOrigins notes the line of every key and list item of a YAML file.
 func (c *Config) recordFileOrigins(root *yaml.Node, file string) {
+	if c.origins == nil {
+		c.origins = map[string]Origin{}
+	}
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
 		switch n.Kind {
