@@ -4,7 +4,17 @@
 // prints its value. It imports no other package of the project.
 //
 // Precedence: defaults < YAML file < environment variables < command-line flags
-// (flags are applied by the command through Set).
+// (flags are applied by the command through Set). Every value remembers where
+// it came from (Origin), so that a problem names the variable, the flag or the
+// file line the operator has to change.
+//
+// Environment: every SCIM_BRIDGE_* variable must be one the bridge reads
+// (Environment, plus SCIM_BRIDGE_CONFIG); an unknown one is an error that
+// suggests the nearest known name, as an unknown YAML key is. Two families are
+// left alone: SCIM_BRIDGE_TEST_* is reserved for the project's test suite, and
+// the variables Kubernetes injects for a Service whose name starts with
+// "scim-bridge" (SCIM_BRIDGE_SERVICE_HOST, SCIM_BRIDGE_PORT=tcp://...,
+// SCIM_BRIDGE_TELEMETRY_PORT_9464_TCP_ADDR and the like).
 package config
 
 import (
@@ -38,6 +48,9 @@ type Config struct {
 	Reconcile   Reconcile   `yaml:"reconcile"`
 	Log         Log         `yaml:"log"`
 	TLS         TLS         `yaml:"tls"`
+
+	// origins maps YAML paths to where their values came from (see Origin).
+	origins map[string]Origin
 }
 
 // SCIM configures the IdP-facing server.
@@ -183,6 +196,13 @@ func (e *partialError) Is(target error) bool {
 // strictly: unknown keys are errors. Each problem names its field path (YAML
 // keys) or environment variable first and never echoes the offending value, which
 // may be a secret. It does not validate; call Resolve and Validate.
+//
+// A BigCommerce API URL given as the full GraphQL endpoint
+// (".../accounts/UUID/graphql") is split into the API base and the account
+// UUID; a UUID there that contradicts bigcommerce.account_uuid is a problem.
+//
+// Load cannot see variables it does not know; LoadEnviron also reports
+// unknown SCIM_BRIDGE_* variables.
 func Load(path string, getenv func(string) string) (Config, error) {
 	c := Default()
 	var errs []error
@@ -198,29 +218,72 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		errs = append(errs, problems...)
 	}
 	errs = append(errs, c.applyEnv(getenv)...)
+	if err := c.splitAPIURL(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return c, &partialError{errs: errs}
 	}
 	return c, nil
 }
 
+// EnvConfigFile names the configuration file when a command is given no
+// --config flag. It lets commands started without arguments, such as the
+// container image's health check, read the same file as serve.
+const EnvConfigFile = "SCIM_BRIDGE_CONFIG"
+
+// LoadEnviron is Load with the environment given as "NAME=value" strings
+// (os.Environ()). The file is path, or the one SCIM_BRIDGE_CONFIG names when
+// path is "". Unknown SCIM_BRIDGE_* variables are problems (see
+// CheckEnvironment), listed with the others.
+func LoadEnviron(path string, environ []string) (Config, error) {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	if path == "" {
+		path = vars[EnvConfigFile]
+	}
+	c, err := Load(path, func(k string) string { return vars[k] })
+	unknown := CheckEnvironment(environ)
+	if len(unknown) == 0 {
+		return c, err
+	}
+	var pe *partialError
+	switch {
+	case err == nil:
+		return c, &partialError{errs: unknown}
+	case errors.As(err, &pe):
+		return c, &partialError{errs: append(unknown, pe.errs...)}
+	default:
+		return c, err
+	}
+}
+
 // decodeYAML decodes raw strictly into c. A syntax error is returned as err;
 // unknown keys and values of the wrong type are returned as problems (each
-// "path: message (line N of FILE)"), with the rest of the file applied.
+// "path: message (line N of FILE)"), with the rest of the file applied. The
+// line of every key is recorded as its origin.
 func decodeYAML(raw []byte, c *Config, file string) (problems []error, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	err = dec.Decode(c)
-	if err == nil || errors.Is(err, io.EOF) {
-		return nil, nil
-	}
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return nil, err
+	if err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, err
+		}
 	}
 	var root yaml.Node
 	if yaml.Unmarshal(raw, &root) != nil {
 		root = yaml.Node{}
+	}
+	c.recordFileOrigins(&root, file)
+	var te *yaml.TypeError
+	if err == nil || !errors.As(err, &te) {
+		return nil, nil
 	}
 	for _, msg := range te.Errors {
 		problems = append(problems, explainDecodeError(&root, msg, file))
@@ -232,17 +295,20 @@ func decodeYAML(raw []byte, c *Config, file string) (problems []error, err error
 type Env struct {
 	Name  string
 	Field string // the YAML path it overrides, for documentation and errors
-	set   func(c *Config, v string) error
+	// Default is the value in force when neither the file nor the variable
+	// sets it, as the variable would spell it ("" when there is none).
+	Default string
+	set     func(c *Config, v string) error
 }
 
 // Environment lists every SCIM_BRIDGE_* variable the bridge reads.
 func Environment() []Env {
-	return []Env{
-		{"SCIM_BRIDGE_LISTEN", "listen", func(c *Config, v string) error { c.Listen = v; return nil }},
-		{"SCIM_BRIDGE_TELEMETRY_LISTEN", "telemetry_listen", func(c *Config, v string) error { c.TelemetryListen = v; return nil }},
-		{"SCIM_BRIDGE_DATABASE", "database", func(c *Config, v string) error { c.Database = Secret(v); return nil }},
-		{"SCIM_BRIDGE_DATABASE_FILE", "database_file", func(c *Config, v string) error { c.DatabaseFile = v; return nil }},
-		{"SCIM_BRIDGE_SCIM_TOKENS", "scim.tokens", func(c *Config, v string) error {
+	envs := []Env{
+		{Name: "SCIM_BRIDGE_LISTEN", Field: "listen", set: func(c *Config, v string) error { c.Listen = v; return nil }},
+		{Name: "SCIM_BRIDGE_TELEMETRY_LISTEN", Field: "telemetry_listen", set: func(c *Config, v string) error { c.TelemetryListen = v; return nil }},
+		{Name: "SCIM_BRIDGE_DATABASE", Field: "database", set: func(c *Config, v string) error { c.Database = Secret(v); return nil }},
+		{Name: "SCIM_BRIDGE_DATABASE_FILE", Field: "database_file", set: func(c *Config, v string) error { c.DatabaseFile = v; return nil }},
+		{Name: "SCIM_BRIDGE_SCIM_TOKENS", Field: "scim.tokens", set: func(c *Config, v string) error {
 			c.SCIM.Tokens = nil
 			for _, t := range strings.Split(v, ",") {
 				if t = strings.TrimSpace(t); t != "" {
@@ -251,32 +317,37 @@ func Environment() []Env {
 			}
 			return nil
 		}},
-		{"SCIM_BRIDGE_SCIM_TOKENS_FILE", "scim.tokens_file", func(c *Config, v string) error { c.SCIM.TokensFile = v; return nil }},
-		{"SCIM_BRIDGE_PUBLIC_URL", "scim.public_url", func(c *Config, v string) error { c.SCIM.PublicURL = v; return nil }},
-		{"SCIM_BRIDGE_SCIM_RATE_LIMIT", "scim.requests_per_second", func(c *Config, v string) error {
-			return parseFloat(v, &c.SCIM.RequestsPerSecond)
+		{Name: "SCIM_BRIDGE_SCIM_TOKENS_FILE", Field: "scim.tokens_file", set: func(c *Config, v string) error { c.SCIM.TokensFile = v; return nil }},
+		{Name: "SCIM_BRIDGE_PUBLIC_URL", Field: "scim.public_url", set: func(c *Config, v string) error { c.SCIM.PublicURL = v; return nil }},
+		{Name: "SCIM_BRIDGE_SCIM_RATE_LIMIT", Field: "scim.requests_per_second", set: func(c *Config, v string) error {
+			return parseRequestRate(v, &c.SCIM.RequestsPerSecond)
 		}},
-		{"SCIM_BRIDGE_SCIM_BURST", "scim.burst", func(c *Config, v string) error { return parseInt(v, &c.SCIM.Burst) }},
-		{"SCIM_BRIDGE_SCIM_ALLOW_CIDRS", "scim.allow_cidrs", func(c *Config, v string) error { c.SCIM.AllowCIDRs = splitList(v); return nil }},
-		{"SCIM_BRIDGE_SCIM_TRUST_PROXY_CIDRS", "scim.trust_proxy_cidrs", func(c *Config, v string) error { c.SCIM.TrustProxyCIDRs = splitList(v); return nil }},
-		{"SCIM_BRIDGE_BC_API_URL", "bigcommerce.api_url", func(c *Config, v string) error { c.BigCommerce.APIURL = v; return nil }},
-		{"SCIM_BRIDGE_BC_ACCOUNT_UUID", "bigcommerce.account_uuid", func(c *Config, v string) error { c.BigCommerce.AccountUUID = v; return nil }},
-		{"SCIM_BRIDGE_BC_TOKEN", "bigcommerce.token", func(c *Config, v string) error { c.BigCommerce.Token = Secret(v); return nil }},
-		{"SCIM_BRIDGE_BC_TOKEN_FILE", "bigcommerce.token_file", func(c *Config, v string) error { c.BigCommerce.TokenFile = v; return nil }},
-		{"SCIM_BRIDGE_BC_RATE_LIMIT", "bigcommerce.rate_limit", func(c *Config, v string) error { c.BigCommerce.RateLimit = v; return nil }},
-		{"SCIM_BRIDGE_BC_MAX_BATCH", "bigcommerce.max_batch", func(c *Config, v string) error { return parseInt(v, &c.BigCommerce.MaxBatch) }},
-		{"SCIM_BRIDGE_BC_PAGE_SIZE", "bigcommerce.page_size", func(c *Config, v string) error { return parseInt(v, &c.BigCommerce.PageSize) }},
-		{"SCIM_BRIDGE_EMAIL_SOURCE", "mapping.email_source", func(c *Config, v string) error { c.Mapping.EmailSource = v; return nil }},
-		{"SCIM_BRIDGE_RECONCILE_INTERVAL", "reconcile.interval", func(c *Config, v string) error { return parseDuration(v, &c.Reconcile.Interval) }},
-		{"SCIM_BRIDGE_RECONCILE_UNMANAGED", "reconcile.unmanaged", func(c *Config, v string) error { c.Reconcile.Unmanaged = v; return nil }},
-		{"SCIM_BRIDGE_RECONCILE_MAX_REMOVALS", "reconcile.max_removals", func(c *Config, v string) error { return parseInt(v, &c.Reconcile.MaxRemovals) }},
-		{"SCIM_BRIDGE_PROTECTED_EMAILS", "reconcile.protected_emails", func(c *Config, v string) error { c.Reconcile.ProtectedEmails = splitList(v); return nil }},
-		{"SCIM_BRIDGE_LOG_FORMAT", "log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
-		{"SCIM_BRIDGE_LOG_LEVEL", "log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
-		{"SCIM_BRIDGE_LOG_EXCLUDE_KEYS", "log.exclude_keys", func(c *Config, v string) error { c.Log.ExcludeKeys = splitList(v); return nil }},
-		{"SCIM_BRIDGE_TLS_CERT_FILE", "tls.cert_file", func(c *Config, v string) error { c.TLS.CertFile = v; return nil }},
-		{"SCIM_BRIDGE_TLS_KEY_FILE", "tls.key_file", func(c *Config, v string) error { c.TLS.KeyFile = v; return nil }},
+		{Name: "SCIM_BRIDGE_SCIM_BURST", Field: "scim.burst", set: func(c *Config, v string) error { return parseInt(v, &c.SCIM.Burst) }},
+		{Name: "SCIM_BRIDGE_SCIM_ALLOW_CIDRS", Field: "scim.allow_cidrs", set: func(c *Config, v string) error { c.SCIM.AllowCIDRs = splitList(v); return nil }},
+		{Name: "SCIM_BRIDGE_SCIM_TRUST_PROXY_CIDRS", Field: "scim.trust_proxy_cidrs", set: func(c *Config, v string) error { c.SCIM.TrustProxyCIDRs = splitList(v); return nil }},
+		{Name: "SCIM_BRIDGE_BC_API_URL", Field: "bigcommerce.api_url", set: func(c *Config, v string) error { c.BigCommerce.APIURL = v; return nil }},
+		{Name: "SCIM_BRIDGE_BC_ACCOUNT_UUID", Field: "bigcommerce.account_uuid", set: func(c *Config, v string) error { c.BigCommerce.AccountUUID = v; return nil }},
+		{Name: "SCIM_BRIDGE_BC_TOKEN", Field: "bigcommerce.token", set: func(c *Config, v string) error { c.BigCommerce.Token = Secret(v); return nil }},
+		{Name: "SCIM_BRIDGE_BC_TOKEN_FILE", Field: "bigcommerce.token_file", set: func(c *Config, v string) error { c.BigCommerce.TokenFile = v; return nil }},
+		{Name: "SCIM_BRIDGE_BC_RATE_LIMIT", Field: "bigcommerce.rate_limit", set: func(c *Config, v string) error { c.BigCommerce.RateLimit = v; return nil }},
+		{Name: "SCIM_BRIDGE_BC_MAX_BATCH", Field: "bigcommerce.max_batch", set: func(c *Config, v string) error { return parseInt(v, &c.BigCommerce.MaxBatch) }},
+		{Name: "SCIM_BRIDGE_BC_PAGE_SIZE", Field: "bigcommerce.page_size", set: func(c *Config, v string) error { return parseInt(v, &c.BigCommerce.PageSize) }},
+		{Name: "SCIM_BRIDGE_EMAIL_SOURCE", Field: "mapping.email_source", set: func(c *Config, v string) error { c.Mapping.EmailSource = v; return nil }},
+		{Name: "SCIM_BRIDGE_RECONCILE_INTERVAL", Field: "reconcile.interval", set: func(c *Config, v string) error { return parseDuration(v, &c.Reconcile.Interval) }},
+		{Name: "SCIM_BRIDGE_RECONCILE_UNMANAGED", Field: "reconcile.unmanaged", set: func(c *Config, v string) error { c.Reconcile.Unmanaged = v; return nil }},
+		{Name: "SCIM_BRIDGE_RECONCILE_MAX_REMOVALS", Field: "reconcile.max_removals", set: func(c *Config, v string) error { return parseInt(v, &c.Reconcile.MaxRemovals) }},
+		{Name: "SCIM_BRIDGE_PROTECTED_EMAILS", Field: "reconcile.protected_emails", set: func(c *Config, v string) error { c.Reconcile.ProtectedEmails = splitList(v); return nil }},
+		{Name: "SCIM_BRIDGE_LOG_FORMAT", Field: "log.format", set: func(c *Config, v string) error { c.Log.Format = v; return nil }},
+		{Name: "SCIM_BRIDGE_LOG_LEVEL", Field: "log.level", set: func(c *Config, v string) error { c.Log.Level = v; return nil }},
+		{Name: "SCIM_BRIDGE_LOG_EXCLUDE_KEYS", Field: "log.exclude_keys", set: func(c *Config, v string) error { c.Log.ExcludeKeys = splitList(v); return nil }},
+		{Name: "SCIM_BRIDGE_TLS_CERT_FILE", Field: "tls.cert_file", set: func(c *Config, v string) error { c.TLS.CertFile = v; return nil }},
+		{Name: "SCIM_BRIDGE_TLS_KEY_FILE", Field: "tls.key_file", set: func(c *Config, v string) error { c.TLS.KeyFile = v; return nil }},
 	}
+	def := Default()
+	for i := range envs {
+		envs[i].Default = def.ValueString(envs[i].Field)
+	}
+	return envs
 }
 
 func (c *Config) applyEnv(getenv func(string) string) []error {
@@ -291,24 +362,59 @@ func (c *Config) applyEnv(getenv func(string) string) []error {
 		}
 		if err := e.set(c, v); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", e.Name, err))
+			continue
 		}
+		c.setOrigin(e.Field, Origin{Env: e.Name})
 	}
 	return errs
+}
+
+// Set applies a command-line flag: value is parsed as the environment
+// variable for the YAML path key would be, and the flag (for example
+// "--database") is recorded as the value's origin.
+func (c *Config) Set(key, value, flag string) error {
+	for _, e := range Environment() {
+		if e.Field != key {
+			continue
+		}
+		if err := e.set(c, value); err != nil {
+			return fmt.Errorf("%s: %w", flag, err)
+		}
+		c.setOrigin(key, Origin{Flag: flag})
+		if key == "database" {
+			// A flag's store wins over a file-given one from any source.
+			c.DatabaseFile = ""
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: no setting %q", flag, key)
 }
 
 func parseInt(v string, dst *int) error {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
-		return fmt.Errorf("want an integer")
+		return fmt.Errorf("want a whole number such as 50")
 	}
 	*dst = n
 	return nil
 }
 
-func parseFloat(v string, dst *float64) error {
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+// parseRequestRate reads a per-token SCIM request rate: requests per second
+// ("20", "0.5"), or N/DURATION as bigcommerce.rate_limit is written
+// ("1200/1m"), converted to requests per second.
+func parseRequestRate(v string, dst *float64) error {
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, "/") {
+		r, err := ParseRateLimit(v)
+		if err != nil {
+			return fmt.Errorf("want requests per second per token, a number such as 20 or 0.5 (0 turns the limit off), or N/DURATION such as 1200/1m: %w", err)
+		}
+		*dst = float64(r.N) / r.Window.Seconds()
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
-		return fmt.Errorf("want a number")
+		return fmt.Errorf("want requests per second per token, a number such as 20 or 0.5 (0 turns the limit off), or N/DURATION such as 1200/1m")
 	}
 	*dst = f
 	return nil

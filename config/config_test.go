@@ -36,7 +36,7 @@ func TestLoadRejectsUnknownKeys(t *testing.T) {
 
 func TestLoadReportsBadEnvironmentValues(t *testing.T) {
 	_, err := Load("", env(map[string]string{"SCIM_BRIDGE_BC_MAX_BATCH": "many", "SCIM_BRIDGE_RECONCILE_INTERVAL": "soon"}))
-	require.ErrorContains(t, err, "SCIM_BRIDGE_BC_MAX_BATCH: want an integer")
+	require.ErrorContains(t, err, "SCIM_BRIDGE_BC_MAX_BATCH: want a whole number")
 	require.ErrorContains(t, err, "SCIM_BRIDGE_RECONCILE_INTERVAL: want a duration")
 }
 

@@ -23,10 +23,16 @@ type RateLimit struct {
 // String renders the limit as "N/DURATION".
 func (r RateLimit) String() string { return strconv.Itoa(r.N) + "/" + shortDuration(r.Window) }
 
+// shortDuration renders d without zero trailing units: "6h", "1h30m", "2m",
+// "30s" (time.Duration's String gives "6h0m0s").
 func shortDuration(d time.Duration) string {
 	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
 	return s
 }
 
@@ -48,12 +54,14 @@ func ParseRateLimit(s string) (RateLimit, error) {
 }
 
 // Validate checks the configuration without touching the outside world and
-// returns every problem at once (joined with errors.Join), each prefixed with the
-// field's YAML path. It assumes secrets given by file were resolved (Resolve).
+// returns every problem at once (joined with errors.Join), each prefixed with
+// where the value came from: the environment variable or the flag that set it,
+// else the field's YAML path (with the line of the file when the file set it).
+// It assumes secrets given by file were resolved (Resolve).
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+		errs = append(errs, c.problem(field, fmt.Sprintf(format, args...)))
 	}
 	if err := checkListen(c.Listen); err != nil {
 		bad("listen", "%v", err)
@@ -152,7 +160,7 @@ func (c Config) Validate() error {
 		bad("bigcommerce.rate_limit", "%v", err)
 	}
 	if bc.MaxBatch < 1 || bc.MaxBatch > 90 {
-		bad("bigcommerce.max_batch", "must be between 1 and 90 (a mutation costs about 110 of the 10000 complexity points)")
+		bad("bigcommerce.max_batch", "must be between 1 and 90 (a mutation costs about 103 of the 10000 complexity points)")
 	}
 	if bc.PageSize < 1 || bc.PageSize > 1000 {
 		bad("bigcommerce.page_size", "must be between 1 and 1000")
@@ -250,24 +258,39 @@ func (c *Config) Resolve() error {
 	read := func(field, path string) (string, bool) {
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: cannot read %s: %w", field, path, errors.Unwrap(err)))
+			errs = append(errs, c.problem(field, fmt.Sprintf("cannot read %s: %v", path, errors.Unwrap(err))))
 			return "", false
 		}
-		return strings.TrimSpace(string(raw)), true
+		return string(raw), true
+	}
+	// fromFile is the origin of a value read from the file that the setting
+	// field names.
+	fromFile := func(field, path string, line int) Origin {
+		o := c.Origin(field)
+		o.SecretFile, o.SecretLine = path, line
+		return o
 	}
 	if c.DatabaseFile != "" && c.Database == Default().Database {
 		c.Database = ""
 	}
 	if c.DatabaseFile != "" && c.Database == "" {
 		if v, ok := read("database_file", c.DatabaseFile); ok {
-			c.Database = Secret(v)
+			c.setOrigin("database", fromFile("database_file", c.DatabaseFile, 0))
+			c.Database = Secret(strings.TrimSpace(v))
 			c.DatabaseFile = ""
 		}
 	}
 	if c.SCIM.TokensFile != "" {
 		if v, ok := read("scim.tokens_file", c.SCIM.TokensFile); ok {
-			for _, line := range strings.Split(v, "\n") {
+			for n, line := range strings.Split(v, "\n") {
 				if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+					key := fmt.Sprintf("scim.tokens[%d]", len(c.SCIM.Tokens))
+					if c.origins == nil {
+						c.origins = map[string]Origin{}
+					}
+					o := fromFile("scim.tokens_file", c.SCIM.TokensFile, n+1)
+					o.Key = key
+					c.origins[key] = o
 					c.SCIM.Tokens = append(c.SCIM.Tokens, Secret(line))
 				}
 			}
@@ -275,14 +298,15 @@ func (c *Config) Resolve() error {
 	}
 	if c.BigCommerce.TokenFile != "" && c.BigCommerce.Token == "" {
 		if v, ok := read("bigcommerce.token_file", c.BigCommerce.TokenFile); ok {
-			c.BigCommerce.Token = Secret(v)
+			c.setOrigin("bigcommerce.token", fromFile("bigcommerce.token_file", c.BigCommerce.TokenFile, 0))
+			c.BigCommerce.Token = Secret(strings.TrimSpace(v))
 			c.BigCommerce.TokenFile = ""
 		}
 	}
 	for _, f := range []struct{ field, path string }{{"tls.cert_file", c.TLS.CertFile}, {"tls.key_file", c.TLS.KeyFile}} {
 		if field, path := f.field, f.path; path != "" {
 			if _, err := os.Stat(path); err != nil {
-				errs = append(errs, fmt.Errorf("%s: cannot read %s", field, path))
+				errs = append(errs, c.problem(field, "cannot read "+path))
 			}
 		}
 	}

@@ -73,7 +73,9 @@ var fixtures = map[string][]problem{
 	"scim-trust-proxy-without-allow": {{"scim.trust_proxy_cidrs", "has no effect without scim.allow_cidrs"}},
 	"scim-unknown-key":               {{"scim.max_result", "unknown key; did you mean max_results? (line 5"}},
 
-	"bigcommerce-api-url":               {{"bigcommerce.api_url", "absolute http(s) URL"}},
+	"bigcommerce-api-url": {{"bigcommerce.api_url", "absolute http(s) URL"}},
+	"bigcommerce-api-url-account": {{"bigcommerce.api_url",
+		"is a GraphQL URL for account 00000000-0000-4000-8000-000000000001, but the account UUID is 6f1f9b4c-0a5e-4a43-9c1f-2b6f3c1d2e4f (from bigcommerce.account_uuid in testdata/conf.bigcommerce-api-url-account.yaml); give the API base (http://127.0.0.1:8090)"}},
 	"bigcommerce-account-uuid-missing":  {{"bigcommerce.account_uuid", "is required"}},
 	"bigcommerce-account-uuid":          {{"bigcommerce.account_uuid", "must be a UUID"}},
 	"bigcommerce-token-missing":         {{"bigcommerce.token", "is required"}},
@@ -175,7 +177,7 @@ func TestEnvironmentProblemsAreListedWithFileProblems(t *testing.T) {
 	c, err := Load("testdata/conf.scim-unknown-key.yaml", env(map[string]string{"SCIM_BRIDGE_BC_MAX_BATCH": "many"}))
 	require.ErrorIs(t, err, ErrPartial)
 	require.ErrorContains(t, err, "scim.max_result: unknown key")
-	require.ErrorContains(t, err, "SCIM_BRIDGE_BC_MAX_BATCH: want an integer")
+	require.ErrorContains(t, err, "SCIM_BRIDGE_BC_MAX_BATCH: want a whole number")
 	require.Equal(t, "6f1f9b4c-0a5e-4a43-9c1f-2b6f3c1d2e4f", c.BigCommerce.AccountUUID, "the rest of the file still applies")
 
 	_, err = Load("testdata/conf.syntax.yaml", nil)

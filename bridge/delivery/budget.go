@@ -222,21 +222,27 @@ func (b *Budget) warnQuota(bk Bucket) {
 
 // Quota describes the configured and the observed request quota.
 type Quota struct {
-	ConfiguredRequests int           `json:"configuredRequests"`
-	ConfiguredWindow   time.Duration `json:"configuredWindow"`
-	ServerRequests     int           `json:"serverRequests,omitempty"`
-	ServerWindow       time.Duration `json:"serverWindow,omitempty"`
+	ConfiguredRequests int      `json:"configuredRequests"`
+	ConfiguredWindow   Duration `json:"configuredWindow"`
+	ServerRequests     int      `json:"serverRequests,omitempty"`
+	ServerWindow       Duration `json:"serverWindow,omitempty"`
 	// Effective is the requests per configured window the budget works with.
 	Effective float64 `json:"effective"`
 	// Differs is set when the server states another rate than configured.
 	Differs bool `json:"differs"`
 }
 
+// Duration is a time.Duration that encodes as its string form ("1h0m0s").
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
 // Quota returns the configured and observed quota as of the last transaction.
 func (b *Budget) Quota() Quota {
 	bk := b.Last()
-	q := Quota{ConfiguredRequests: b.limit, ConfiguredWindow: b.window, ServerRequests: bk.ServerQuota,
-		ServerWindow: bk.ServerWindow, Effective: bk.EffectiveCapacity()}
+	q := Quota{ConfiguredRequests: b.limit, ConfiguredWindow: Duration(b.window), ServerRequests: bk.ServerQuota,
+		ServerWindow: Duration(bk.ServerWindow), Effective: bk.EffectiveCapacity()}
 	if bk.ServerQuota > 0 && bk.ServerWindow > 0 {
 		q.Differs = math.Abs(float64(b.limit)/b.window.Seconds()-float64(bk.ServerQuota)/bk.ServerWindow.Seconds()) > 1e-9
 	}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,42 +218,123 @@ func (a *app) setDownstream(ok bool, reason string) {
 	a.downMu.Unlock()
 }
 
-// statusDoc is the /status document.
+// statusDoc is the /status document. Unknown times are null (never
+// 0001-01-01), budget figures have two decimals, and the pending operations
+// are keyed by priority name.
 func (a *app) statusDoc(ctx context.Context) any {
 	b := a.budget.Last()
 	now := time.Now()
 	dead, _ := a.countIntents(ctx, store.IntentDead)
 	ok, reason := a.downstream()
+	var next any
+	if at := b.ReadyAt(now, 0); !at.After(now) {
+		next = now.UTC()
+	} else {
+		next = at.UTC()
+	}
+	serverLeft := any(b.ServerLeft)
+	if b.ServerLeft < 0 {
+		serverLeft = nil // unknown until BigCommerce's headers say
+	}
 	doc := map[string]any{
 		"version":   version,
 		"startedAt": a.started.UTC(),
 		"leader":    map[string]any{"isLeader": a.elector.IsLeader(), "epoch": a.elector.Epoch()},
 		"budget": map[string]any{
-			"rateLimit": a.rate.String(), "available": b.Available(now), "pausedUntil": b.PausedUntil,
-			"serverLeft": b.ServerLeft, "nextRequestAt": b.ReadyAt(now, 0),
+			"rateLimit": a.rate.String(), "available": round2(b.Available(now)), "capacity": a.rate.N,
+			"pausedUntil": timeOrNil(b.PausedUntil), "serverLeft": serverLeft, "nextRequestAt": next,
 		},
-		"delivery":    a.engine.Status(),
+		"delivery":    deliveryStatus(a.engine.Status()),
 		"quota":       a.budget.Quota(),
 		"deadLetters": dead,
-		"bigcommerce": map[string]any{"reachable": ok, "reason": reason},
+		"bigcommerce": map[string]any{"reachable": ok, "reason": reason, "endpoint": graphQLEndpoint(a.cfg.BigCommerce)},
 	}
 	for _, p := range a.status {
 		doc[p.name] = p.get(ctx)
 	}
-	return doc
+	return cleanStatus(doc)
 }
+
+// deliveryStatus is the delivery engine's status with its pending
+// operations keyed by priority name ("account_removal": 2, ...) instead of
+// a list indexed by priority.
+func deliveryStatus(st delivery.Status) map[string]any {
+	m := jsonObject(st)
+	byPrio := map[string]int{}
+	for i, n := range st.PendingByPrio {
+		byPrio[downstream.Priority(i).String()] = n
+	}
+	m["pendingByPriority"] = byPrio
+	return m
+}
+
+// jsonObject is v as its JSON object (its exported fields under their JSON
+// names), or an empty object when v does not encode as one.
+func jsonObject(v any) map[string]any {
+	raw, err := json.Marshal(v)
+	m := map[string]any{}
+	if err == nil {
+		_ = json.Unmarshal(raw, &m)
+	}
+	return m
+}
+
+// cleanStatus makes a status document readable: it goes through JSON (so
+// every section is plain maps and lists), replaces zero times, which a
+// section may still carry, with null, and rounds numbers to two decimals.
+func cleanStatus(doc map[string]any) map[string]any {
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		case string:
+			if strings.HasPrefix(x, "0001-01-01T00:00:00") {
+				return nil
+			}
+		case float64:
+			return round2(x)
+		}
+		return v
+	}
+	return walk(jsonObject(doc)).(map[string]any)
+}
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 // credentialError turns the failure of the account query into the operator's
 // message when it is a configuration problem (wrong token, missing scope,
-// unknown account), or returns nil.
-func credentialError(err error) error {
+// unknown account), or returns nil. Each message names where the setting to
+// check came from (the variable, the file, the flag).
+func credentialError(cfg config.Config, err error) error {
 	var de *downstream.Error
-	switch {
-	case errors.As(err, &de) && de.Reason == downstream.ReasonUnauthorized:
-		return errors.New("BigCommerce refused the API token (401): check SCIM_BRIDGE_BC_TOKEN / bigcommerce.token; it must be an account-level API token")
-	case errors.As(err, &de) && de.Reason == downstream.ReasonAccountNotFound:
-		return errors.New("BigCommerce does not know the account (404): check SCIM_BRIDGE_BC_ACCOUNT_UUID / bigcommerce.account_uuid (the UUID in the API path)")
-	case errors.As(err, &de) && de.Reason == downstream.ReasonForbidden:
+	if !errors.As(err, &de) {
+		return nil
+	}
+	bc := cfg.BigCommerce
+	switch de.Reason {
+	case downstream.ReasonUnauthorized:
+		return fmt.Errorf("BigCommerce refused the API token (401): check the token in %s; it must be an account-level API token",
+			cfg.Origin("bigcommerce.token").Describe())
+	case downstream.ReasonAccountNotFound:
+		return fmt.Errorf("BigCommerce answered 404 (not found) for %s: either the account UUID %s is wrong (check %s) "+
+			"or the API URL %s is not the API base (check %s: https://api.bigcommerce.com for BigCommerce, or the simulator's http://HOST:PORT)",
+			graphQLEndpoint(bc), bc.AccountUUID, cfg.Origin("bigcommerce.account_uuid").Describe(),
+			redactURL(bc.APIURL), cfg.Origin("bigcommerce.api_url").Describe())
+	case downstream.ReasonForbidden:
 		return errors.New("the BigCommerce token lacks a scope (403/FORBIDDEN): grant Account (read-only), Account Stores (read) and Account Users (read, write, delete)")
 	}
 	return nil
@@ -282,8 +366,8 @@ func (a *app) checkCredentials(ctx context.Context) error {
 	case err == nil:
 		a.log.Info("BigCommerce credentials accepted", zap.String("account_id", info.ID))
 		return nil
-	case credentialError(err) != nil:
-		return credentialError(err)
+	case credentialError(a.cfg, err) != nil:
+		return credentialError(a.cfg, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &de) && de.Reason == downstream.ReasonBudget:
 		a.log.Warn("credential check skipped: the request budget has nothing to spare now")
 		return nil
@@ -313,7 +397,8 @@ func (a *app) run(ctx context.Context, scimLn, telemetryLn net.Listener) error {
 	lctx, stopLeader := context.WithCancel(ctx)
 	leaderDone := make(chan struct{})
 	go func() { _ = a.elector.Run(lctx, a.leaders...); close(leaderDone) }()
-	a.log.Info("scim-bridge serving", zap.String("scim", scimLn.Addr().String()), zap.String("telemetry", telemetryLn.Addr().String()),
+	a.log.Info("scim-bridge serving", zap.String("scim", scimLn.Addr().String()+scim.Prefix), zap.String("telemetry", telemetryLn.Addr().String()),
+		zap.String("store", describeStore(a.cfg.Database.Value())), zap.String("bigcommerce_api", graphQLEndpoint(a.cfg.BigCommerce)),
 		zap.String("version", version))
 
 	var err error

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,18 +18,42 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
+const deadLettersUsage = `Usage: scim-bridge dead-letters [--retry all|SEQ,...] [--output text|json] [flags]
+
+Lists the changes delivery gave up on (permanent refusals, or
+delivery.max_attempts failures in a row), with the reason for each, and with
+--retry puts them back in the queue: the leader's delivery engine sends them
+within its budget. It needs the same configuration and database as serve. The
+list shows emails: it is meant for your terminal.
+
+--retry SEQ,... names entries by the SEQ column of the list. When one of them
+is not a dead letter (never was, or was retried already), nothing is
+requeued and the command exits 1.
+
+Exit status: 0 listed (and requeued), 1 error or unknown sequence number,
+2 usage or configuration error.
+
+Flags (-name and --name both work):
+`
+
+// errNotDead is returned from the retry transaction when a requested
+// sequence number is not a dead letter, so that nothing is requeued.
+var errNotDead = errors.New("not dead letters")
+
 func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dead-letters", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var cf configFlags
 	cf.register(fs)
 	retry := fs.String("retry", "", `retry dead-lettered changes: "all" or a comma-separated list of sequence numbers`)
 	output := fs.String("output", "text", "text or json")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: scim-bridge dead-letters [--retry all|SEQ,...] [--output text|json] [flags]\n\nLists the changes delivery gave up on (permanent errors or too many attempts) and puts them back in the queue.\n\nFlags:")
+		fmt.Fprint(fs.Output(), deadLettersUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if !noArguments(fs, stderr) {
 		return exitUsage
 	}
 	if *output != "text" && *output != "json" {
@@ -54,14 +80,19 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 	log := d.log
 
 	var dead, retried []store.Intent
+	var unknown []int64
 	err := d.store.Update(ctx, func(tx store.Tx) error {
-		retried = retried[:0]
+		retried, unknown = retried[:0], nil
 		var err error
 		if dead, err = tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentDead}}); err != nil {
 			return err
 		}
 		if *retry == "" {
 			return nil
+		}
+		if missing := notDead(only, dead); len(missing) > 0 {
+			unknown = missing
+			return errNotDead
 		}
 		now := time.Now().UTC()
 		for _, in := range dead {
@@ -89,6 +120,15 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 		return tx.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "operator", Action: "intent.retry", ResourceType: "Intent",
 			Detail: fmt.Sprintf("retried=%d", len(retried))})
 	})
+	if errors.Is(err, errNotDead) {
+		seqs := make([]string, len(unknown))
+		for i, n := range unknown {
+			seqs[i] = strconv.FormatInt(n, 10)
+		}
+		fmt.Fprintf(stderr, "scim-bridge dead-letters: no dead letter with sequence %s %s (there %s %s; run \"scim-bridge dead-letters\" for the list); nothing was requeued\n",
+			plural(len(unknown), "number", "numbers"), strings.Join(seqs, ", "), plural(len(dead), "is", "are"), countOf(len(dead), "dead letter", "dead letters"))
+		return exitError
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge dead-letters: %v\n", err)
 		return exitError
@@ -133,9 +173,26 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	_ = tw.Flush()
 	if *retry != "" {
-		fmt.Fprintf(stdout, "\nRequeued %d of them; the leader's delivery engine sends them within its budget.\n", len(retried))
+		fmt.Fprintf(stdout, "\nRequeued %s of %d; the leader's delivery engine sends them within its budget.\n", countOf(len(retried), "change", "changes"), len(dead))
 	} else {
 		fmt.Fprintln(stdout, "\nFix the cause (see REASON), then run: scim-bridge dead-letters --retry all (or --retry SEQ,...)")
 	}
 	return exitOK
+}
+
+// notDead returns the requested sequence numbers (nil: all) that are not
+// among the dead letters, sorted.
+func notDead(requested map[int64]bool, dead []store.Intent) []int64 {
+	have := map[int64]bool{}
+	for _, in := range dead {
+		have[in.Seq] = true
+	}
+	var out []int64
+	for n := range requested {
+		if !have[n] {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

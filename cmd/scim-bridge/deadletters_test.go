@@ -76,4 +76,24 @@ func TestDeadLettersCommand(t *testing.T) {
 
 	out.Reset()
 	require.Equal(t, exitUsage, run([]string{"dead-letters", "--retry", "x1"}, &out, &errb))
+
+	// A sequence number that is not a dead letter (here: the one just retried,
+	// and one that never existed) requeues nothing and fails.
+	out.Reset()
+	errb.Reset()
+	missing := strconv.FormatInt(seqs[1]+1000, 10)
+	require.Equal(t, exitError, run([]string{"dead-letters", "--retry", strconv.FormatInt(seqs[1], 10) + "," + strconv.FormatInt(seqs[0], 10) + "," + missing}, &out, &errb))
+	require.Equal(t, "scim-bridge dead-letters: no dead letter with sequence numbers "+strconv.FormatInt(seqs[0], 10)+", "+missing+
+		" (there is 1 dead letter; run \"scim-bridge dead-letters\" for the list); nothing was requeued\n", errb.String())
+	require.NoError(t, st.View(t.Context(), func(tx store.Tx) error {
+		dead, err := tx.ListIntents(t.Context(), store.IntentFilter{States: []store.IntentState{store.IntentDead}})
+		require.Len(t, dead, 1, "the existing dead letter was not requeued either")
+		require.Equal(t, seqs[1], dead[0].Seq)
+		return err
+	}))
+
+	out.Reset()
+	errb.Reset()
+	require.Equal(t, exitOK, run([]string{"dead-letters"}, &out, &errb))
+	require.Empty(t, errb.String(), "no log lines mixed into the command's output")
 }

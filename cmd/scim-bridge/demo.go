@@ -22,16 +22,25 @@ import (
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	dir := fs.String("dir", "scim-bridge-demo", "working `directory` (the SQLite store and the log file; recreated on each run)")
 	listen := fs.String("listen", "127.0.0.1:8080", "SCIM listener (a free port is picked when this one is taken)")
 	telemetryListen := fs.String("telemetry-listen", "127.0.0.1:9464", "telemetry listener (a free port is picked when taken)")
 	rate := fs.String("rate-limit", "70/1m", "the simulated account's request budget: BigCommerce's 70 per hour, accelerated 60x")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: scim-bridge demo [flags]\n\nA zero-configuration trial: the BigCommerce simulator and the bridge in one process.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), `Usage: scim-bridge demo [flags]
+
+A zero-configuration trial: the BigCommerce simulator and the bridge in one
+process, no SCIM_BRIDGE_* variable or configuration file is read. It prints
+the SCIM base URL, a bearer token and curl commands to try, then every
+mutation the simulated BigCommerce receives. Ctrl-C stops it.
+
+Flags (-name and --name both work):`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if !noArguments(fs, stderr) {
 		return exitUsage
 	}
 	limit, err := config.ParseRateLimit(*rate)
@@ -74,12 +83,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Delivery.AdditionLinger = 5 * time.Second
 	cfg.Log.Format = "console"
 
-	scimLn, err := listenOrAny(*listen)
+	scimLn, err := listenOrAny(*listen, "SCIM", stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
 		return exitError
 	}
-	telLn, err := listenOrAny(*telemetryListen)
+	telLn, err := listenOrAny(*telemetryListen, "telemetry", stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
 		return exitError
@@ -131,13 +140,20 @@ func freshDir(dir string) error {
 	return nil
 }
 
-func listenOrAny(addr string) (net.Listener, error) {
+// listenOrAny listens on addr or, when that port is taken, on a free port of
+// the same host, and then says so on w (what names the listener).
+func listenOrAny(addr, what string, w io.Writer) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err == nil {
 		return ln, nil
 	}
 	host, _, _ := net.SplitHostPort(addr)
-	return net.Listen("tcp", net.JoinHostPort(host, "0"))
+	ln, err2 := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err2 != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	fmt.Fprintf(w, "scim-bridge demo: %s is busy, so the %s listener uses %s instead (the URLs below have it).\n", addr, what, ln.Addr())
+	return ln, nil
 }
 
 func printWalkthrough(w io.Writer, base, tel, sim, token, dir string, limit config.RateLimit) {

@@ -35,7 +35,7 @@ type configFlags struct {
 }
 
 func (f *configFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.path, "config", "", "YAML configuration `file` (settings there are overridden by SCIM_BRIDGE_* variables and by flags)")
+	fs.StringVar(&f.path, "config", "", "YAML configuration `file` (default: $"+config.EnvConfigFile+"; its settings are overridden by SCIM_BRIDGE_* variables and by flags)")
 	fs.StringVar(&f.listen, "listen", "", "SCIM listener `address` (SCIM_BRIDGE_LISTEN)")
 	fs.StringVar(&f.telemetryListen, "telemetry-listen", "", "telemetry listener `address` (SCIM_BRIDGE_TELEMETRY_LISTEN)")
 	fs.StringVar(&f.database, "database", "", "store: sqlite:PATH or postgres://... (SCIM_BRIDGE_DATABASE)")
@@ -43,27 +43,38 @@ func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (SCIM_BRIDGE_LOG_LEVEL)")
 }
 
-// load reads the configuration (file, environment, flags), resolves secrets
-// given by file, and validates it, returning every problem at once (one per
-// line, each starting with its field path or variable name).
-func (f *configFlags) load(getenv func(string) string) (config.Config, error) {
-	cfg, err := config.Load(f.path, getenv)
+// read reads the configuration (file, environment, flags) without resolving
+// or validating it. An unreadable file or a YAML syntax error leaves it
+// unusable (fatal); problems the loader could skip (unknown keys and
+// variables, values of the wrong type, bad flag values) are returned with the
+// configuration.
+func (f *configFlags) read(environ []string) (cfg config.Config, fatal, problems error) {
+	cfg, err := config.LoadEnviron(f.path, environ)
 	if err != nil && !errors.Is(err, config.ErrPartial) {
-		return cfg, err
+		return cfg, err, nil
 	}
-	loadErr := err // unknown keys or bad values: listed with every other problem
-	for _, o := range []struct {
-		v   string
-		dst *string
-	}{{f.listen, &cfg.Listen}, {f.telemetryListen, &cfg.TelemetryListen}, {f.logFormat, &cfg.Log.Format}, {f.logLevel, &cfg.Log.Level}} {
+	errs := []error{err}
+	for _, o := range []struct{ v, key, flag string }{
+		{f.listen, "listen", "--listen"}, {f.telemetryListen, "telemetry_listen", "--telemetry-listen"},
+		{f.database, "database", "--database"}, {f.logFormat, "log.format", "--log-format"}, {f.logLevel, "log.level", "--log-level"},
+	} {
 		if o.v != "" {
-			*o.dst = o.v
+			errs = append(errs, cfg.Set(o.key, o.v, o.flag))
 		}
 	}
-	if f.database != "" {
-		cfg.Database, cfg.DatabaseFile = config.Secret(f.database), ""
+	return cfg, nil, errors.Join(errs...)
+}
+
+// load reads the configuration (file, environment, flags), resolves secrets
+// given by file, and validates it, returning every problem at once (one per
+// line, each starting with the variable, the flag or the field path that set
+// the value).
+func (f *configFlags) load(environ []string) (config.Config, error) {
+	cfg, fatal, problems := f.read(environ)
+	if fatal != nil {
+		return cfg, fatal
 	}
-	return cfg, errors.Join(loadErr, cfg.Resolve(), cfg.Validate())
+	return cfg, errors.Join(problems, cfg.Resolve(), cfg.Validate())
 }
 
 // configError prints configuration problems one per line with a hint.
@@ -78,17 +89,22 @@ func configError(w io.Writer, cmd string, err error) int {
 
 // newLogger builds the process logger: JSON (default) or console, to w, behind
 // the key-excluding core (logging.go) with c.ExcludeKeys added to its list.
+// The console format colours the level only when w is a terminal, so files
+// and pipes get no escape sequences.
 func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
-	var level zapcore.Level
-	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
-		return nil, fmt.Errorf("log level %q: %w", c.Level, err)
+	level, err := parseLevel(c.Level)
+	if err != nil {
+		return nil, err
 	}
 	encCfg := zap.NewProductionEncoderConfig()
 	encCfg.TimeKey = "ts"
 	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	var enc zapcore.Encoder
 	if c.Format == "console" {
-		encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		if isTerminal(w) {
+			encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	} else {
 		enc = zapcore.NewJSONEncoder(encCfg)
@@ -96,15 +112,25 @@ func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
 	return zap.New(newExcludingCore(zapcore.NewCore(enc, zapcore.AddSync(w), level), c.ExcludeKeys)), nil
 }
 
+func parseLevel(s string) (zapcore.Level, error) {
+	var level zapcore.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return level, fmt.Errorf("log level %q: %w", s, err)
+	}
+	return level, nil
+}
+
 // openDeps loads the configuration and builds the components for a one-shot
 // command (reconcile, report, dead-letters), printing what went wrong. On
-// failure it returns nil and the exit status the command should return.
+// failure it returns nil and the exit status the command should return. Its
+// logger writes plain text lines for people (see newCommandLogger), never
+// JSON: the command's own output is for a terminal.
 func openDeps(ctx context.Context, cf *configFlags, cmd string, stderr io.Writer) (*deps, int) {
-	cfg, err := cf.load(os.Getenv)
+	cfg, err := cf.load(os.Environ())
 	if err != nil {
 		return nil, configError(stderr, cmd, err)
 	}
-	log, err := newLogger(cfg.Log, stderr)
+	log, err := newCommandLogger(cfg.Log, cmd, stderr)
 	if err != nil {
 		return nil, configError(stderr, cmd, err)
 	}

@@ -37,8 +37,9 @@ func listPackages(t *testing.T) []listedPackage {
 	return pkgs
 }
 
-// TestDependencyRules enforces the layering of HOUSE-STYLE.md rule 1: each rule
-// names the packages it applies to, what they must not depend on, and why.
+// TestDependencyRules enforces the project's layering (dependencies point from
+// cmd to scim, bridge and config, never back): each rule names the packages it
+// applies to, what they must not depend on, and why.
 func TestDependencyRules(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -80,8 +81,7 @@ func TestDependencyRules(t *testing.T) {
 	}
 }
 
-// TestPackageDocs: every package has exactly one package doc comment
-// (HOUSE-STYLE.md rule 15).
+// TestPackageDocs: every package has exactly one package doc comment.
 func TestPackageDocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")

@@ -5,11 +5,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -50,22 +54,53 @@ func commands() []command {
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
-		if len(args) == 0 {
-			return exitUsage
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			return run([]string{args[1], "-h"}, stdout, stderr)
 		}
+		usage(stdout)
 		return exitOK
+	case "--version", "-version", "-v":
+		return runVersion(context.Background(), args[1:], stdout, stderr)
 	}
 	for _, c := range commands() {
-		if c.name == args[0] {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return c.run(ctx, args[1:], stdout, stderr)
+		if c.name != args[0] {
+			continue
 		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if helpRequested(args[1:]) {
+			// Help goes to standard output and ends with status 0 for every
+			// command, also for those whose flag parsing treats -h as a usage
+			// error.
+			if code := c.run(ctx, args[1:], stdout, stdout); code != exitUsage {
+				return code
+			}
+			return exitOK
+		}
+		return c.run(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "scim-bridge: unknown command %q; run \"scim-bridge help\" for the list\n", args[0])
 	return exitUsage
+}
+
+// helpRequested reports whether the leading flags of args ask for help.
+func helpRequested(args []string) bool {
+	for _, a := range args {
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			return false
+		}
+		switch a {
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
 }
 
 func usage(w io.Writer) {
@@ -73,14 +108,61 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	cs := commands()
+	width := 0
 	for _, c := range cs {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, `Run "scim-bridge <command> -h" for a command's flags.`)
+	fmt.Fprintln(w, `Run "scim-bridge <command> -h" (or "scim-bridge help <command>") for a command's flags,`)
+	fmt.Fprintln(w, `"scim-bridge serve -h" for the SCIM_BRIDGE_* environment variables, and`)
+	fmt.Fprintln(w, `"scim-bridge --version" for the version.`)
 }
 
-func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
+// parseFlags parses args into fs. Help (-h, --help) prints the usage to
+// stdout and ends the command with status 0 (ok false); a mistake prints the
+// problem and a hint to stderr and ends it with status 2. The usage function
+// of fs must write to fs.Output().
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	switch {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		_, _ = stdout.Write(buf.Bytes())
+		return exitOK, false
+	default:
+		fmt.Fprintf(stderr, "scim-bridge %s: %v\nRun \"scim-bridge %s -h\" for the flags.\n", fs.Name(), err, fs.Name())
+		return exitUsage, false
+	}
+}
+
+// noArguments reports an unexpected positional argument (commands take only
+// flags) and returns false when there is one.
+func noArguments(fs *flag.FlagSet, stderr io.Writer) bool {
+	if fs.NArg() == 0 {
+		return true
+	}
+	fmt.Fprintf(stderr, "scim-bridge %s: unexpected argument %q: %s takes only flags\n", fs.Name(), fs.Arg(0), fs.Name())
+	return false
+}
+
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: scim-bridge version (or scim-bridge --version, -v)\n\nPrints the version the binary was built as.")
+	}
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if !noArguments(fs, stderr) {
+		return exitUsage
+	}
 	fmt.Fprintf(stdout, "scim-bridge %s\n", version)
 	return exitOK
 }

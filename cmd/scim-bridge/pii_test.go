@@ -76,7 +76,7 @@ const (
 // reconciliation run, failed requests) with the process logger at debug level
 // writing to a buffer, and fails if any attribute value of those users, a
 // group name, or a token appears in any log line, error text, /status,
-// /metrics, intent or audit record (house style rule 11; alertmanager's
+// /metrics, intent or audit record (the idea of alertmanager's
 // AssertNotifyLeaksNoSecret).
 func TestNoPersonalDataInLogs(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { noPersonalDataInLogs(t, "sqlite:"+filepath.Join(t.TempDir(), "bridge.db")) })

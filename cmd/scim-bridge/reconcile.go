@@ -30,9 +30,9 @@ serve" applies them after the IdP's own changes. A failed or partial read
 changes nothing. Before reading it prints the number of requests it expects
 to spend (BigCommerce allows 70 per hour for the whole account).
 
-It needs the same configuration and database as serve (see DESIGN.md);
-reconcile.unmanaged, reconcile.protected_emails and reconcile.max_removals set
-the policy. The plan lists emails: it is meant for your terminal or CI log,
+It needs the same configuration and database as serve (the same --config
+file and SCIM_BRIDGE_* variables); reconcile.unmanaged,
+reconcile.protected_emails and reconcile.max_removals set the policy. The plan lists emails: it is meant for your terminal or CI log,
 not for shared logs.
 
 Exit status:
@@ -56,7 +56,6 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		maxRemovals = -1
 	)
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), reconcileUsage)
 		fs.PrintDefaults()
@@ -73,15 +72,10 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			maxRemovals = n
 			return nil
 		})
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintln(stderr, `Run "scim-bridge reconcile -h" for the flags.`)
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "scim-bridge reconcile: unexpected argument %q: reconcile takes only flags\n", fs.Arg(0))
+	if !noArguments(fs, stderr) {
 		return exitUsage
 	}
 	if output != "text" && output != "json" {
@@ -120,7 +114,7 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	res, err := runner.RunOnce(ctx, dryRun)
 	progress.done()
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge reconcile: %v\nNothing was changed (%d requests spent).\n", err, res.RequestsSpent)
+		fmt.Fprintf(stderr, "scim-bridge reconcile: %v\nNothing was changed (%s spent).\n", err, countOf(res.RequestsSpent, "request", "requests"))
 		return exitError
 	}
 	code = reconcileExit(res)
@@ -133,7 +127,7 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "scim-bridge reconcile: write the plan: %v\n", err)
 		return exitError
 	}
-	fmt.Fprintf(stderr, "scim-bridge reconcile: %d requests spent (estimated %d)\n", res.RequestsSpent, res.Estimate.Requests)
+	fmt.Fprintf(stderr, "scim-bridge reconcile: %s spent (estimated %d)\n", countOf(res.RequestsSpent, "request", "requests"), res.Estimate.Requests)
 	return code
 }
 
@@ -154,11 +148,12 @@ func reconcileExit(res reconcile.Result) int {
 // whether the budget will make it wait.
 func printEstimate(ctx context.Context, w io.Writer, cmd string, e reconcile.Estimate, d *deps) {
 	if e.Basis == reconcile.BasisMinimum {
-		fmt.Fprintf(w, "scim-bridge %s: reading BigCommerce will spend at least %d requests (no earlier listing is saved, so the account's size is unknown)\n",
-			cmd, e.Requests)
+		fmt.Fprintf(w, "scim-bridge %s: reading BigCommerce will spend at least %s (no earlier listing is saved, so the account's size is unknown)\n",
+			cmd, countOf(e.Requests, "request", "requests"))
 	} else {
-		fmt.Fprintf(w, "scim-bridge %s: reading BigCommerce will spend about %d requests (%d pages of account users, %d of stores, %d continuations; last listing: %d users in %d stores)\n",
-			cmd, e.Requests, e.AccountPages, e.StorePages, e.Continuations, e.Users, e.Stores)
+		fmt.Fprintf(w, "scim-bridge %s: reading BigCommerce will spend about %s (%d pages of account users, %d of stores, %d continuations; last listing: %s in %s)\n",
+			cmd, countOf(e.Requests, "request", "requests"), e.AccountPages, e.StorePages, e.Continuations,
+			countOf(e.Users, "user", "users"), countOf(e.Stores, "store", "stores"))
 	}
 	if d == nil || d.budget == nil {
 		return
@@ -285,8 +280,9 @@ func writeReconcileText(w io.Writer, res reconcile.Result, policy reconcile.Poli
 		mode = "dry run"
 	}
 	fmt.Fprintf(&b, "Reconciliation (%s) %s, run %s\n", mode, res.StartedAt.UTC().Format(time.RFC3339), res.RunID)
-	fmt.Fprintf(&b, "BigCommerce: %d users in %d stores; IdP: %d SCIM users; requests: %d spent, %d estimated\n\n",
-		res.BigCommerceUsers, res.Stores, res.SCIMUsers, res.RequestsSpent, res.Estimate.Requests)
+	fmt.Fprintf(&b, "BigCommerce: %s in %s; IdP: %s; requests: %d spent, %d estimated\n\n",
+		countOf(res.BigCommerceUsers, "user", "users"), countOf(res.Stores, "store", "stores"),
+		countOf(res.SCIMUsers, "SCIM user", "SCIM users"), res.RequestsSpent, res.Estimate.Requests)
 
 	if len(res.Plan.Items) > 0 {
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
@@ -327,16 +323,19 @@ func writeReconcileText(w io.Writer, res reconcile.Result, policy reconcile.Poli
 	case res.Plan.Aborted:
 		fmt.Fprintf(&b, "ABORTED: %s.\nReview the plan; if the removals are intended, run again with a larger --max-removals.\n", res.Plan.Reason)
 	case res.DryRun && repairs > 0:
-		fmt.Fprintf(&b, "Dry run: %d repairs would be queued; nothing was changed. Run without --dry-run to queue them.\n", repairs)
+		fmt.Fprintf(&b, "Dry run: %s would be queued; nothing was changed. Run without --dry-run to queue %s.\n",
+			countOf(repairs, "repair", "repairs"), plural(repairs, "it", "them"))
 	case res.DryRun:
 		b.WriteString("Dry run: nothing to repair; nothing was changed.\n")
 	case res.Queued > 0:
-		fmt.Fprintf(&b, "Queued %d repairs in the outbox (run %s); the delivery engine applies them after the IdP's own changes.\n", res.Queued, res.RunID)
+		fmt.Fprintf(&b, "Queued %s in the outbox (run %s); the delivery engine applies %s after the IdP's own changes.\n",
+			countOf(res.Queued, "repair", "repairs"), res.RunID, plural(res.Queued, "it", "them"))
 	default:
 		b.WriteString("Nothing to repair.\n")
 	}
 	if n := res.Plan.Counts[reconcile.ClassUnmanaged]; n > 0 && unmanagedPolicy(policy) == reconcile.UnmanagedReport && !res.Plan.Aborted {
-		fmt.Fprintf(&b, "%d unmanaged users left in place (reconcile.unmanaged is \"report\"): add them to the IdP, list them in reconcile.protected_emails, or set reconcile.unmanaged to \"remove\".\n", n)
+		fmt.Fprintf(&b, "%s left in place (reconcile.unmanaged is \"report\"): add %s to the IdP, list %s in reconcile.protected_emails, or set reconcile.unmanaged to \"remove\".\n",
+			countOf(n, "unmanaged user", "unmanaged users"), plural(n, "it", "them"), plural(n, "it", "them"))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -117,7 +117,7 @@ func TestReconcileCommandExitStatuses(t *testing.T) {
 		code, out, errOut := runCLI("reconcile")
 		require.Equal(t, exitOK, code, errOut)
 		require.Regexp(t, `missing_from_account\s+ann@example\.com\s+-\s+`+ann+`\s+add to the account`, out)
-		require.Contains(t, out, "Queued 1 repairs in the outbox")
+		require.Contains(t, out, "Queued 1 repair in the outbox")
 		var queued []store.Intent
 		for _, in := range a.intents(t) {
 			if in.Source == store.SourceReconcile {
@@ -156,7 +156,7 @@ func TestReconcileCommandExitStatuses(t *testing.T) {
 		code, out, errOut := runCLI("reconcile", "--output", "json")
 		require.Equal(t, exitError, code)
 		require.Empty(t, out)
-		require.Contains(t, errOut, "Nothing was changed (1 requests spent)")
+		require.Contains(t, errOut, "Nothing was changed (1 request spent)")
 		require.NotContains(t, errOut, "@example.com")
 		require.Empty(t, a.intents(t))
 	})
@@ -210,6 +210,11 @@ func TestReconcileCommandUsage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(append([]string{"reconcile"}, tc.args...)...)
 			require.Equal(t, tc.code, code)
+			if tc.code == exitOK {
+				require.Empty(t, errOut, "help goes to standard output")
+				require.Contains(t, out, tc.want)
+				return
+			}
 			require.Empty(t, out)
 			require.Contains(t, errOut, tc.want)
 		})
@@ -219,6 +224,6 @@ func TestReconcileCommandUsage(t *testing.T) {
 		t.Setenv("SCIM_BRIDGE_BC_ACCOUNT_UUID", "not-a-uuid")
 		code, _, errOut := runCLI("reconcile", "--dry-run")
 		require.Equal(t, exitUsage, code)
-		require.Contains(t, errOut, "bigcommerce.account_uuid")
+		require.Contains(t, errOut, "SCIM_BRIDGE_BC_ACCOUNT_UUID: must be a UUID", "the problem names the variable that set the value")
 	})
 }

@@ -21,6 +21,87 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/reconcile"
 )
 
+// retryPolicy bounds the retries of a failed listing.
+type retryPolicy struct {
+	// attempts is the most tries of one listing (the first included).
+	attempts int
+	// first is the wait before the first retry; each later one doubles it.
+	first time.Duration
+	// maxWait is the longest wait; a 429 asking for longer ends the command.
+	maxWait time.Duration
+}
+
+// reportRetry is the report's policy: 3 retries within about 14 s, or as long
+// as a 429 asks when that is under 2 minutes (tests shorten it).
+var reportRetry = retryPolicy{attempts: 4, first: 2 * time.Second, maxWait: 2 * time.Minute}
+
+// retryingReader is a delivery.Reader that retries a listing failing for a
+// passing reason (downstream.ClassTransient: 5xx, timeouts, dropped
+// connections; downstream.ClassRateLimited: 429) with exponential backoff.
+// Every request still goes through the client's gate, the shared budget. A
+// retried listing starts again from its first page: a partial listing is
+// never used.
+type retryingReader struct {
+	inner    delivery.Reader
+	policy   retryPolicy
+	onRetry  func(what string, attempt int, wait time.Duration, err error)
+	requests int // spent, over every attempt
+}
+
+// ListAccountUsers implements delivery.Reader.
+func (r *retryingReader) ListAccountUsers(ctx context.Context, p downstream.Priority) ([]downstream.User, int, error) {
+	before := r.requests
+	var out []downstream.User
+	err := r.retry(ctx, "listing the account's users", func() (int, error) {
+		var n int
+		var err error
+		out, n, err = r.inner.ListAccountUsers(ctx, p)
+		return n, err
+	})
+	return out, r.requests - before, err
+}
+
+// ListStoreUsers implements delivery.Reader.
+func (r *retryingReader) ListStoreUsers(ctx context.Context, p downstream.Priority) ([]downstream.StoreUsers, int, error) {
+	before := r.requests
+	var out []downstream.StoreUsers
+	err := r.retry(ctx, "listing the stores' users", func() (int, error) {
+		var n int
+		var err error
+		out, n, err = r.inner.ListStoreUsers(ctx, p)
+		return n, err
+	})
+	return out, r.requests - before, err
+}
+
+func (r *retryingReader) retry(ctx context.Context, what string, call func() (int, error)) error {
+	wait := r.policy.first
+	for attempt := 1; ; attempt++ {
+		n, err := call()
+		r.requests += n
+		var de *downstream.Error
+		if err == nil || attempt >= r.policy.attempts || !errors.As(err, &de) ||
+			(de.Class != downstream.ClassTransient && de.Class != downstream.ClassRateLimited) {
+			return err
+		}
+		w := max(wait, de.RetryAfter)
+		if w > r.policy.maxWait {
+			return fmt.Errorf("%w (BigCommerce asks to wait %s: run the report again later)", err, de.RetryAfter.Round(time.Second))
+		}
+		if r.onRetry != nil {
+			r.onRetry(what, attempt, w, err)
+		}
+		t := time.NewTimer(w)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
 // readPriority is the priority of every listing request of reconcile and
 // report: the lowest, and never allowed into the budget's removal reserve.
 const readPriority = downstream.PriorityRead
@@ -36,8 +117,16 @@ BigCommerce lacks.
 It reads the account's users and every store's users through the shared
 request budget at the lowest priority (BigCommerce allows 70 requests per hour
 for the whole account) and says before it starts how many requests that
-should cost; on a terminal it shows progress. It changes nothing: no intent,
-no known state. It needs the same configuration and database as serve.
+should cost; on a terminal it shows progress. A listing that fails for a
+passing reason (a 5xx answer, a timeout, a dropped connection, a 429) is
+retried up to 3 times, waiting 2s, 4s, then 8s (and at least as long as a 429
+asks, when that is under 2 minutes); the retries go through the same budget.
+It changes nothing: no intent, no known state. It needs the same
+configuration and database as serve.
+
+A deactivated IdP user is expected to be absent from BigCommerce: the
+summary counts such users apart from the active users BigCommerce lacks, and
+their rows list no granted stores (idp_state says "deactivated").
 
 CSV: one row per (user, store) access, and one row with empty store columns
 for a user who reaches no store. Columns: email, in_bigcommerce,
@@ -64,7 +153,6 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		output string
 	)
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), reportUsage)
 		fs.PrintDefaults()
@@ -72,15 +160,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	cf.register(fs)
 	fs.StringVar(&format, "format", "csv", "report format: csv or json")
 	fs.StringVar(&output, "output", "-", "write the report to `FILE` (mode 0600) instead of standard output (-)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintln(stderr, `Run "scim-bridge report -h" for the flags.`)
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "scim-bridge report: unexpected argument %q: report takes only flags\n", fs.Arg(0))
+	if !noArguments(fs, stderr) {
 		return exitUsage
 	}
 	if format != "csv" && format != "json" {
@@ -111,10 +194,15 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitError
 	}
 	progress.expect(est.Requests)
-	snap, err := delivery.ReadSnapshot(ctx, client, readPriority, d.now)
+	reader := &retryingReader{inner: client, policy: reportRetry, onRetry: func(what string, attempt int, wait time.Duration, err error) {
+		progress.done()
+		fmt.Fprintf(stderr, "scim-bridge report: %s failed (%v); retrying in %s (attempt %d of %d)\n",
+			what, err, wait, attempt+1, reportRetry.attempts)
+	}}
+	snap, err := delivery.ReadSnapshot(ctx, reader, readPriority, d.now)
 	progress.done()
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge report: read BigCommerce: %v\nNo report was written (%d requests spent).\n", err, snap.Requests)
+		fmt.Fprintf(stderr, "scim-bridge report: read BigCommerce: %v\nNo report was written (%s spent).\n", err, countOf(snap.Requests, "request", "requests"))
 		return exitError
 	}
 	desired, err := d.svc.Desired(ctx)
@@ -122,7 +210,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "scim-bridge report: read the SCIM users: %v\n", err)
 		return exitError
 	}
-	rep := reconcile.BuildReport(desired, snap)
+	rep := forPeople(reconcile.BuildReport(desired, snap))
 
 	var buf bytes.Buffer
 	if format == "json" {
@@ -147,10 +235,52 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "scim-bridge report: write: %v\n", err)
 		return exitError
 	}
-	s := rep.Summary
-	fmt.Fprintf(stderr, "scim-bridge report: %d BigCommerce users (%d managed, %d unmanaged) in %d stores, %d IdP users missing from BigCommerce; %d requests spent (estimated %d); written to %s\n",
-		s.BigCommerceUsers, s.Managed, s.Unmanaged, len(rep.Stores), s.MissingFromBigCommerce, snap.Requests, est.Requests, where)
+	fmt.Fprintf(stderr, "scim-bridge report: %s; %s spent (estimated %d); written to %s\n",
+		summaryText(rep), countOf(snap.Requests, "request", "requests"), est.Requests, where)
 	return exitOK
+}
+
+// forPeople adjusts a report for the people who read it: a user the IdP has
+// deactivated is granted nothing, whatever its groups say, so its granted
+// stores are left out.
+func forPeople(rep reconcile.Report) reconcile.Report {
+	for i := range rep.Users {
+		if rep.Users[i].IdPState == reconcile.IdPDeactivated {
+			rep.Users[i].GrantedStores = nil
+		}
+	}
+	return rep
+}
+
+// summaryText is the report's one-line summary. Users the IdP deactivated
+// are not "missing" when BigCommerce lacks them (that is the point of
+// deactivating them); the ones BigCommerce still has are.
+func summaryText(rep reconcile.Report) string {
+	var missing, goneAsWanted, stillThere int
+	for _, u := range rep.Users {
+		switch {
+		case u.IdPState == reconcile.IdPActive && !u.InBigCommerce:
+			missing++
+		case u.IdPState == reconcile.IdPDeactivated && !u.InBigCommerce:
+			goneAsWanted++
+		case u.IdPState == reconcile.IdPDeactivated && u.InBigCommerce:
+			stillThere++
+		}
+	}
+	s := rep.Summary
+	parts := []string{
+		fmt.Sprintf("%s (%d managed, %d unmanaged) in %s", countOf(s.BigCommerceUsers, "BigCommerce user", "BigCommerce users"),
+			s.Managed, s.Unmanaged, countOf(len(rep.Stores), "store", "stores")),
+		fmt.Sprintf("%s missing from BigCommerce", countOf(missing, "active IdP user", "active IdP users")),
+	}
+	if stillThere > 0 {
+		parts = append(parts, fmt.Sprintf("%s still in BigCommerce (delivery or reconciliation removes %s)",
+			countOf(stillThere, "deactivated IdP user", "deactivated IdP users"), plural(stillThere, "it", "them")))
+	}
+	if goneAsWanted > 0 {
+		parts = append(parts, fmt.Sprintf("%s absent from BigCommerce, as intended", countOf(goneAsWanted, "deactivated IdP user", "deactivated IdP users")))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // reportHeader are the CSV columns (see reportUsage).
@@ -244,16 +374,6 @@ func readClient(d *deps, w io.Writer, cmd string) (*downstream.Client, *progress
 		return nil, nil, err
 	}
 	return c, g, nil
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // progressGate is a downstream.Gate that passes every request to the budget

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -36,7 +38,7 @@ func TestReportCommandCSV(t *testing.T) {
 	code, out, errOut := runCLI("report", "--format", "csv")
 	require.Equal(t, exitOK, code, errOut)
 	require.Contains(t, errOut, "reading BigCommerce will spend at least 2 requests")
-	require.Contains(t, errOut, "4 BigCommerce users (1 managed, 3 unmanaged) in 3 stores, 1 IdP users missing from BigCommerce; 2 requests spent")
+	require.Contains(t, errOut, "4 BigCommerce users (1 managed, 3 unmanaged) in 3 stores; 1 active IdP user missing from BigCommerce; 2 requests spent")
 	require.NotContains(t, errOut, "\r", "no progress line when stderr is not a terminal")
 
 	rows, err := csv.NewReader(bytes.NewReader([]byte(out))).ReadAll()
@@ -112,15 +114,26 @@ func keysOf(m map[string]any) []string {
 	return out
 }
 
+// fastRetries shortens the report's retry waits for a test.
+func fastRetries(t *testing.T) {
+	t.Helper()
+	saved := reportRetry
+	reportRetry.first, reportRetry.maxWait = 10*time.Millisecond, time.Second
+	t.Cleanup(func() { reportRetry = saved })
+}
+
 func TestReportCommandFailures(t *testing.T) {
-	t.Run("a failed read writes nothing", func(t *testing.T) {
+	t.Run("a read that keeps failing writes nothing", func(t *testing.T) {
+		fastRetries(t)
 		a := newCLIAccount(t, simulator.Options{})
-		a.sim.DropNext(1)
+		a.sim.FailNext(10, 503)
 		path := filepath.Join(t.TempDir(), "report.csv")
 		code, out, errOut := runCLI("report", "--output", path)
-		require.Equal(t, exitError, code)
+		require.Equal(t, exitError, code, "no report is an error")
 		require.Empty(t, out)
-		require.Contains(t, errOut, "No report was written")
+		require.Contains(t, errOut, "retrying in 10ms (attempt 2 of 4)")
+		require.Contains(t, errOut, "retrying in 40ms (attempt 4 of 4)", "the wait doubles")
+		require.Contains(t, errOut, "No report was written (4 requests spent)")
 		require.NoFileExists(t, path)
 	})
 	tests := []struct {
@@ -129,10 +142,10 @@ func TestReportCommandFailures(t *testing.T) {
 		code int
 		want string
 	}{
-		{"help", []string{"-h"}, exitOK, "one row per (user, store) access"},
 		{"bad format", []string{"--format", "xml"}, exitUsage, `--format "xml": want csv or json`},
 		{"empty output", []string{"--output", ""}, exitUsage, "--output needs a file name"},
 		{"argument", []string{"all"}, exitUsage, `unexpected argument "all"`},
+		{"unknown flag", []string{"--fromat", "csv"}, exitUsage, "flag provided but not defined: -fromat"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,6 +155,79 @@ func TestReportCommandFailures(t *testing.T) {
 			require.Empty(t, out)
 			require.Contains(t, errOut, tc.want)
 		})
+	}
+	t.Run("help", func(t *testing.T) {
+		code, out, errOut := runCLI("report", "-h")
+		require.Equal(t, exitOK, code)
+		require.Empty(t, errOut)
+		require.Contains(t, out, "one row per (user, store) access")
+	})
+}
+
+// TestReportRetriesPassingFailures: a 5xx, a dropped connection or a 429 in
+// the middle of the read is retried, and the report is written.
+func TestReportRetriesPassingFailures(t *testing.T) {
+	for name, fail := range map[string]func(sim *simulator.Server){
+		"5xx on the first listing": func(sim *simulator.Server) { sim.FailNext(1, 502) },
+		"two 5xx in a row":         func(sim *simulator.Server) { sim.FailNext(2, 500) },
+		"a dropped connection":     func(sim *simulator.Server) { sim.DropNext(1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fastRetries(t)
+			a := newCLIAccount(t, simulator.Options{})
+			fail(a.sim)
+			code, out, errOut := runCLI("report", "--format", "json")
+			require.Equal(t, exitOK, code, errOut)
+			require.Contains(t, errOut, "listing the account's users failed")
+			require.Contains(t, errOut, "retrying in 10ms (attempt 2 of 4)")
+			var rep reconcile.Report
+			require.NoError(t, json.Unmarshal([]byte(out), &rep))
+			require.Equal(t, 3, rep.Summary.BigCommerceUsers)
+		})
+	}
+	t.Run("a permanent refusal is not retried", func(t *testing.T) {
+		fastRetries(t)
+		newCLIAccount(t, simulator.Options{})
+		t.Setenv("SCIM_BRIDGE_BC_TOKEN", "wrong-token")
+		code, _, errOut := runCLI("report")
+		require.Equal(t, exitError, code)
+		require.NotContains(t, errOut, "retrying")
+		require.Contains(t, errOut, "No report was written (1 request spent)")
+	})
+}
+
+// TestReportDeactivatedUsers: a user the IdP deactivated is not "missing"
+// from BigCommerce, and its row lists no granted stores.
+func TestReportDeactivatedUsers(t *testing.T) {
+	a := newCLIAccount(t, simulator.Options{})
+	a.withStore(t, func(_ store.Store, svc *bridge.Service) {
+		var members []string
+		for _, u := range []struct {
+			name   string
+			active bool
+		}{{"gone@example.com", false}, {"left@example.com", false}, {"new@example.com", true}, {"bob@example.com", false}} {
+			v, err := svc.CreateUser(t.Context(), map[string]any{"userName": u.name, "active": u.active})
+			require.NoError(t, err)
+			members = append(members, v.ID)
+		}
+		_, err := svc.CreateGroup(t.Context(), map[string]any{"displayName": "Plant Market"}, members)
+		require.NoError(t, err)
+	})
+	t.Setenv("SCIM_BRIDGE_PROTECTED_EMAILS", "")
+	code, out, errOut := runCLI("report")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, errOut, "3 BigCommerce users (1 managed, 2 unmanaged) in 3 stores; 1 active IdP user missing from BigCommerce; "+
+		"1 deactivated IdP user still in BigCommerce (delivery or reconciliation removes it); 2 deactivated IdP users absent from BigCommerce, as intended")
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	require.NoError(t, err)
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, r := range rows[1:] {
+		if r[col["idp_state"]] == reconcile.IdPDeactivated {
+			require.Empty(t, r[col["granted_stores"]], "%s is deactivated: granted nothing", r[col["email"]])
+		}
 	}
 }
 

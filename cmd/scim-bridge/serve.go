@@ -7,23 +7,45 @@ import (
 	"io"
 	"net"
 	"os"
+	"text/tabwriter"
 
 	"go.uber.org/zap"
+
+	"github.com/scim-bridge/scim-bridge/config"
 )
+
+const serveUsage = `Usage: scim-bridge serve [flags]
+
+Runs the bridge: SCIM under /scim/v2, telemetry, and (on the replica holding
+the store's lease) delivery to BigCommerce and scheduled reconciliation.
+
+Settings come from the defaults, then the YAML file given with --config (or
+named by SCIM_BRIDGE_CONFIG), then the SCIM_BRIDGE_* environment variables
+below, then these flags. An unknown key or SCIM_BRIDGE_* variable is an error
+(SCIM_BRIDGE_TEST_* and the variables Kubernetes injects for Services named
+scim-bridge... are left alone). "scim-bridge validate" checks a configuration
+without starting anything.
+
+Flags (-name and --name both work):
+`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var cf configFlags
 	cf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: scim-bridge serve [flags]\n\nRuns the bridge: SCIM under /scim/v2, telemetry, and (on the leader) delivery and reconciliation.\nSettings: --config FILE, then SCIM_BRIDGE_* variables, then these flags.\n\nFlags:")
+		fmt.Fprint(fs.Output(), serveUsage)
 		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output())
+		writeEnvironmentHelp(fs.Output())
 	}
-	if err := fs.Parse(args); err != nil {
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if !noArguments(fs, stderr) {
 		return exitUsage
 	}
-	cfg, err := cf.load(os.Getenv)
+	cfg, err := cf.load(os.Environ())
 	if err != nil {
 		return configError(stderr, "serve", err)
 	}
@@ -33,6 +55,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	defer func() { _ = log.Sync() }()
+	log.Info("scim-bridge starting", zap.String("version", version), zap.String("config_file", configFileName(cf.path)),
+		zap.String("store", describeStore(cfg.Database.Value())), zap.String("bigcommerce_api", graphQLEndpoint(cfg.BigCommerce)))
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration warning: "+w, zap.String("check", "scim-bridge validate"))
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
@@ -42,14 +69,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	scimLn, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		_ = a.Close()
-		fmt.Fprintf(stderr, "scim-bridge serve: listen on %s: %v\n", cfg.Listen, err)
+		fmt.Fprintf(stderr, "scim-bridge serve: listen on %s (%s): %v\n", cfg.Listen, cfg.Origin("listen").Describe(), err)
 		return exitError
 	}
 	telLn, err := net.Listen("tcp", cfg.TelemetryListen)
 	if err != nil {
 		_ = scimLn.Close()
 		_ = a.Close()
-		fmt.Fprintf(stderr, "scim-bridge serve: listen on %s: %v\n", cfg.TelemetryListen, err)
+		fmt.Fprintf(stderr, "scim-bridge serve: listen on %s (%s): %v\n", cfg.TelemetryListen, cfg.Origin("telemetry_listen").Describe(), err)
 		return exitError
 	}
 	if err := a.run(ctx, scimLn, telLn); err != nil {
@@ -58,4 +85,41 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitError
 	}
 	return exitOK
+}
+
+// configFileName is the configuration file a command reads, for messages.
+func configFileName(path string) string {
+	if path == "" {
+		path = os.Getenv(config.EnvConfigFile)
+	}
+	if path == "" {
+		return "none"
+	}
+	return path
+}
+
+// graphQLEndpoint is the URL the BigCommerce client posts to (without any
+// credentials the API URL might carry).
+func graphQLEndpoint(bc config.BigCommerce) string {
+	return redactURL(bc.APIURL) + "/accounts/" + bc.AccountUUID + "/graphql"
+}
+
+// writeEnvironmentHelp lists every SCIM_BRIDGE_* variable with its default
+// and the YAML key it sets.
+func writeEnvironmentHelp(w io.Writer) {
+	fmt.Fprintln(w, `Environment variables (each sets the YAML key shown; "-": no default):`)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tYAML KEY")
+	fmt.Fprintf(tw, "  %s\t-\t(the configuration file, when --config is not given)\n", config.EnvConfigFile)
+	for _, e := range config.Environment() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Name, helpDefault(e.Default), e.Field)
+	}
+	_ = tw.Flush()
+}
+
+func helpDefault(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -81,6 +81,17 @@ func TestTelemetryOfARunningBridge(t *testing.T) {
 	require.Contains(t, delivery, "pending")
 	require.Equal(t, float64(0), doc["deadLetters"])
 
+	// Readable for people: no zero times, priorities by name, short numbers.
+	require.NotContains(t, body, "0001-01-01", "unknown times are null, never the zero time")
+	byPrio, ok := delivery["pendingByPriority"].(map[string]any)
+	require.True(t, ok, "pendingByPriority is keyed by priority name: %v", delivery["pendingByPriority"])
+	for _, name := range []string{"account_removal", "store_removal", "account_add", "store_add", "repair"} {
+		require.Contains(t, byPrio, name)
+	}
+	require.Nil(t, budget["pausedUntil"], "no 429 pause: null")
+	require.Regexp(t, `"available": -?\d+(\.\d{1,2})?,`, body, "budget figures have at most two decimals")
+	require.Contains(t, doc["bigcommerce"].(map[string]any)["endpoint"], "/accounts/"+simulator.DefaultAccountUUID+"/graphql")
+
 	status, metrics := get("/metrics")
 	require.Equal(t, http.StatusOK, status)
 	problems, err := promlint.New(strings.NewReader(metrics)).Lint()

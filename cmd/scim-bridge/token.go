@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,7 +41,6 @@ Flags (-name and --name both work):
 // runToken implements "scim-bridge token".
 func runToken(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), tokenUsage)
 		fs.PrintDefaults()
@@ -56,14 +54,10 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		size = n
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "scim-bridge token: unexpected argument %q: token takes only flags\n", fs.Arg(0))
+	if !noArguments(fs, stderr) {
 		return exitUsage
 	}
 	token, hash, err := mintToken(rand.Reader, size)

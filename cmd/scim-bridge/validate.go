@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,8 +22,12 @@ const validateUsage = `Usage: scim-bridge validate [--config FILE] [flags]
 
 Checks a configuration exactly as serve reads it (the file, then SCIM_BRIDGE_*
 variables, then flags; secrets given by file are read) and lists every
-problem at once, one per line, each starting with its field path (or the
-environment variable). A valid configuration is summarised without secrets.
+problem at once, one per line, each starting with where the value came from:
+the environment variable or flag that set it, else its field path (with the
+line of the file). Unknown keys and unknown SCIM_BRIDGE_* variables are
+problems too. A valid configuration is summarised without secrets, followed
+by warnings about values that are legal but probably a mistake (serve logs
+the same warnings at start).
 Nothing is opened or contacted: no database, no listener, and no request to
 BigCommerce unless --check-bigcommerce is given.
 
@@ -34,7 +38,8 @@ bridge's stored budget, which corrects itself from BigCommerce's rate-limit
 headers on its next request.
 
 Exit status:
-  0  the configuration is valid (and BigCommerce accepted it, when checked)
+  0  the configuration is valid, warnings or not (and BigCommerce accepted
+     it, when checked)
   1  --check-bigcommerce could not reach BigCommerce
   2  the configuration has problems, or BigCommerce refused the token, its
      scopes or the account
@@ -44,12 +49,11 @@ Flags (-name and --name both work):
 
 // runValidate implements "scim-bridge validate".
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return validateCommand(ctx, args, stdout, stderr, os.Getenv)
+	return validateCommand(ctx, args, stdout, stderr, os.Environ())
 }
 
-func validateCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func validateCommand(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), validateUsage)
 		fs.PrintDefaults()
@@ -57,17 +61,14 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	var cf configFlags
 	cf.register(fs)
 	checkBC := fs.Bool("check-bigcommerce", false, "also send one account query to BigCommerce to check the token, its scopes and the account")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "scim-bridge validate: unexpected argument %q: use --config FILE\n", fs.Arg(0))
 		return exitUsage
 	}
-	cfg, err := cf.load(getenv)
+	cfg, err := cf.load(environ)
 	if err != nil {
 		problems := strings.Split(err.Error(), "\n")
 		for _, p := range problems {
@@ -79,7 +80,13 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprintln(stdout, "configuration is valid")
 	fmt.Fprintln(stdout)
-	writeSummary(stdout, cf.path, cfg)
+	writeSummary(stdout, configFileName(cf.path), cfg)
+	if warnings := cfg.Warnings(); len(warnings) > 0 {
+		fmt.Fprintf(stdout, "\n%s:\n", countOf(len(warnings), "warning", "warnings"))
+		for _, w := range warnings {
+			fmt.Fprintf(stdout, "  - %s\n", w)
+		}
+	}
 	if !*checkBC {
 		return exitOK
 	}
@@ -101,7 +108,7 @@ func checkBigCommerce(ctx context.Context, stdout, stderr io.Writer, cfg config.
 		fmt.Fprintf(stdout, "\nBigCommerce accepted the token and the account (account id %s).\n", info.ID)
 		return exitOK
 	}
-	if cerr := credentialError(err); cerr != nil {
+	if cerr := credentialError(cfg, err); cerr != nil {
 		fmt.Fprintf(stdout, "\n%v\n", cerr)
 		return exitUsage
 	}
@@ -115,7 +122,7 @@ func checkBigCommerce(ctx context.Context, stdout, stderr io.Writer, cfg config.
 func writeSummary(w io.Writer, path string, c config.Config) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "  %s\t%s\n", k, fmt.Sprintf(format, args...)) }
-	if path != "" {
+	if path != "none" {
 		row("config file", "%s (overridden by SCIM_BRIDGE_* variables and flags)", path)
 	} else {
 		row("config file", "none (defaults, SCIM_BRIDGE_* variables and flags)")
@@ -156,7 +163,7 @@ func writeSummary(w io.Writer, path string, c config.Config) {
 	}
 	row("telemetry listener", "%s (/metrics, /healthz, /readyz, /status)", c.TelemetryListen)
 	row("store", "%s", describeStore(c.Database.Value()))
-	row("BigCommerce", "%s, account %s, API token set", c.BigCommerce.APIURL, c.BigCommerce.AccountUUID)
+	row("BigCommerce", "%s (account %s), API token from %s", graphQLEndpoint(c.BigCommerce), c.BigCommerce.AccountUUID, c.Origin("bigcommerce.token").Describe())
 	row("request budget", "%s, %.0f%% kept for removals, up to %d operations per request", c.BigCommerce.RateLimit, c.Delivery.Reserve*100, c.BigCommerce.MaxBatch)
 	mapping := fmt.Sprintf("%d explicit %s", len(c.Mapping.Groups), plural(len(c.Mapping.Groups), "entry", "entries"))
 	if c.Mapping.MatchStoreNames {
@@ -165,7 +172,7 @@ func writeSummary(w io.Writer, path string, c config.Config) {
 	row("group mapping", "%s; BigCommerce email from %s", mapping, c.Mapping.EmailSource)
 	if c.Reconcile.Interval > 0 {
 		row("reconciliation", "every %s, unmanaged users: %s, at most %d removals per run, %d protected %s",
-			c.Reconcile.Interval, c.Reconcile.Unmanaged, c.Reconcile.MaxRemovals, len(c.Reconcile.ProtectedEmails),
+			c.ValueString("reconcile.interval"), c.Reconcile.Unmanaged, c.Reconcile.MaxRemovals, len(c.Reconcile.ProtectedEmails),
 			plural(len(c.Reconcile.ProtectedEmails), "email", "emails"))
 	} else {
 		row("reconciliation", "not scheduled (run \"scim-bridge reconcile\")")
@@ -184,6 +191,20 @@ func describeStore(dsn string) string {
 		return "postgres"
 	}
 	return fmt.Sprintf("postgres, host %s, database %s (several replicas may share it)", u.Hostname(), strings.TrimPrefix(u.Path, "/"))
+}
+
+// countOf is "1 user", "2 users", "0 users".
+func countOf(n int, one, many string) string {
+	return strconv.Itoa(n) + " " + plural(n, one, many)
+}
+
+// redactURL shows a URL without the password it may carry.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(not a URL)"
+	}
+	return strings.TrimRight(u.Redacted(), "/")
 }
 
 func plural(n int, one, many string) string {

@@ -22,7 +22,8 @@ func writeConfig(t *testing.T, body string) string {
 	return path
 }
 
-func noEnv(string) string { return "" }
+// noEnv is an empty environment.
+var noEnv []string
 
 func TestValidateListsEveryProblem(t *testing.T) {
 	path := writeConfig(t, `
@@ -39,24 +40,25 @@ log:
 `)
 	var stdout, stderr bytes.Buffer
 	code := validateCommand(t.Context(), []string{"--config", path, "--log-format", "xml"}, &stdout, &stderr,
-		func(k string) string { return map[string]string{"SCIM_BRIDGE_BC_MAX_BATCH": "many"}[k] })
+		[]string{"SCIM_BRIDGE_BC_MAX_BATCH=many", "SCIM_BRIDGE_BC_APIURL=http://127.0.0.1:8090"})
 	require.Equal(t, exitUsage, code)
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	want := []string{
+		"SCIM_BRIDGE_BC_APIURL: unknown variable; did you mean SCIM_BRIDGE_BC_API_URL?",
 		"scim.max_result: unknown key; did you mean max_results?",
 		"bigcommerce.timeout: want a duration",
-		"SCIM_BRIDGE_BC_MAX_BATCH: want an integer",
+		"SCIM_BRIDGE_BC_MAX_BATCH: want a whole number",
 		"listen: want HOST:PORT",
 		"scim.tokens[0]: a plain token must be at least 16 characters",
 		"bigcommerce.account_uuid: must be a UUID",
-		"log.format: must be",
+		"--log-format: must be",
 		"log.level: must be",
 	}
 	require.Len(t, lines, len(want), "one problem per line:\n%s", stdout.String())
 	for i, w := range want {
 		require.True(t, strings.HasPrefix(lines[i], w), "line %d: %q should start with %q", i, lines[i], w)
 	}
-	require.Contains(t, stderr.String(), "8 problems")
+	require.Contains(t, stderr.String(), "9 problems")
 	require.NotContains(t, stdout.String()+stderr.String(), "bc-secret-token-value")
 }
 
@@ -91,7 +93,7 @@ mapping:
 		"2 (1 as sha256: digests, 1 plain",
 		"20 requests/s per token, bursts of 40",
 		"203.0.113.0/24; X-Forwarded-For believed from 10.0.0.0/8",
-		"account 6f1f9b4c-0a5e-4a43-9c1f-2b6f3c1d2e4f, API token set",
+		"https://api.bigcommerce.com/accounts/6f1f9b4c-0a5e-4a43-9c1f-2b6f3c1d2e4f/graphql (account 6f1f9b4c-0a5e-4a43-9c1f-2b6f3c1d2e4f), API token from the file " + tokenFile,
 		"70/1h",
 		"1 explicit entry",
 	} {
@@ -114,7 +116,8 @@ func TestValidateChecksBigCommerce(t *testing.T) {
 	}{
 		{name: "accepted", token: simulator.DefaultToken, uuid: simulator.DefaultAccountUUID, url: simURL, code: exitOK, want: "BigCommerce accepted the token and the account"},
 		{name: "wrong token", token: "wrong-token", uuid: simulator.DefaultAccountUUID, url: simURL, code: exitUsage, want: "BigCommerce refused the API token (401)"},
-		{name: "unknown account", token: simulator.DefaultToken, uuid: "00000000-0000-4000-8000-0000000009ff", url: simURL, code: exitUsage, want: "BigCommerce does not know the account (404)"},
+		{name: "unknown account", token: simulator.DefaultToken, uuid: "00000000-0000-4000-8000-0000000009ff", url: simURL, code: exitUsage, want: "BigCommerce answered 404 (not found) for " + simURL + "/accounts/00000000-0000-4000-8000-0000000009ff/graphql: either the account UUID"},
+		{name: "the simulator's full URL", token: simulator.DefaultToken, uuid: simulator.DefaultAccountUUID, url: simURL + "/accounts/" + simulator.DefaultAccountUUID + "/graphql", code: exitOK, want: "BigCommerce accepted the token and the account"},
 		{name: "missing scope", token: "no-account-scope-token", uuid: simulator.DefaultAccountUUID, url: simURL, code: exitUsage, want: "lacks a scope (403/FORBIDDEN)"},
 		{name: "unreachable", token: simulator.DefaultToken, uuid: simulator.DefaultAccountUUID, url: "http://" + freeAddr(t), code: exitError, want: "BigCommerce could not be checked"},
 	}
@@ -142,10 +145,53 @@ bigcommerce:
 func TestValidateUsage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, exitUsage, validateCommand(t.Context(), []string{"extra"}, &stdout, &stderr, noEnv))
+	stdout.Reset()
+	stderr.Reset()
 	require.Equal(t, exitOK, validateCommand(t.Context(), []string{"-h"}, &stdout, &stderr, noEnv))
-	require.Contains(t, stderr.String(), "--check-bigcommerce")
+	require.Contains(t, stdout.String(), "--check-bigcommerce", "help goes to standard output")
+	require.Empty(t, stderr.String())
 	require.Equal(t, exitUsage, run([]string{"validate", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, &stdout, &stderr))
 	require.Contains(t, stdout.String(), "read config file")
+}
+
+// TestValidateMisspeltVariable: a misspelt SCIM_BRIDGE_* variable is a
+// problem, never silently ignored (the bridge would call the real BigCommerce).
+func TestValidateMisspeltVariable(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	env := []string{
+		"SCIM_BRIDGE_SCIM_TOKENS=" + e2eToken, "SCIM_BRIDGE_BC_ACCOUNT_UUID=" + simulator.DefaultAccountUUID,
+		"SCIM_BRIDGE_BC_TOKEN=" + simulator.DefaultToken, "SCIM_BRIDGE_BC_APIURL=http://127.0.0.1:8090",
+		"SCIM_BRIDGE_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1/test", "SCIM_BRIDGE_SERVICE_HOST=10.0.0.1",
+	}
+	require.Equal(t, exitUsage, validateCommand(t.Context(), nil, &stdout, &stderr, env))
+	require.Equal(t, "SCIM_BRIDGE_BC_APIURL: unknown variable; did you mean SCIM_BRIDGE_BC_API_URL?\n", stdout.String(),
+		"test-suite variables and Kubernetes service links are not problems")
+	require.Contains(t, stderr.String(), "1 problem;")
+}
+
+// TestValidateWarnings: legal but suspicious values are listed as warnings
+// and the configuration is still valid (status 0).
+func TestValidateWarnings(t *testing.T) {
+	hashed, err := scim.ParseToken(e2eToken)
+	require.NoError(t, err)
+	path := writeConfig(t, `
+scim:
+  tokens: ["`+hashed.String()+`"]
+  public_url: "http://bridge.example.com/"
+bigcommerce:
+  account_uuid: "6f1f9b4c-0a5e-4a43-9c1f-2b6f3c1d2e4f"
+  token: "bc-secret-token-value"
+`)
+	var stdout, stderr bytes.Buffer
+	code := validateCommand(t.Context(), []string{"--config", path}, &stdout, &stderr, []string{"SCIM_BRIDGE_BC_RATE_LIMIT=100/1h"})
+	require.Equal(t, exitOK, code, stderr.String())
+	out := stdout.String()
+	require.True(t, strings.HasPrefix(out, "configuration is valid\n"), out)
+	require.Contains(t, out, "\n3 warnings:\n")
+	require.Contains(t, out, "  - SCIM_BRIDGE_BC_RATE_LIMIT: 100/1h allows about 100 requests in an hour, above BigCommerce's documented 70/1h")
+	require.Contains(t, out, "  - scim.public_url: is not https")
+	require.Contains(t, out, "  - scim.public_url: does not end in /scim/v2")
+	require.NotContains(t, out, "bc-secret-token-value")
 }
 
 func TestTokenCommand(t *testing.T) {
