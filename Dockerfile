@@ -28,7 +28,7 @@ ARG TARGETOS
 ARG TARGETARCH
 ARG VERSION=dev
 # CGO_ENABLED=0: the SQLite driver (modernc.org/sqlite) is pure Go, so the
-# binary is fully static and runs on distroless/static (house style rule 5).
+# binary is fully static and runs on distroless/static.
 RUN --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o /out/scim-bridge ./cmd/scim-bridge

@@ -58,7 +58,7 @@ func simClient(t testing.TB, sim *simulator.Server, baseURL string, mod func(*Op
 	return c
 }
 
-// seedJSON builds a seed in the DESIGN.md format and loads it strictly.
+// seedJSON builds a seed in the simulator's seed format and loads it strictly.
 func seedJSON(t testing.TB, seed map[string]any) *simulator.Seed {
 	t.Helper()
 	raw, err := json.Marshal(seed)

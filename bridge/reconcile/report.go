@@ -49,9 +49,14 @@ type ReportSummary struct {
 	BigCommerceUsers int `json:"bigcommerceUsers"`
 	Managed          int `json:"managed"`
 	Unmanaged        int `json:"unmanaged"`
-	// MissingFromBigCommerce are the users the IdP knows (with an email) that
-	// BigCommerce lacks, whether or not the IdP wants them there.
+	// MissingFromBigCommerce are the active IdP users (with an email) that
+	// BigCommerce lacks.
 	MissingFromBigCommerce int `json:"missingFromBigCommerce"`
+	// DeactivatedAbsent are the deactivated IdP users BigCommerce lacks, as
+	// intended; DeactivatedPresent those it still has (delivery or
+	// reconciliation removes them).
+	DeactivatedAbsent  int `json:"deactivatedAbsent"`
+	DeactivatedPresent int `json:"deactivatedPresent"`
 }
 
 // ReportUser is one user of the report.
@@ -76,7 +81,8 @@ type ReportUser struct {
 	SCIMID     string `json:"scimId,omitempty"`
 	ExternalID string `json:"externalId,omitempty"`
 	IdPState   string `json:"idpState,omitempty"`
-	// GrantedStores are the hashes of the stores the user's IdP groups grant.
+	// GrantedStores are the hashes of the stores the user's IdP groups grant;
+	// none for a deactivated user, whatever its groups say.
 	GrantedStores []string `json:"grantedStores,omitempty"`
 	// Stores are the stores the user can reach, ordered by hash.
 	Stores []StoreAccess `json:"stores"`
@@ -160,14 +166,17 @@ func BuildReport(desired []bridge.Desired, actual delivery.Snapshot) Report {
 		ru.IdPState = IdPDeactivated
 		if d.Present {
 			ru.IdPState = IdPActive
+			ru.GrantedStores = slices.Clone(d.Stores)
 		}
-		ru.GrantedStores = slices.Clone(d.Stores)
 	}
 	for e, ru := range users {
 		rep.Summary.BigCommerceUsers++
 		if d, ok := owner[e]; ok {
 			manage(ru, d)
 			rep.Summary.Managed++
+			if !d.Present {
+				rep.Summary.DeactivatedPresent++
+			}
 		} else {
 			rep.Summary.Unmanaged++
 		}
@@ -180,7 +189,11 @@ func BuildReport(desired []bridge.Desired, actual delivery.Snapshot) Report {
 		ru := &ReportUser{Email: e, Stores: []StoreAccess{}}
 		manage(ru, d)
 		users[e] = ru
-		rep.Summary.MissingFromBigCommerce++
+		if d.Present {
+			rep.Summary.MissingFromBigCommerce++
+		} else {
+			rep.Summary.DeactivatedAbsent++
+		}
 	}
 
 	rep.Users = make([]ReportUser, 0, len(users))

@@ -48,7 +48,10 @@ func TestBuildReport(t *testing.T) {
 
 	require.Equal(t, at, rep.GeneratedAt)
 	require.Equal(t, []ReportStore{{Hash: "abc", Name: "Alpha", Users: 3}, {Hash: "zzz", Name: "Zed", Users: 1}}, rep.Stores)
-	require.Equal(t, ReportSummary{BigCommerceUsers: 4, Managed: 2, Unmanaged: 2, MissingFromBigCommerce: 2}, rep.Summary)
+	// joiner@ is missing; leaver@ is deactivated and absent, as intended;
+	// nostore@ is deactivated and still there.
+	require.Equal(t, ReportSummary{BigCommerceUsers: 4, Managed: 2, Unmanaged: 2, MissingFromBigCommerce: 1,
+		DeactivatedAbsent: 1, DeactivatedPresent: 1}, rep.Summary)
 
 	var emails []string
 	for _, u := range rep.Users {
@@ -95,6 +98,7 @@ func TestBuildReport(t *testing.T) {
 	require.Equal(t, "u8", nostore.SCIMID, "among deactivated users the smallest id is reported")
 	require.Equal(t, IdPDeactivated, nostore.IdPState)
 	require.Equal(t, []StoreAccess{}, nostore.Stores)
+	require.Empty(t, nostore.GrantedStores, "a deactivated user is granted nothing")
 }
 
 func TestBuildReportOfAnEmptyAccount(t *testing.T) {

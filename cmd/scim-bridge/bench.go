@@ -99,7 +99,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	output := fs.String("output", "text", "text or json")
 	verbose := fs.Bool("v", false, "log the engine's work (debug level) to stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `Usage: scim-bridge bench [flags]
+		fmt.Fprintln(fs.Output(), `Usage: scim-bridge bench [flags]
 
 The delivery benchmark, on a simulated clock against the simulator at 70 requests per hour.
 burst (default): joiners created through the SCIM handler at Okta's pace and added to a store group, leavers
@@ -110,8 +110,8 @@ joiner's time to BigCommerce.
 Flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if o.Scenario == "lone" {
 		o.Earlier, o.Leavers = 0, 0

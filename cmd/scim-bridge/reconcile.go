@@ -99,8 +99,14 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "scim-bridge reconcile: %v\n", err)
 		return exitError
 	}
+	// Passing failures (5xx, timeouts, 429) are retried like the report's.
+	reader := &retryingReader{inner: client, policy: reportRetry, onRetry: func(what string, attempt int, wait time.Duration, err error) {
+		progress.done()
+		fmt.Fprintf(stderr, "scim-bridge reconcile: %s failed (%v); retrying in %s (attempt %d of %d)\n",
+			what, err, wait, attempt+1, reportRetry.attempts)
+	}}
 	runner, err := reconcile.New(reconcile.Options{
-		Store: d.store, Service: d.svc, Client: client, Policy: policy, Logger: log,
+		Store: d.store, Service: d.svc, Client: reader, Policy: policy, Logger: log,
 		Metrics: reconcile.NewMetrics(d.reg), Now: d.now, PageSize: cfg.BigCommerce.PageSize,
 		OnEstimate: func(e reconcile.Estimate) {
 			printEstimate(ctx, stderr, "reconcile", e, d)

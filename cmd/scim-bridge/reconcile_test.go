@@ -151,12 +151,13 @@ func TestReconcileCommandExitStatuses(t *testing.T) {
 	})
 
 	t.Run("a failed read is an error and changes nothing", func(t *testing.T) {
+		fastRetries(t)
 		a := newCLIAccount(t, simulator.Options{})
-		a.sim.FailNext(1, 503)
+		a.sim.FailNext(10, 503)
 		code, out, errOut := runCLI("reconcile", "--output", "json")
 		require.Equal(t, exitError, code)
 		require.Empty(t, out)
-		require.Contains(t, errOut, "Nothing was changed (1 request spent)")
+		require.Contains(t, errOut, "Nothing was changed (4 requests spent)")
 		require.NotContains(t, errOut, "@example.com")
 		require.Empty(t, a.intents(t))
 	})
@@ -226,4 +227,15 @@ func TestReconcileCommandUsage(t *testing.T) {
 		require.Equal(t, exitUsage, code)
 		require.Contains(t, errOut, "SCIM_BRIDGE_BC_ACCOUNT_UUID: must be a UUID", "the problem names the variable that set the value")
 	})
+}
+
+// TestReconcileCommandRetriesPassingFailures: a transient BigCommerce 5xx is
+// retried with backoff instead of failing the run.
+func TestReconcileCommandRetriesPassingFailures(t *testing.T) {
+	fastRetries(t)
+	a := newCLIAccount(t, simulator.Options{})
+	a.sim.FailNext(2, 503)
+	code, _, errOut := runCLI("reconcile", "--dry-run")
+	require.Contains(t, errOut, "retrying in 10ms (attempt 2 of 4)")
+	require.NotEqual(t, exitError, code, errOut)
 }

@@ -86,7 +86,7 @@ func (r *retryingReader) retry(ctx context.Context, what string, call func() (in
 		}
 		w := max(wait, de.RetryAfter)
 		if w > r.policy.maxWait {
-			return fmt.Errorf("%w (BigCommerce asks to wait %s: run the report again later)", err, de.RetryAfter.Round(time.Second))
+			return fmt.Errorf("%w (BigCommerce asks to wait %s: run the command again later)", err, de.RetryAfter.Round(time.Second))
 		}
 		if r.onRetry != nil {
 			r.onRetry(what, attempt, w, err)
@@ -210,7 +210,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "scim-bridge report: read the SCIM users: %v\n", err)
 		return exitError
 	}
-	rep := forPeople(reconcile.BuildReport(desired, snap))
+	rep := reconcile.BuildReport(desired, snap)
 
 	var buf bytes.Buffer
 	if format == "json" {
@@ -240,44 +240,21 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return exitOK
 }
 
-// forPeople adjusts a report for the people who read it: a user the IdP has
-// deactivated is granted nothing, whatever its groups say, so its granted
-// stores are left out.
-func forPeople(rep reconcile.Report) reconcile.Report {
-	for i := range rep.Users {
-		if rep.Users[i].IdPState == reconcile.IdPDeactivated {
-			rep.Users[i].GrantedStores = nil
-		}
-	}
-	return rep
-}
-
 // summaryText is the report's one-line summary. Users the IdP deactivated
 // are not "missing" when BigCommerce lacks them (that is the point of
 // deactivating them); the ones BigCommerce still has are.
 func summaryText(rep reconcile.Report) string {
-	var missing, goneAsWanted, stillThere int
-	for _, u := range rep.Users {
-		switch {
-		case u.IdPState == reconcile.IdPActive && !u.InBigCommerce:
-			missing++
-		case u.IdPState == reconcile.IdPDeactivated && !u.InBigCommerce:
-			goneAsWanted++
-		case u.IdPState == reconcile.IdPDeactivated && u.InBigCommerce:
-			stillThere++
-		}
-	}
 	s := rep.Summary
 	parts := []string{
 		fmt.Sprintf("%s (%d managed, %d unmanaged) in %s", countOf(s.BigCommerceUsers, "BigCommerce user", "BigCommerce users"),
 			s.Managed, s.Unmanaged, countOf(len(rep.Stores), "store", "stores")),
-		fmt.Sprintf("%s missing from BigCommerce", countOf(missing, "active IdP user", "active IdP users")),
+		fmt.Sprintf("%s missing from BigCommerce", countOf(s.MissingFromBigCommerce, "active IdP user", "active IdP users")),
 	}
-	if stillThere > 0 {
+	if stillThere := s.DeactivatedPresent; stillThere > 0 {
 		parts = append(parts, fmt.Sprintf("%s still in BigCommerce (delivery or reconciliation removes %s)",
 			countOf(stillThere, "deactivated IdP user", "deactivated IdP users"), plural(stillThere, "it", "them")))
 	}
-	if goneAsWanted > 0 {
+	if goneAsWanted := s.DeactivatedAbsent; goneAsWanted > 0 {
 		parts = append(parts, fmt.Sprintf("%s absent from BigCommerce, as intended", countOf(goneAsWanted, "deactivated IdP user", "deactivated IdP users")))
 	}
 	return strings.Join(parts, "; ")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/config"
 )
 
 // simulateShutdownTimeout bounds how long "simulate" waits for in-flight
@@ -269,4 +270,29 @@ func printSimulateBanner(w io.Writer, cfg simulateConfig, sim *simulator.Server,
 	fmt.Fprintf(w, "Stats:          %s%s\n", base, simulator.StatsPath)
 	fmt.Fprintf(w, "Try:            curl -s -H 'X-Auth-Token: %s' -d '{\"query\":\"{ account { id accountInfo { name } } }\"}' %s\n",
 		cfg.opts.Token, sim.URL(base))
+	st := sim.Snapshot()
+	fmt.Fprintf(w, "\nStores (%d):\n", len(st.Stores))
+	for _, s := range st.Stores {
+		fmt.Fprintf(w, "  %-12s %s\n", s.Hash, s.Name)
+	}
+	fmt.Fprintf(w, "Users already in the account (%d):\n", len(st.Users))
+	for _, u := range st.Users {
+		fmt.Fprintf(w, "  %-28s %-8s stores: %s\n", u.Email, u.Status, strings.Join(userStores(u), " "))
+	}
+	fmt.Fprintln(w, "\nPoint the bridge at this simulator with:")
+	fmt.Fprintf(w, "  export SCIM_BRIDGE_BC_API_URL=%s\n", base)
+	fmt.Fprintf(w, "  export SCIM_BRIDGE_BC_ACCOUNT_UUID=%s\n", sim.AccountUUID())
+	fmt.Fprintf(w, "  export SCIM_BRIDGE_BC_TOKEN=%s\n", cfg.opts.Token)
+	fmt.Fprintf(w, "  export SCIM_BRIDGE_BC_RATE_LIMIT=%s\n", config.RateLimit{N: cfg.opts.RateLimit, Window: cfg.opts.RateWindow})
 }
+
+// userStores returns the hashes of the stores u can reach, sorted.
+func userStores(u simulator.User) []string {
+	out := make([]string, 0, len(u.Stores))
+	for h := range u.Stores {
+		out = append(out, h)
+	}
+	slices.Sort(out)
+	return out
+}
+

@@ -167,7 +167,14 @@ func TestSimulateServesUntilCancelled(t *testing.T) {
 		return false
 	}, 5*time.Second, 10*time.Millisecond, "stderr: %s", stderr.String())
 	require.True(t, strings.HasSuffix(url, "/accounts/seed-uuid/graphql"), url)
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "SCIM_BRIDGE_BC_RATE_LIMIT=") }, 5*time.Second, 10*time.Millisecond)
 	banner := stdout.String()
+	// Ready-to-paste settings for the bridge, and what the account holds.
+	require.Contains(t, banner, "export SCIM_BRIDGE_BC_API_URL="+strings.TrimSuffix(url, "/accounts/seed-uuid/graphql")+"\n")
+	require.Contains(t, banner, "export SCIM_BRIDGE_BC_ACCOUNT_UUID=seed-uuid\n")
+	require.Contains(t, banner, "export SCIM_BRIDGE_BC_TOKEN=tok-1\n")
+	require.Contains(t, banner, "export SCIM_BRIDGE_BC_RATE_LIMIT=5/1m\n")
+	require.Contains(t, banner, "Users already in the account")
 	require.Contains(t, banner, "Profile:        full (the generous reconstruction)")
 	require.Contains(t, banner, "hold response 0s")
 	require.Contains(t, banner, "Account UUID:   seed-uuid")

@@ -1,6 +1,6 @@
 // Package backend opens a store.Store from a database string. It is the one
 // place that imports both store backends, so that the rest of the program (and
-// the dependency rules of the house style) see only the store seam.
+// the package dependency rules checked by cmd/scim-bridge's layout test) see only the store seam.
 //
 // Accepted forms:
 //
