@@ -295,4 +295,3 @@ func userStores(u simulator.User) []string {
 	slices.Sort(out)
 	return out
 }
-
