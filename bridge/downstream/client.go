@@ -334,7 +334,7 @@ func (c *Client) exec(ctx context.Context, p Priority, opName, query string, var
 	case status == http.StatusForbidden:
 		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonForbidden, Status: status, Detail: "the token lacks a required scope"}
 	case status == http.StatusNotFound:
-		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonAccountNotFound, Status: status, Detail: "no account with this UUID"}
+		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonAccountNotFound, Status: status, Detail: "no account with this UUID at this API URL"}
 	case status == http.StatusRequestEntityTooLarge:
 		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonRefused, Status: status, Detail: "document too large"}
 	case status == http.StatusRequestTimeout:

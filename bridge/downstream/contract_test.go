@@ -42,7 +42,13 @@ type contractTarget struct {
 }
 
 func TestContractSimulator(t *testing.T) {
-	sim, base := startSimulator(t, simulator.Options{})
+	for _, profile := range simulator.Profiles() {
+		t.Run(profile, func(t *testing.T) { contractSimulator(t, profile) })
+	}
+}
+
+func contractSimulator(t *testing.T, profile string) {
+	sim, base := startSimulator(t, simulator.Options{Profile: profile})
 	runContract(t, contractTarget{
 		accountUUID: sim.AccountUUID(),
 		newClient: func(t *testing.T, pageSize int) *Client {
@@ -91,6 +97,48 @@ var (
 )
 
 func runContract(t *testing.T, target contractTarget) {
+	// Each capability the client may detect is probed, so the first run
+	// against a real account tells which of them BigCommerce offers: the log
+	// shows the detected set, and each detected one must work as detected (a
+	// capability that fails is dropped by the client and reported here).
+	t.Run("capabilities", func(t *testing.T) {
+		c := target.newClient(t, 0)
+		require.NoError(t, c.Detect(t.Context(), PriorityRead))
+		require.True(t, c.Detected())
+		caps := c.Capabilities()
+		t.Logf("capabilities: %+v", caps)
+
+		users, _, err := c.ListAccountUsers(t.Context(), PriorityRead)
+		require.NoError(t, err)
+		require.NotEmpty(t, users)
+		require.Equal(t, caps.AccountUserFields, c.Capabilities().AccountUserFields, "the account users' extra fields work as detected")
+
+		if caps.BackwardPaging {
+			newest := users[len(users)-1]
+			found, _, err := c.FindAccountUsers(t.Context(), PriorityRead, []string{newest.Email})
+			require.NoError(t, err)
+			require.True(t, c.Capabilities().BackwardPaging, "backward paging works as detected")
+			require.Equal(t, newest.ID, found[strings.ToLower(newest.Email)].ID)
+		}
+
+		stores, _, err := c.ListStores(t.Context(), PriorityRead)
+		require.NoError(t, err)
+		require.NotEmpty(t, stores)
+		listed, _, err := c.ListStoreUsers(t.Context(), PriorityRead)
+		require.NoError(t, err)
+		// One store's users, by node(id:) when detected (dropped when the
+		// server does not resolve stores) and by the stores connection.
+		for _, byNode := range []bool{caps.NodeStores, false} {
+			c.withCaps(func(cp *Capabilities) { cp.NodeStores = byNode })
+			su, _, err := c.FindStoreUsers(t.Context(), PriorityRead, listed[0].Store.Hash)
+			require.NoError(t, err)
+			require.ElementsMatch(t, userIDs(listed[0].Users), userIDs(su.Users), "by node %v", byNode)
+			if byNode {
+				t.Logf("node(id:) on stores: %v", c.Capabilities().NodeStores)
+			}
+		}
+	})
+
 	t.Run("account", func(t *testing.T) {
 		info, err := target.newClient(t, 0).Account(t.Context(), PriorityRead)
 		require.NoError(t, err)

@@ -3,21 +3,47 @@
 // its stores, and lists the account's users, stores, store users and apps.
 //
 // The account's budget is 70 requests per hour, so the client is built around
-// the request, not the operation:
+// the request, not the operation, and it works on what BigCommerce documents:
 //
-//   - [Client.Apply] sends any number of mutations as one aliased document
+//   - [Client.Apply] sends the operations of a batch as one aliased document
 //     (m0: account { addUserToAccount(input: $i0) { ... } }, m1: ...), inputs as
-//     variables, and returns one [Result] per operation. If the server refuses
-//     the document for its size or complexity, Apply splits it in halves and
-//     retries each (recursively, first half first, so order is preserved) and
-//     reports the splits in the [Batch]; a single refused operation fails with
-//     reason "refused". BigCommerce does not say whether the Account API accepts
-//     several mutations per document, so the client works either way.
+//     variables, and returns one [Result] per operation. BigCommerce documents
+//     one mutation per request and no error payloads, so any document-level
+//     refusal of a document of several operations (whatever its message says)
+//     splits it: into the size the server states, else halves, down to one
+//     operation per document, keeping the order. Only an operation refused
+//     alone in the documented shape fails (invalid_document); a refused shape
+//     never fails the other operations of the batch. Field errors without a
+//     path belong to the only operation of a one-operation document; in a
+//     document of several, the operations without a result go again one by one.
 //   - Every HTTP request goes through a [Gate] (the shared budget) with a
-//     [Priority], and every response's X-Rate-Limit-* headers are reported to it.
+//     [Priority], and every response is reported to it (its X-Rate-Limit-*
+//     headers, and 429s with or without them). Requests carry a User-Agent.
 //   - Listings follow cursors to the end, report how many requests they spent,
 //     and on any failure return the error and no data: a reconciler must never
-//     act on a partial read.
+//     act on a partial read. They ask for pages of 50, BigCommerce's documented
+//     maximum, and fall back to its documented default of 10 when refused.
+//
+// # The documented minimum and the capabilities beyond it
+//
+// Out of the box the client uses only documented shapes: first/after paging
+// with pageInfo and edge cursors, the account's users with id, email,
+// firstName and lastName, a store's users with their documented fields, the
+// documented mutation results. [Client.Detect] asks the server once
+// (introspection, one request) which optional shapes it offers
+// ([Capabilities]): backward paging of the account's users, node(id:) on
+// stores, more fields on the account's users, the new user's id in
+// addUserToAccount's result. Each is an optimisation, never a requirement: a
+// document that relied on one and is refused turns the capability off and goes
+// again in the documented shape. A store's users continue by node(id:) when
+// the server resolves stores that way, otherwise through the stores connection
+// (account { stores(first: 1, after: <cursor of the store before>) }).
+//
+// The user id that removeUserFromStore needs is learned from the mutations that
+// return it, from listings, or by [Client.FindStoreUsers], a complete listing
+// of one store's users (an email absent from it has no access to that store).
+// [Client.FindAccountUsers] searches the newest account users backwards when
+// the server allows it; what it does not find is never evidence of absence.
 //
 // # Whole-request outcomes
 //
@@ -32,14 +58,15 @@
 //	Gate.Acquire error                        transient        budget
 //	HTTP 401                                  permanent        unauthorized
 //	HTTP 403                                  permanent        forbidden
-//	HTTP 404                                  permanent        account_not_found
+//	HTTP 404                                  permanent        account_not_found (wrong UUID or API URL)
 //	HTTP 413                                  document refused (split)
 //	COMPLEXITY_LIMIT_EXCEEDED, TOO_MANY_MUTATIONS
 //	  (document-level, no data)               document refused (split)
 //	document-level error without a code whose
 //	  message mentions complexity or a
 //	  mutation limit                          document refused (split)
-//	other document-level errors (validation)  permanent        invalid_document
+//	other document-level errors (validation)  permanent        invalid_document (Apply: split first,
+//	                                                               see above)
 //	other 4xx                                 permanent        http_4xx
 //	3xx (redirects are never followed)        permanent        unexpected_status
 //	other 2xx than 200/201                    transient        unexpected_status
@@ -98,12 +125,12 @@
 // addUserToStore 102, removeUserFromStore 104), so at most 96 operations fit
 // under BigCommerce's documented limit of 10000; the engine should keep
 // batches well below that (a refused batch still works, at the price of extra
-// requests). Flat listings ask for PageSize items (default 100) per page: 1,006
-// for 100 users. ListStoreUsers asks for 20 stores per page with 25 users
-// nested in each (5,226), then continues stores with more users six at a time
-// with PageSize (at most 100) users each (6,048). If a server refuses a listing
-// document anyway, the listing halves the page (or the stores per
-// continuation) and asks again, down to one item.
+// requests). Flat listings ask for PageSize items (default 50) per page: 256
+// for 50 account users with the documented fields. ListStoreUsers asks for 20
+// stores per page with 25 users nested in each (5,246), then continues stores
+// with more users six at a time with PageSize (at most 50) users each (3,060).
+// If a server refuses a listing document anyway, the listing halves the page
+// (or the stores per continuation) and asks again, down to one item.
 //
 // # Secrets and personal data
 //

@@ -75,7 +75,8 @@ const (
 	ReasonUnauthorized = "unauthorized"
 	// ReasonForbidden means HTTP 403, or a FORBIDDEN error code (missing scope).
 	ReasonForbidden = "forbidden"
-	// ReasonAccountNotFound means HTTP 404, the account UUID is wrong.
+	// ReasonAccountNotFound means HTTP 404: the account UUID is wrong, or the
+	// API base URL does not point at BigCommerce's API (so the path is unknown).
 	ReasonAccountNotFound = "account_not_found"
 	// ReasonHTTP4xx means any other 4xx status.
 	ReasonHTTP4xx = "http_4xx"

@@ -537,3 +537,27 @@ func TestSecondServeOnOneSQLiteFileRefuses(t *testing.T) {
 	code, _, errOut := runCLI("dead-letters")
 	require.Equal(t, exitOK, code, errOut)
 }
+
+// TestDefaultConfigurationDeliversALoneJoinerAtOnce: with the default
+// configuration (70 requests per hour, a 2-minute addition linger), one user
+// created by SCIM on an idle budget is in BigCommerce within seconds, on both
+// simulator profiles.
+func TestDefaultConfigurationDeliversALoneJoinerAtOnce(t *testing.T) {
+	forProfiles(t, func(t *testing.T, profile string) {
+		sim, simURL := simServer(t, simulator.Options{Profile: profile})
+		cfg := config.Default()
+		cfg.Listen, cfg.TelemetryListen = "127.0.0.1:0", "127.0.0.1:0"
+		cfg.Database = config.Secret("sqlite:" + filepath.Join(t.TempDir(), "bridge.db"))
+		cfg.SCIM.Tokens = []config.Secret{e2eToken}
+		cfg.BigCommerce.APIURL = simURL
+		cfg.BigCommerce.AccountUUID = simulator.DefaultAccountUUID
+		cfg.BigCommerce.Token = simulator.DefaultToken
+		cfg.Log.Level = "warn"
+		c, _ := startApp(t, cfg)
+		start := time.Now()
+		c.must(t, http.MethodPost, "/Users", userJSON("first@corp.example", true), 201)
+		require.Eventually(t, func() bool { _, in := bcState(sim)["first@corp.example"]; return in },
+			10*time.Second, 20*time.Millisecond, "the joiner did not reach BigCommerce within 10 s")
+		t.Logf("%s: in BigCommerce %s after the SCIM create", profile, time.Since(start).Round(time.Millisecond))
+	})
+}
