@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -33,6 +34,7 @@ func TestLostAnswerThenOppositeChange(t *testing.T) {
 			sim, simURL := simServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
 			cfg := e2eConfig(db, simURL, "1000/1m", 50)
 			ch := startChild(t, cfg)
+			waitSettledIn(t, ch)
 			cl := scimClient{base: ch.base, http: &http.Client{Timeout: 5 * time.Second}}
 			plant := cl.must(t, http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market"}`, 201)["id"].(string)
 
@@ -45,6 +47,7 @@ func TestLostAnswerThenOppositeChange(t *testing.T) {
 				ch.kill()
 				sim.SetHoldResponse(0)
 				ch = startChild(t, cfg)
+				waitSettledIn(t, ch)
 				cl = scimClient{base: ch.base, http: &http.Client{Timeout: 5 * time.Second}}
 			}
 			eventually := func(what string, cond func(map[string][]string) bool) {
@@ -113,6 +116,27 @@ func TestLostAnswerThenOppositeChange(t *testing.T) {
 			eventually("cy is removed", func(bc map[string][]string) bool { _, in := bc["cy@corp.example"]; return !in })
 		})
 	}
+}
+
+// waitSettledIn waits until the child's leader has read the store catalog and
+// BigCommerce's capabilities, so that a held answer the test sets up next
+// holds the mutation it means, not those reads.
+func waitSettledIn(t *testing.T, ch *child) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		res, err := http.Get(ch.telemetry + "/status")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		var st struct {
+			Delivery struct {
+				CatalogAt      *string `json:"catalogAt"`
+				CapabilitiesAt *string `json:"capabilitiesAt"`
+			} `json:"delivery"`
+		}
+		return json.NewDecoder(res.Body).Decode(&st) == nil && st.Delivery.CatalogAt != nil && st.Delivery.CapabilitiesAt != nil
+	}, 20*time.Second, 50*time.Millisecond, "serve did not read the catalog and capabilities: %s", ch.stderr)
 }
 
 // applied reports whether the simulator applied field for email.
