@@ -100,30 +100,7 @@ const (
 	maxPages = 10000
 )
 
-// Documents of the reads. The account's users are selected with the
-// documented fields plus those the server offers (see accountUsersQuery);
-// a store's users with their documented fields.
-const (
-	queryAccount = "query BridgeAccount { account { id accountInfo { name } } }"
-
-	queryStores = "query BridgeStores($first: Int!, $after: String) { account { " +
-		"stores(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
-		"edges { cursor node { id name storeHash } } } } }"
-
-	queryStoreUsers = "query BridgeStoreUsers($first: Int!, $after: String, $users: Int!) { account { " +
-		"stores(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
-		"edges { cursor node { id name storeHash " +
-		"users(first: $users) { pageInfo { hasNextPage endCursor } collectionInfo { totalItems } " +
-		"edges { node { " + storeUserFields + " } } } } } } } }"
-
-	queryStoreCursors = "query BridgeStoreCursors($first: Int!, $after: String) { account { " +
-		"stores(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
-		"edges { cursor node { id name storeHash } } } } }"
-
-	queryApps = "query BridgeApps($first: Int!, $after: String) { account { " +
-		"apps(first: $first, after: $after) { pageInfo { hasNextPage endCursor } " +
-		"edges { node { id name } } } } }"
-)
+// The documents of the fixed-shape reads are in typed.go.
 
 // accountUsersQuery is the forward listing of the account's users with the
 // given selection of each user.
@@ -177,15 +154,12 @@ type (
 // Account returns the account's id and name in one request; it doubles as the
 // startup credential check.
 func (c *Client) Account(ctx context.Context, p Priority) (AccountInfo, error) {
-	var out struct {
-		Account *struct {
-			ID          string `json:"id"`
-			AccountInfo *struct {
-				Name string `json:"name"`
-			} `json:"accountInfo"`
-		} `json:"account"`
+	var out accountDoc
+	var raw json.RawMessage
+	if _, err := c.query(ctx, p, OpAccount, queryAccount, nil, &raw); err != nil {
+		return AccountInfo{}, err
 	}
-	if _, err := c.query(ctx, p, OpAccount, queryAccount, nil, &out); err != nil {
+	if err := decodeDocument(raw, &out); err != nil {
 		return AccountInfo{}, err
 	}
 	if out.Account == nil {
@@ -250,12 +224,11 @@ func (c *Client) ListStores(ctx context.Context, p Priority) ([]Store, int, erro
 	positions := map[string]*string{}
 	var prev *string
 	n, err := c.pages(ctx, p, OpStores, queryStores, c.pageSize(), nil, func(data json.RawMessage) (wirePageInfo, error) {
-		var out struct {
-			Account *struct {
-				Stores *wireStoreConnection `json:"stores"`
-			} `json:"account"`
+		var out storesDoc
+		if err := decodeDocument(data, &out); err != nil {
+			return wirePageInfo{}, err
 		}
-		if err := json.Unmarshal(data, &out); err != nil || out.Account == nil || out.Account.Stores == nil {
+		if out.Account == nil || out.Account.Stores == nil {
 			return wirePageInfo{}, unexpected("stores missing")
 		}
 		for _, e := range out.Account.Stores.Edges {
@@ -306,17 +279,11 @@ func (s *storePositions) forget(hash string) {
 func (c *Client) ListApps(ctx context.Context, p Priority) ([]App, int, error) {
 	var apps []App
 	n, err := c.pages(ctx, p, OpApps, queryApps, c.pageSize(), nil, func(data json.RawMessage) (wirePageInfo, error) {
-		var out struct {
-			Account *struct {
-				Apps *struct {
-					PageInfo wirePageInfo `json:"pageInfo"`
-					Edges    []struct {
-						Node *App `json:"node"`
-					} `json:"edges"`
-				} `json:"apps"`
-			} `json:"account"`
+		var out appsDoc
+		if err := decodeDocument(data, &out); err != nil {
+			return wirePageInfo{}, err
 		}
-		if err := json.Unmarshal(data, &out); err != nil || out.Account == nil || out.Account.Apps == nil {
+		if out.Account == nil || out.Account.Apps == nil {
 			return wirePageInfo{}, unexpected("apps missing")
 		}
 		for _, e := range out.Account.Apps.Edges {
@@ -353,12 +320,11 @@ func (c *Client) ListStoreUsers(ctx context.Context, p Priority) ([]StoreUsers, 
 	page := c.pageSize()
 	extra := map[string]any{"users": min(page, storeUsersNested)}
 	n, err := c.pages(ctx, p, OpStoreUsers, queryStoreUsers, min(page, storeUsersStores), extra, func(data json.RawMessage) (wirePageInfo, error) {
-		var out struct {
-			Account *struct {
-				Stores *wireStoreConnection `json:"stores"`
-			} `json:"account"`
+		var out storeUsersDoc
+		if err := decodeDocument(data, &out); err != nil {
+			return wirePageInfo{}, err
 		}
-		if err := json.Unmarshal(data, &out); err != nil || out.Account == nil || out.Account.Stores == nil {
+		if out.Account == nil || out.Account.Stores == nil {
 			return wirePageInfo{}, unexpected("stores missing")
 		}
 		for _, e := range out.Account.Stores.Edges {
@@ -609,12 +575,11 @@ func (c *Client) FindStoreUsers(ctx context.Context, p Priority, hash string) (S
 	found := false
 	var prev *string
 	m, err := c.pages(ctx, p, OpStoreCursors, queryStoreCursors, c.pageSize(), nil, func(data json.RawMessage) (wirePageInfo, error) {
-		var out struct {
-			Account *struct {
-				Stores *wireStoreConnection `json:"stores"`
-			} `json:"account"`
+		var out storesDoc
+		if err := decodeDocument(data, &out); err != nil {
+			return wirePageInfo{}, err
 		}
-		if err := json.Unmarshal(data, &out); err != nil || out.Account == nil || out.Account.Stores == nil {
+		if out.Account == nil || out.Account.Stores == nil {
 			return wirePageInfo{}, unexpected("stores missing")
 		}
 		for _, e := range out.Account.Stores.Edges {
