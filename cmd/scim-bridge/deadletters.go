@@ -77,11 +77,11 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 		return code
 	}
 	defer func() { _ = d.Close() }()
-	log := d.log
+	log := d.Log
 
 	var dead, retried []store.Intent
 	var unknown []int64
-	err := d.store.Update(ctx, func(tx store.Tx) error {
+	err := d.Store.Update(ctx, func(tx store.Tx) error {
 		retried, unknown = retried[:0], nil
 		var err error
 		if dead, err = tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentDead}}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
 	"net"
 	"net/http"
@@ -109,7 +110,7 @@ Flags (-name and --name both work):`)
 		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
 		return exitError
 	}
-	a, err := newApp(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, log, app.Options{Version: version})
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
 		return exitError
@@ -118,7 +119,7 @@ Flags (-name and --name both work):`)
 	base := "http://" + cfg.Listen + scim.Prefix
 	printWalkthrough(stdout, base, "http://"+cfg.TelemetryListen, simURL, token, *dir, limit)
 	go feed(ctx, stdout, sim)
-	if err := a.run(ctx, scimLn, telLn); err != nil {
+	if err := a.Run(ctx, scimLn, telLn); err != nil {
 		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
 		return exitError
 	}

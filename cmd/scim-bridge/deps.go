@@ -6,20 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/delivery"
-	"github.com/scim-bridge/scim-bridge/bridge/downstream"
-	"github.com/scim-bridge/scim-bridge/bridge/store"
-	"github.com/scim-bridge/scim-bridge/bridge/store/backend"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"github.com/scim-bridge/scim-bridge/config"
 )
 
@@ -125,7 +118,7 @@ func parseLevel(s string) (zapcore.Level, error) {
 // failure it returns nil and the exit status the command should return. Its
 // logger writes plain text lines for people (see newCommandLogger), never
 // JSON: the command's own output is for a terminal.
-func openDeps(ctx context.Context, cf *configFlags, cmd string, stderr io.Writer) (*deps, int) {
+func openDeps(ctx context.Context, cf *configFlags, cmd string, stderr io.Writer) (*app.Deps, int) {
 	cfg, err := cf.load(os.Environ())
 	if err != nil {
 		return nil, configError(stderr, cmd, err)
@@ -134,79 +127,10 @@ func openDeps(ctx context.Context, cf *configFlags, cmd string, stderr io.Writer
 	if err != nil {
 		return nil, configError(stderr, cmd, err)
 	}
-	d, err := buildDeps(ctx, cfg, log, nil, false)
+	d, err := app.Open(ctx, cfg, log, app.Options{Version: version})
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge %s: %v\n", cmd, err)
 		return nil, exitError
 	}
 	return d, exitOK
-}
-
-// deps are the components built from a configuration, shared by serve,
-// reconcile, report and dead-letters.
-type deps struct {
-	cfg    config.Config
-	log    *zap.Logger
-	reg    *prometheus.Registry
-	store  store.Store
-	svc    *bridge.Service
-	budget *delivery.Budget
-	client *downstream.Client
-	rate   config.RateLimit
-	now    func() time.Time
-}
-
-// buildDeps opens the store and builds the service, the budget and the
-// BigCommerce client. notify, when set, is called after every committed SCIM
-// write. exclusive is set by the serving commands: a SQLite store is then
-// locked against a second serving process.
-func buildDeps(ctx context.Context, cfg config.Config, log *zap.Logger, notify func(), exclusive bool) (*deps, error) {
-	rate, err := config.ParseRateLimit(cfg.BigCommerce.RateLimit)
-	if err != nil {
-		return nil, err
-	}
-	source, err := bridge.ParseEmailSource(cfg.Mapping.EmailSource)
-	if err != nil {
-		return nil, err
-	}
-	st, err := backend.OpenWith(ctx, cfg.Database.Value(), log, backend.Options{Exclusive: exclusive})
-	if err != nil {
-		return nil, err
-	}
-	d := &deps{cfg: cfg, log: log, reg: prometheus.NewRegistry(), store: st, rate: rate, now: time.Now}
-	d.svc, err = bridge.NewService(bridge.Options{
-		Store: st, Logger: log, EmailSource: source, OnCommit: notify,
-		Mapping: bridge.Mapping{Explicit: cfg.Mapping.Groups, ByName: cfg.Mapping.MatchStoreNames},
-	})
-	if err != nil {
-		_ = st.Close()
-		return nil, err
-	}
-	d.budget = delivery.NewBudget(st, rate.N, rate.Window, cfg.Delivery.Reserve, d.now, log)
-	d.client, err = newObservedDownstreamClient(cfg, d.budget, log, newDownstreamMetrics(d.reg).observe)
-	if err != nil {
-		_ = st.Close()
-		return nil, err
-	}
-	return d, nil
-}
-
-func (d *deps) Close() error { return d.store.Close() }
-
-// newDownstreamClient is the BigCommerce client of a configuration, spending
-// through gate.
-func newDownstreamClient(cfg config.Config, gate downstream.Gate, log *zap.Logger) (*downstream.Client, error) {
-	return newObservedDownstreamClient(cfg, gate, log, nil)
-}
-
-// newObservedDownstreamClient is newDownstreamClient reporting every HTTP
-// request to observe (nil: none).
-func newObservedDownstreamClient(cfg config.Config, gate downstream.Gate, log *zap.Logger,
-	observe func(operation string, status int, reason string, d time.Duration),
-) (*downstream.Client, error) {
-	return downstream.New(downstream.Options{
-		BaseURL: cfg.BigCommerce.APIURL, AccountUUID: cfg.BigCommerce.AccountUUID, Token: cfg.BigCommerce.Token.Value(),
-		HTTPClient: &http.Client{Timeout: cfg.BigCommerce.Timeout}, Gate: gate, Logger: log,
-		PageSize: cfg.BigCommerce.PageSize, Observe: observe, UserAgent: "scim-bridge/" + version,
-	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -125,14 +126,14 @@ func startApp(t *testing.T, cfg config.Config) (scimClient, string) {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	ctx, cancel := context.WithCancel(t.Context())
-	a, err := newApp(ctx, cfg, zaptest.NewLogger(t))
+	a, err := app.New(ctx, cfg, zaptest.NewLogger(t), app.Options{Version: version})
 	require.NoError(t, err)
 	scimLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	telLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- a.run(ctx, scimLn, telLn) }()
+	go func() { done <- a.Run(ctx, scimLn, telLn) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)

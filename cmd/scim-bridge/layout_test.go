@@ -14,6 +14,10 @@ import (
 
 const module = "github.com/scim-bridge/scim-bridge"
 
+// appPackage is the composition root: it builds and runs the bridge from a
+// configuration, joining the SCIM layer and the domain.
+const appPackage = module + "/bridge/app"
+
 type listedPackage struct {
 	ImportPath string
 	Dir        string
@@ -38,7 +42,7 @@ func listPackages(t *testing.T) []listedPackage {
 }
 
 // TestDependencyRules enforces the project's layering (dependencies point from
-// cmd to scim, bridge and config, never back): each rule names the packages it
+// cmd to bridge/app, from there to scim, bridge and config, never back): each rule names the packages it
 // applies to, what they must not depend on, and why.
 func TestDependencyRules(t *testing.T) {
 	if testing.Short() {
@@ -52,9 +56,14 @@ func TestDependencyRules(t *testing.T) {
 	}{
 		{func(p string) bool { return p == module+"/config" }, func(d string) bool { return strings.HasPrefix(d, module+"/") },
 			"config is a leaf: everything may import it, it imports no project package", true},
-		{func(p string) bool { return strings.HasPrefix(p, module+"/bridge") }, func(d string) bool {
-			return strings.HasPrefix(d, module+"/scim") || strings.HasPrefix(d, module+"/cmd") || strings.HasPrefix(d, "github.com/gin-gonic/")
-		}, "the domain does not know about HTTP, SCIM or the commands", true},
+		{func(p string) bool { return strings.HasPrefix(p, module+"/bridge") && p != appPackage }, func(d string) bool {
+			return strings.HasPrefix(d, module+"/scim") || strings.HasPrefix(d, module+"/cmd") || strings.HasPrefix(d, "github.com/gin-gonic/") ||
+				d == appPackage
+		}, "the domain does not know about HTTP, SCIM, the assembly or the commands", true},
+		{func(p string) bool { return p == appPackage }, func(d string) bool { return strings.HasPrefix(d, module+"/cmd") },
+			"bridge/app assembles the components (the one place that joins the SCIM layer and the domain); the commands use it, never the reverse", true},
+		{func(p string) bool { return strings.HasPrefix(p, module+"/scim") }, func(d string) bool { return d == appPackage },
+			"the SCIM layer is one component the assembly uses", true},
 		{func(p string) bool { return p == module+"/bridge/store" }, func(d string) bool {
 			return strings.HasPrefix(d, module+"/bridge/store/") || strings.Contains(d, "sqlite") || strings.Contains(d, "pgx")
 		}, "the store interface imports no backend", true},

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
-	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 	"github.com/scim-bridge/scim-bridge/config"
 )
@@ -45,34 +44,6 @@ func TestExcludingCore(t *testing.T) {
 	require.NotContains(t, quiet.String(), "below the level")
 	require.Contains(t, quiet.String(), "at the level")
 	require.NotContains(t, quiet.String(), "x@example.com")
-}
-
-func TestDownstreamOutcome(t *testing.T) {
-	cases := []struct {
-		status int
-		reason string
-		want   string
-	}{
-		{200, "", outcomeOK},
-		{429, downstream.ReasonRateLimited, outcomeRateLimited},
-		{200, downstream.ReasonRateLimited, outcomeRateLimited},
-		{503, downstream.ReasonHTTP5xx, outcomeServerError},
-		{200, downstream.ReasonServerError, outcomeServerError},
-		{401, downstream.ReasonUnauthorized, outcomeClientError},
-		{404, downstream.ReasonAccountNotFound, outcomeClientError},
-		{200, downstream.ReasonRefused, outcomeClientError},
-		{302, downstream.ReasonUnexpectedStatus, outcomeClientError},
-		{0, downstream.ReasonConnection, outcomeNoResponse},
-		{0, downstream.ReasonTimeout, outcomeNoResponse},
-		{200, downstream.ReasonUnreadable, outcomeNoResponse},
-	}
-	for _, tc := range cases {
-		require.Equal(t, tc.want, downstreamOutcome(tc.status, tc.reason), "%d %s", tc.status, tc.reason)
-	}
-	for _, r := range downstream.Reasons() {
-		require.Contains(t, downstreamOutcomes, downstreamOutcome(0, r))
-		require.Contains(t, downstreamOutcomes, downstreamOutcome(200, r))
-	}
 }
 
 // TestConsoleColoursOnlyOnTerminals: --log-format console writes ANSI colour

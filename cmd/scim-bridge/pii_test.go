@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
 	"net"
 	"net/http"
@@ -101,14 +102,14 @@ func noPersonalDataInLogs(t *testing.T, database string) {
 		}
 	})
 	ctx, cancel := context.WithCancel(t.Context())
-	a, err := newApp(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, log, app.Options{Version: version})
 	require.NoError(t, err)
 	scimLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	telLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- a.run(ctx, scimLn, telLn) }()
+	go func() { done <- a.Run(ctx, scimLn, telLn) }()
 	stopped := false
 	stop := func() {
 		if !stopped {
@@ -208,14 +209,14 @@ func noPersonalDataInLogs(t *testing.T, database string) {
 	converge("Bob removed despite the 503s", func(bc map[string][]string) bool { _, in := bc[piiBob.userName]; return !in })
 	// Carol's store grant to the missing store ends in the dead letters.
 	require.Eventually(t, func() bool {
-		n, err := a.countIntents(t.Context(), store.IntentDead)
+		n, err := a.CountIntents(t.Context(), store.IntentDead)
 		return err == nil && n > 0
 	}, 30*time.Second, 50*time.Millisecond, "a dead-lettered operation")
 
 	// A reconciliation run (the simulator's seed users are unmanaged).
-	_, err = a.runner.RunOnce(t.Context(), false)
+	_, err = a.Runner().RunOnce(t.Context(), false)
 	require.NoError(t, err)
-	_, err = a.runner.RunOnce(t.Context(), true)
+	_, err = a.Runner().RunOnce(t.Context(), true)
 	require.NoError(t, err)
 
 	// A 429 storm while Alice is deleted (after the reconciliation, whose
@@ -239,14 +240,14 @@ func noPersonalDataInLogs(t *testing.T, database string) {
 		require.NoError(t, err)
 		seen = append(seen, path+"\n"+string(raw))
 	}
-	require.NoError(t, a.store.View(t.Context(), func(tx store.Tx) error {
+	require.NoError(t, a.Store.View(t.Context(), func(tx store.Tx) error {
 		intents, err := tx.ListIntents(t.Context(), store.IntentFilter{})
 		for _, in := range intents {
 			seen = append(seen, "intent last error: "+in.LastError)
 		}
 		return err
 	}))
-	audit := auditDetails(t, a.store)
+	audit := auditDetails(t, a.Store)
 	require.NotEmpty(t, audit)
 	seen = append(seen, audit...)
 	status, body := send(http.MethodGet, "/Users/"+carol, piiSCIMToken, "")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
 	"strconv"
 	"strings"
@@ -88,7 +89,7 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return code
 	}
 	defer func() { _ = d.Close() }()
-	cfg, log := d.cfg, d.log
+	cfg, log := d.Config, d.Log
 
 	policy := reconcile.Policy{Unmanaged: cfg.Reconcile.Unmanaged, Protected: cfg.Reconcile.ProtectedEmails, MaxRemovals: cfg.Reconcile.MaxRemovals}
 	if maxRemovals >= 0 {
@@ -106,8 +107,8 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			what, err, wait, attempt+1, reportRetry.attempts)
 	}}
 	runner, err := reconcile.New(reconcile.Options{
-		Store: d.store, Service: d.svc, Client: reader, Policy: policy, Logger: log,
-		Metrics: reconcile.NewMetrics(d.reg), Now: d.now, PageSize: cfg.BigCommerce.PageSize,
+		Store: d.Store, Service: d.Service, Client: reader, Policy: policy, Logger: log,
+		Metrics: reconcile.NewMetrics(d.Registry), Now: d.Now, PageSize: cfg.BigCommerce.PageSize,
 		OnEstimate: func(e reconcile.Estimate) {
 			printEstimate(ctx, stderr, "reconcile", e, d)
 			progress.expect(e.Requests)
@@ -152,7 +153,7 @@ func reconcileExit(res reconcile.Result) int {
 
 // printEstimate says, before a read, how many requests it should cost and
 // whether the budget will make it wait.
-func printEstimate(ctx context.Context, w io.Writer, cmd string, e reconcile.Estimate, d *deps) {
+func printEstimate(ctx context.Context, w io.Writer, cmd string, e reconcile.Estimate, d *app.Deps) {
 	if e.Basis == reconcile.BasisMinimum {
 		fmt.Fprintf(w, "scim-bridge %s: reading BigCommerce will spend at least %s (no earlier listing is saved, so the account's size is unknown)\n",
 			cmd, countOf(e.Requests, "request", "requests"))
@@ -161,19 +162,19 @@ func printEstimate(ctx context.Context, w io.Writer, cmd string, e reconcile.Est
 			cmd, countOf(e.Requests, "request", "requests"), e.AccountPages, e.StorePages, e.Continuations,
 			countOf(e.Users, "user", "users"), countOf(e.Stores, "store", "stores"))
 	}
-	if d == nil || d.budget == nil {
+	if d == nil || d.Budget == nil {
 		return
 	}
-	b, err := d.budget.Snapshot(ctx)
+	b, err := d.Budget.Snapshot(ctx)
 	if err != nil {
 		return
 	}
-	now := d.now()
-	usable := int(b.Available(now) - d.budget.Floor(readPriority))
+	now := d.Now()
+	usable := int(b.Available(now) - d.Budget.Floor(readPriority))
 	if usable < e.Requests {
-		every := d.rate.Window / time.Duration(max(d.rate.N, 1))
+		every := d.Rate.Window / time.Duration(max(d.Rate.N, 1))
 		fmt.Fprintf(w, "scim-bridge %s: the budget (%s) allows about %d read requests now (the rest is kept for removals); the read waits for the others, one every %s\n",
-			cmd, d.rate, max(usable, 0), every.Round(time.Second))
+			cmd, d.Rate, max(usable, 0), every.Round(time.Second))
 	}
 }
 

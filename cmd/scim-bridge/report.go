@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
 	"os"
 	"path/filepath"
@@ -180,9 +181,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	defer func() { _ = d.Close() }()
-	cfg := d.cfg
+	cfg := d.Config
 
-	est, err := reconcile.EstimateRead(ctx, d.store, cfg.BigCommerce.PageSize)
+	est, err := reconcile.EstimateRead(ctx, d.Store, cfg.BigCommerce.PageSize)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: %v\n", err)
 		return exitError
@@ -199,13 +200,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "scim-bridge report: %s failed (%v); retrying in %s (attempt %d of %d)\n",
 			what, err, wait, attempt+1, reportRetry.attempts)
 	}}
-	snap, err := delivery.ReadSnapshot(ctx, reader, readPriority, d.now)
+	snap, err := delivery.ReadSnapshot(ctx, reader, readPriority, d.Now)
 	progress.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: read BigCommerce: %v\nNo report was written (%s spent).\n", err, countOf(snap.Requests, "request", "requests"))
 		return exitError
 	}
-	desired, err := d.svc.Desired(ctx)
+	desired, err := d.Service.Desired(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: read the SCIM users: %v\n", err)
 		return exitError
@@ -341,12 +342,12 @@ func writePrivateFile(path string, data []byte) error {
 // readClient returns the BigCommerce client reconcile and report read with:
 // the configured client, whose gate is the shared budget, wrapped so that each
 // request shows as progress when w is a terminal (and nothing otherwise).
-func readClient(d *deps, w io.Writer, cmd string) (*downstream.Client, *progressGate, error) {
-	g := &progressGate{inner: d.budget, cmd: cmd}
+func readClient(d *app.Deps, w io.Writer, cmd string) (*downstream.Client, *progressGate, error) {
+	g := &progressGate{inner: d.Budget, cmd: cmd}
 	if isTerminal(w) {
 		g.w = w
 	}
-	c, err := newDownstreamClient(d.cfg, g, d.log)
+	c, err := app.NewClient(d.Config, g, d.Log, version, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
 	"net"
 	"os"
@@ -56,11 +57,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer func() { _ = log.Sync() }()
 	log.Info("scim-bridge starting", zap.String("version", version), zap.String("config_file", configFileName(cf.path)),
-		zap.String("store", describeStore(cfg.Database.Value())), zap.String("bigcommerce_api", graphQLEndpoint(cfg.BigCommerce)))
+		zap.String("store", app.DescribeStore(cfg.Database.Value())), zap.String("bigcommerce_api", app.GraphQLEndpoint(cfg.BigCommerce)))
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration warning: "+w, zap.String("check", "scim-bridge validate"))
 	}
-	a, err := newApp(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, log, app.Options{Version: version})
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		fmt.Fprintf(stderr, "scim-bridge serve: %v\n", err)
@@ -79,7 +80,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "scim-bridge serve: listen on %s (%s): %v\n", cfg.TelemetryListen, cfg.Origin("telemetry_listen").Describe(), err)
 		return exitError
 	}
-	if err := a.run(ctx, scimLn, telLn); err != nil {
+	if err := a.Run(ctx, scimLn, telLn); err != nil {
 		log.Error("stopped", zap.Error(err))
 		fmt.Fprintf(stderr, "scim-bridge serve: %v\n", err)
 		return exitError
@@ -96,12 +97,6 @@ func configFileName(path string) string {
 		return "none"
 	}
 	return path
-}
-
-// graphQLEndpoint is the URL the BigCommerce client posts to (without any
-// credentials the API URL might carry).
-func graphQLEndpoint(bc config.BigCommerce) string {
-	return redactURL(bc.APIURL) + "/accounts/" + bc.AccountUUID + "/graphql"
 }
 
 // writeEnvironmentHelp lists every SCIM_BRIDGE_* variable with its default

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
 	mrand "math/rand/v2"
 	"net"
@@ -313,13 +314,13 @@ func soak(ctx context.Context, o soakOptions, logOut, progress io.Writer) (*soak
 
 	appCtx, stopApp := context.WithCancel(ctx)
 	defer stopApp()
-	a, err := newApp(appCtx, cfg, log)
+	a, err := app.New(appCtx, cfg, log, app.Options{Version: version})
 	if err != nil {
 		_, _ = scimLn.Close(), telLn.Close()
 		return nil, err
 	}
 	done := make(chan error, 1)
-	go func() { done <- a.run(appCtx, scimLn, telLn) }()
+	go func() { done <- a.Run(appCtx, scimLn, telLn) }()
 	var runErr error
 	bridgeStopped := false
 	stopBridge := func() {
@@ -404,7 +405,7 @@ func soak(ctx context.Context, o soakOptions, logOut, progress io.Writer) (*soak
 	runtime.GC()
 	rep.HeapAfterGC = sampleMemory().HeapInuseBytes
 	rep.Interrupted = ctx.Err() != nil
-	if n, err := a.countIntents(context.WithoutCancel(ctx), store.IntentPending); err == nil {
+	if n, err := a.CountIntents(context.WithoutCancel(ctx), store.IntentPending); err == nil {
 		rep.OutboxPending = n
 	} else {
 		rep.OutboxPending = -1

@@ -4,8 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -96,7 +96,7 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 // checkBigCommerce runs serve's startup credential check once, without the
 // budget (validate opens no store).
 func checkBigCommerce(ctx context.Context, stdout, stderr io.Writer, cfg config.Config) int {
-	client, err := newDownstreamClient(cfg, nil, zap.NewNop())
+	client, err := app.NewClient(cfg, nil, zap.NewNop(), version, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge validate: %v\n", err)
 		return exitUsage
@@ -108,7 +108,7 @@ func checkBigCommerce(ctx context.Context, stdout, stderr io.Writer, cfg config.
 		fmt.Fprintf(stdout, "\nBigCommerce accepted the token and the account (account id %s).\n", info.ID)
 		return exitOK
 	}
-	if cerr := credentialError(cfg, err); cerr != nil {
+	if cerr := app.CredentialError(cfg, err); cerr != nil {
 		fmt.Fprintf(stdout, "\n%v\n", cerr)
 		return exitUsage
 	}
@@ -162,8 +162,8 @@ func writeSummary(w io.Writer, path string, c config.Config) {
 		row("SCIM clients", "%s (the TCP peer address; X-Forwarded-For ignored)", strings.Join(c.SCIM.AllowCIDRs, ", "))
 	}
 	row("telemetry listener", "%s (/metrics, /healthz, /readyz, /status)", c.TelemetryListen)
-	row("store", "%s", describeStore(c.Database.Value()))
-	row("BigCommerce", "%s (account %s), API token from %s", graphQLEndpoint(c.BigCommerce), c.BigCommerce.AccountUUID, c.Origin("bigcommerce.token").Describe())
+	row("store", "%s", app.DescribeStore(c.Database.Value()))
+	row("BigCommerce", "%s (account %s), API token from %s", app.GraphQLEndpoint(c.BigCommerce), c.BigCommerce.AccountUUID, c.Origin("bigcommerce.token").Describe())
 	row("request budget", "%s, %.0f%% kept for removals, up to %d operations per request", c.BigCommerce.RateLimit, c.Delivery.Reserve*100, c.BigCommerce.MaxBatch)
 	mapping := fmt.Sprintf("%d explicit %s", len(c.Mapping.Groups), plural(len(c.Mapping.Groups), "entry", "entries"))
 	if c.Mapping.MatchStoreNames {
@@ -181,30 +181,9 @@ func writeSummary(w io.Writer, path string, c config.Config) {
 	_ = tw.Flush()
 }
 
-// describeStore names the store type and where it is, without credentials.
-func describeStore(dsn string) string {
-	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
-		return "sqlite, file " + path + " (one replica)"
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "postgres"
-	}
-	return fmt.Sprintf("postgres, host %s, database %s (several replicas may share it)", u.Hostname(), strings.TrimPrefix(u.Path, "/"))
-}
-
 // countOf is "1 user", "2 users", "0 users".
 func countOf(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + plural(n, one, many)
-}
-
-// redactURL shows a URL without the password it may carry.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(not a URL)"
-	}
-	return strings.TrimRight(u.Redacted(), "/")
 }
 
 func plural(n int, one, many string) string {

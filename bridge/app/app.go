@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,10 +36,10 @@ import (
 // is one short transaction) and the leader's current step completes.
 const shutdownTimeout = 15 * time.Second
 
-// app is a running bridge: SCIM server, telemetry server, and, on the replica
+// App is a running bridge: SCIM server, telemetry server, and, on the replica
 // holding the lease, the delivery engine and scheduled reconciliation.
-type app struct {
-	*deps
+type App struct {
+	*Deps
 	engine    *delivery.Engine
 	runner    *reconcile.Runner
 	elector   *leader.Elector
@@ -61,26 +60,29 @@ type statusPart struct {
 	get  func(ctx context.Context) any
 }
 
-// newApp builds a bridge from a validated configuration.
-func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, error) {
+// New builds a bridge from a validated configuration. It opens the store
+// exclusively (a SQLite file is locked against a second serving process).
+func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*App, error) {
 	var engine atomic.Pointer[delivery.Engine]
-	d, err := buildDeps(ctx, cfg, log, func() {
+	o.Exclusive = true
+	o.OnCommit = func() {
 		if e := engine.Load(); e != nil {
 			e.Notify()
 		}
-	}, true)
+	}
+	d, err := Open(ctx, cfg, log, o)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{deps: d, started: time.Now(), downOK: true}
-	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	a := &App{Deps: d, started: time.Now(), downOK: true}
+	d.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "build_info",
-			Help: "Build information; the value is 1.", ConstLabels: prometheus.Labels{"version": version}}, func() float64 { return 1 }))
+			Help: "Build information; the value is 1.", ConstLabels: prometheus.Labels{"version": o.Version}}, func() float64 { return 1 }))
 
-	dm := delivery.NewMetrics(d.reg)
+	dm := delivery.NewMetrics(d.Registry)
 	dm.SetConfiguredBatch(cfg.BigCommerce.MaxBatch)
 	eng, err := delivery.New(delivery.Options{
-		Store: d.store, Client: d.client, Budget: d.budget, Service: d.svc, Logger: log, Metrics: dm,
+		Store: d.Store, Client: d.Client, Budget: d.Budget, Service: d.Service, Logger: log, Metrics: dm,
 		MaxBatch: cfg.BigCommerce.MaxBatch, RemovalLinger: cfg.Delivery.RemovalLinger,
 		AdditionLinger: cfg.Delivery.AdditionLinger, MaxAttempts: cfg.Delivery.MaxAttempts, RetryBackoff: cfg.Delivery.RetryBackoff,
 	})
@@ -93,7 +95,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	a.leaders = append(a.leaders, eng.RunLeased)
 
 	runner, err := reconcile.New(reconcile.Options{
-		Store: d.store, Service: d.svc, Client: d.client, Logger: log, Metrics: reconcile.NewMetrics(d.reg),
+		Store: d.Store, Service: d.Service, Client: d.Client, Logger: log, Metrics: reconcile.NewMetrics(d.Registry),
 		Interval: cfg.Reconcile.Interval, PageSize: cfg.BigCommerce.PageSize,
 		Policy: reconcile.Policy{Unmanaged: cfg.Reconcile.Unmanaged, Protected: cfg.Reconcile.ProtectedEmails, MaxRemovals: cfg.Reconcile.MaxRemovals},
 	})
@@ -108,10 +110,10 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	host, _ := os.Hostname()
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
-	a.elector = leader.New(d.store, "delivery", host+"-"+hex.EncodeToString(suffix[:]), cfg.Delivery.LeaseTTL, log)
+	a.elector = leader.New(d.Store, "delivery", host+"-"+hex.EncodeToString(suffix[:]), cfg.Delivery.LeaseTTL, log)
 	leaderGauge := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "leader",
 		Help: "1 when this replica holds the delivery lease (runs delivery and reconciliation)."})
-	d.reg.MustRegister(leaderGauge)
+	d.Registry.MustRegister(leaderGauge)
 	a.elector.OnChange = func(l bool) { leaderGauge.Set(map[bool]float64{true: 1, false: 0}[l]) }
 	a.registerBudgetMetrics()
 
@@ -134,51 +136,41 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		_ = d.Close()
 		return nil, err
 	}
-	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "scim_requests_total",
-		Help: "SCIM requests by resource type, method and status code."}, []string{"resource", "method", "status"})
-	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "scim_bridge", Name: "scim_request_duration_seconds",
-		Help: "SCIM request latency by resource type and method.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12)},
-		[]string{"resource", "method"})
-	throttled := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "scim_throttled_total",
-		Help: "SCIM requests answered 429 by the per-token rate limit (scim.requests_per_second, scim.burst)."})
-	d.reg.MustRegister(reqs, lat, throttled, newGroupsCollector(d.svc))
+	sm := scim.NewMetrics(d.Registry)
+	d.Registry.MustRegister(newGroupsCollector(d.Service))
 	gin.SetMode(gin.ReleaseMode)
 	a.scim, err = scim.NewHandler(scim.Options{
-		Service: d.svc, Tokens: tokens, PublicURL: cfg.SCIM.PublicURL, MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
+		Service: d.Service, Tokens: tokens, PublicURL: cfg.SCIM.PublicURL, MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
 		MaxResults: cfg.SCIM.MaxResults, Logger: log,
 		AllowCIDRs: allow, TrustProxyCIDRs: trust,
-		RequestsPerSecond: cfg.SCIM.RequestsPerSecond, Burst: cfg.SCIM.Burst, Throttled: throttled.Inc,
-		Observe: func(res, method string, status int, dur time.Duration) {
-			reqs.WithLabelValues(res, method, strconv.Itoa(status)).Inc()
-			lat.WithLabelValues(res, method).Observe(dur.Seconds())
-		},
+		RequestsPerSecond: cfg.SCIM.RequestsPerSecond, Burst: cfg.SCIM.Burst, Throttled: sm.Throttled, Observe: sm.Observe,
 	})
 	if err != nil {
 		_ = d.Close()
 		return nil, err
 	}
-	a.telemetry = telemetry.Handler(telemetry.Options{Gatherer: d.reg, Store: d.store, Downstream: a.downstream, Status: a.statusDoc})
+	a.telemetry = telemetry.Handler(telemetry.Options{Gatherer: d.Registry, Store: d.Store, Downstream: a.downstream, Status: a.statusDoc})
 	return a, nil
 }
 
 // registerBudgetMetrics exposes the request budget as of its last change.
-func (a *app) registerBudgetMetrics() {
-	a.reg.MustRegister(
+func (a *App) registerBudgetMetrics() {
+	a.Registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "budget_available_requests",
 			Help: "Downstream requests the budget allows now (removals may use all; other work keeps the reserve)."},
-			func() float64 { return a.budget.Last().Available(time.Now()) }),
+			func() float64 { return a.Budget.Last().Available(time.Now()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "budget_capacity_requests",
-			Help: "Requests per window (SCIM_BRIDGE_BC_RATE_LIMIT)."}, func() float64 { return float64(a.rate.N) }),
+			Help: "Requests per window (SCIM_BRIDGE_BC_RATE_LIMIT)."}, func() float64 { return float64(a.Rate.N) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "budget_seconds_until_next_request",
 			Help: "Seconds until the budget allows one more request (0 when one is available)."},
 			func() float64 {
 				now := time.Now()
-				return max(0, a.budget.Last().ReadyAt(now, 0).Sub(now).Seconds())
+				return max(0, a.Budget.Last().ReadyAt(now, 0).Sub(now).Seconds())
 			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "dead_letters",
 			Help: "Intents in the dead letters, waiting for an operator (scim-bridge dead-letters)."},
 			func() float64 {
-				n, err := a.countIntents(context.Background(), store.IntentDead)
+				n, err := a.CountIntents(context.Background(), store.IntentDead)
 				if err != nil {
 					return -1
 				}
@@ -187,20 +179,9 @@ func (a *app) registerBudgetMetrics() {
 	)
 }
 
-func (a *app) countIntents(ctx context.Context, state store.IntentState) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	var n int
-	err := a.store.View(ctx, func(tx store.Tx) error {
-		in, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{state}})
-		n = len(in)
-		return err
-	})
-	return n, err
-}
 
 // downstream reports BigCommerce's reachability as last seen.
-func (a *app) downstream() (bool, string) {
+func (a *App) downstream() (bool, string) {
 	a.downMu.Lock()
 	ok, reason := a.downOK, a.downReason
 	a.downMu.Unlock()
@@ -212,7 +193,7 @@ func (a *app) downstream() (bool, string) {
 	return ok, reason
 }
 
-func (a *app) setDownstream(ok bool, reason string) {
+func (a *App) setDownstream(ok bool, reason string) {
 	a.downMu.Lock()
 	a.downOK, a.downReason = ok, reason
 	a.downMu.Unlock()
@@ -221,10 +202,10 @@ func (a *app) setDownstream(ok bool, reason string) {
 // statusDoc is the /status document. Unknown times are null (never
 // 0001-01-01), budget figures have two decimals, and the pending operations
 // are keyed by priority name.
-func (a *app) statusDoc(ctx context.Context) any {
-	b := a.budget.Last()
+func (a *App) statusDoc(ctx context.Context) any {
+	b := a.Budget.Last()
 	now := time.Now()
-	dead, _ := a.countIntents(ctx, store.IntentDead)
+	dead, _ := a.CountIntents(ctx, store.IntentDead)
 	ok, reason := a.downstream()
 	var next any
 	if at := b.ReadyAt(now, 0); !at.After(now) {
@@ -237,17 +218,17 @@ func (a *app) statusDoc(ctx context.Context) any {
 		serverLeft = nil // unknown until BigCommerce's headers say
 	}
 	doc := map[string]any{
-		"version":   version,
+		"version":   a.Version,
 		"startedAt": a.started.UTC(),
 		"leader":    map[string]any{"isLeader": a.elector.IsLeader(), "epoch": a.elector.Epoch()},
 		"budget": map[string]any{
-			"rateLimit": a.rate.String(), "available": round2(b.Available(now)), "capacity": a.rate.N,
+			"rateLimit": a.Rate.String(), "available": round2(b.Available(now)), "capacity": a.Rate.N,
 			"pausedUntil": timeOrNil(b.PausedUntil), "serverLeft": serverLeft, "nextRequestAt": next,
 		},
 		"delivery":    deliveryStatus(a.engine.Status()),
-		"quota":       a.budget.Quota(),
+		"quota":       a.Budget.Quota(),
 		"deadLetters": dead,
-		"bigcommerce": map[string]any{"reachable": ok, "reason": reason, "endpoint": graphQLEndpoint(a.cfg.BigCommerce)},
+		"bigcommerce": map[string]any{"reachable": ok, "reason": reason, "endpoint": GraphQLEndpoint(a.Config.BigCommerce)},
 	}
 	for _, p := range a.status {
 		doc[p.name] = p.get(ctx)
@@ -315,11 +296,11 @@ func timeOrNil(t time.Time) any {
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
-// credentialError turns the failure of the account query into the operator's
+// CredentialError turns the failure of the account query into the operator's
 // message when it is a configuration problem (wrong token, missing scope,
 // unknown account), or returns nil. Each message names where the setting to
 // check came from (the variable, the file, the flag).
-func credentialError(cfg config.Config, err error) error {
+func CredentialError(cfg config.Config, err error) error {
 	var de *downstream.Error
 	if !errors.As(err, &de) {
 		return nil
@@ -332,8 +313,8 @@ func credentialError(cfg config.Config, err error) error {
 	case downstream.ReasonAccountNotFound:
 		return fmt.Errorf("BigCommerce answered 404 (not found) for %s: either the account UUID %s is wrong (check %s) "+
 			"or the API URL %s is not the API base (check %s: https://api.bigcommerce.com for BigCommerce, or the simulator's http://HOST:PORT)",
-			graphQLEndpoint(bc), bc.AccountUUID, cfg.Origin("bigcommerce.account_uuid").Describe(),
-			redactURL(bc.APIURL), cfg.Origin("bigcommerce.api_url").Describe())
+			GraphQLEndpoint(bc), bc.AccountUUID, cfg.Origin("bigcommerce.account_uuid").Describe(),
+			RedactURL(bc.APIURL), cfg.Origin("bigcommerce.api_url").Describe())
 	case downstream.ReasonForbidden:
 		return errors.New("the BigCommerce token lacks a scope (403/FORBIDDEN): grant Account (read-only), Account Stores (read) and Account Users (read, write, delete)")
 	}
@@ -357,19 +338,19 @@ func parseCIDRs(list []string, field string) ([]netip.Prefix, error) {
 // wrong token, a missing scope or an unknown account fails loudly. It waits for
 // the budget at most a few seconds; when the budget has nothing to give (a
 // restart loop, say) the check is skipped rather than overspending.
-func (a *app) checkCredentials(ctx context.Context) error {
+func (a *App) checkCredentials(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	info, err := a.client.Account(cctx, downstream.PriorityRead)
+	info, err := a.Client.Account(cctx, downstream.PriorityRead)
 	var de *downstream.Error
 	switch {
 	case err == nil:
-		a.log.Info("BigCommerce credentials accepted", zap.String("account_id", info.ID))
+		a.Log.Info("BigCommerce credentials accepted", zap.String("account_id", info.ID))
 		return nil
-	case credentialError(a.cfg, err) != nil:
-		return credentialError(a.cfg, err)
+	case CredentialError(a.Config, err) != nil:
+		return CredentialError(a.Config, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &de) && de.Reason == downstream.ReasonBudget:
-		a.log.Warn("credential check skipped: the request budget has nothing to spare now")
+		a.Log.Warn("credential check skipped: the request budget has nothing to spare now")
 		return nil
 	default:
 		reason := "unknown"
@@ -377,42 +358,42 @@ func (a *app) checkCredentials(ctx context.Context) error {
 			reason = de.Reason
 		}
 		a.setDownstream(false, reason)
-		a.log.Warn("BigCommerce unreachable at start; SCIM keeps working and delivery retries", zap.String("reason", reason))
+		a.Log.Warn("BigCommerce unreachable at start; SCIM keeps working and delivery retries", zap.String("reason", reason))
 		return nil
 	}
 }
 
-// run serves until ctx ends, then shuts down gracefully.
-func (a *app) run(ctx context.Context, scimLn, telemetryLn net.Listener) error {
+// Run serves until ctx ends, then shuts down gracefully.
+func (a *App) Run(ctx context.Context, scimLn, telemetryLn net.Listener) error {
 	defer a.Close()
 	if err := a.checkCredentials(ctx); err != nil {
 		return err
 	}
 	scimSrv := &http.Server{Handler: a.scim, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: zap.NewStdLog(a.log.Named("http"))}
-	telSrv := &http.Server{Handler: a.telemetry, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(a.log.Named("telemetry"))}
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: zap.NewStdLog(a.Log.Named("http"))}
+	telSrv := &http.Server{Handler: a.telemetry, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(a.Log.Named("telemetry"))}
 	errc := make(chan error, 3)
-	go func() { errc <- serveHTTP(scimSrv, scimLn, a.cfg.TLS) }()
+	go func() { errc <- serveHTTP(scimSrv, scimLn, a.Config.TLS) }()
 	go func() { errc <- serveHTTP(telSrv, telemetryLn, config.TLS{}) }()
 	lctx, stopLeader := context.WithCancel(ctx)
 	leaderDone := make(chan struct{})
 	go func() { _ = a.elector.Run(lctx, a.leaders...); close(leaderDone) }()
-	a.log.Info("scim-bridge serving", zap.String("scim", scimLn.Addr().String()+scim.Prefix), zap.String("telemetry", telemetryLn.Addr().String()),
-		zap.String("store", describeStore(a.cfg.Database.Value())), zap.String("bigcommerce_api", graphQLEndpoint(a.cfg.BigCommerce)),
-		zap.String("version", version))
+	a.Log.Info("scim-bridge serving", zap.String("scim", scimLn.Addr().String()+scim.Prefix), zap.String("telemetry", telemetryLn.Addr().String()),
+		zap.String("store", DescribeStore(a.Config.Database.Value())), zap.String("bigcommerce_api", GraphQLEndpoint(a.Config.BigCommerce)),
+		zap.String("version", a.Version))
 
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	a.log.Info("shutting down")
+	a.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	// SCIM first: every request answered 2xx has committed its intents, so the
 	// outbox is consistent whenever the process stops.
 	if e := scimSrv.Shutdown(sctx); e != nil {
-		a.log.Warn("SCIM server shutdown", zap.Error(e))
+		a.Log.Warn("SCIM server shutdown", zap.Error(e))
 	}
 	stopLeader()
 	<-leaderDone
@@ -436,3 +417,6 @@ func serveHTTP(srv *http.Server, ln net.Listener, tlsCfg config.TLS) error {
 	}
 	return err
 }
+
+// Runner is the scheduled reconciliation; RunOnce runs it at once.
+func (a *App) Runner() *reconcile.Runner { return a.runner }
