@@ -179,7 +179,6 @@ func (a *App) registerBudgetMetrics() {
 	)
 }
 
-
 // downstream reports BigCommerce's reachability as last seen.
 func (a *App) downstream() (bool, string) {
 	a.downMu.Lock()

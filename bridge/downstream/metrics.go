@@ -72,4 +72,3 @@ func requestOutcome(status int, reason string) string {
 		return outcomeOK
 	}
 }
-

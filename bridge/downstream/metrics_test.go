@@ -33,4 +33,3 @@ func TestDownstreamOutcome(t *testing.T) {
 		require.Contains(t, requestOutcomes, requestOutcome(200, r))
 	}
 }
-
