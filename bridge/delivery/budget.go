@@ -249,14 +249,9 @@ func (b *Budget) Quota() Quota {
 	return q
 }
 
-// Acquire implements downstream.Gate. A request the engine has already paid for
-// (a context from WithPrepaid) passes once; in a context from NonBlocking it
-// fails at once with ErrBudgetExhausted when no request is available; otherwise
-// it waits, in real time, until one is.
+// Acquire implements downstream.Gate: it waits, in real time, until a
+// request of priority p is available, and takes it.
 func (b *Budget) Acquire(ctx context.Context, p downstream.Priority) error {
-	if pp, ok := ctx.Value(prepaidKey{}).(*prepaid); ok && pp.use() {
-		return nil
-	}
 	for {
 		ok, ready, err := b.TryTake(ctx, p)
 		if err != nil {
@@ -264,9 +259,6 @@ func (b *Budget) Acquire(ctx context.Context, p downstream.Priority) error {
 		}
 		if ok {
 			return nil
-		}
-		if _, nb := ctx.Value(nonBlockingKey{}).(bool); nb {
-			return ErrBudgetExhausted
 		}
 		wait := min(max(ready.Sub(b.now()), 10*time.Millisecond), 5*time.Second)
 		t := time.NewTimer(wait)
@@ -278,6 +270,42 @@ func (b *Budget) Acquire(ctx context.Context, p downstream.Priority) error {
 		}
 	}
 }
+
+// Paid returns the gate of a caller that has already taken one request from
+// the budget (the engine, which decides with TryTake whether to send at all):
+// its first Acquire passes without spending; each later one (the halves of a
+// split document, the pages of a lookup) takes a request if one is available
+// now and fails with ErrBudgetExhausted otherwise, never waiting. Responses
+// are observed by the budget.
+func (b *Budget) Paid() downstream.Gate { return &paidGate{b: b, left: 1} }
+
+type paidGate struct {
+	b    *Budget
+	mu   sync.Mutex
+	left int
+}
+
+func (g *paidGate) Acquire(ctx context.Context, p downstream.Priority) error {
+	g.mu.Lock()
+	paid := g.left > 0
+	if paid {
+		g.left--
+	}
+	g.mu.Unlock()
+	if paid {
+		return nil
+	}
+	ok, _, err := g.b.TryTake(ctx, p)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return ErrBudgetExhausted
+	}
+	return nil
+}
+
+func (g *paidGate) Observe(info downstream.RateInfo) { g.b.Observe(info) }
 
 // Snapshot returns the bucket as of now without spending.
 func (b *Budget) Snapshot(ctx context.Context) (Bucket, error) {
@@ -291,29 +319,3 @@ func (b *Budget) Last() Bucket {
 	return b.last
 }
 
-type (
-	prepaidKey     struct{}
-	nonBlockingKey struct{}
-)
-
-type prepaid struct {
-	mu   sync.Mutex
-	left int
-}
-
-func (p *prepaid) use() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.left == 0 {
-		return false
-	}
-	p.left--
-	return true
-}
-
-// WithPrepaid returns a context in which the next Acquire passes without
-// spending (the caller took the request already), and later ones do not block.
-func WithPrepaid(ctx context.Context) context.Context {
-	ctx = context.WithValue(ctx, prepaidKey{}, &prepaid{left: 1})
-	return context.WithValue(ctx, nonBlockingKey{}, true)
-}

@@ -23,18 +23,6 @@ import (
 // accepts one mutation per request.
 const singleModeReserve = 0.5
 
-// Downstream is what the engine needs from the BigCommerce client
-// (*downstream.Client).
-type Downstream interface {
-	Apply(ctx context.Context, p downstream.Priority, ops []downstream.Op) (downstream.Batch, error)
-	FindAccountUsers(ctx context.Context, p downstream.Priority, emails []string) (map[string]downstream.User, int, error)
-	FindStoreUsers(ctx context.Context, p downstream.Priority, hash string) (downstream.StoreUsers, int, error)
-	ListStores(ctx context.Context, p downstream.Priority) ([]downstream.Store, int, error)
-	Detect(ctx context.Context, p downstream.Priority) error
-	Detected() bool
-	Capabilities() downstream.Capabilities
-}
-
 // Service is what the engine needs from the bridge's service
 // (*bridge.Service).
 type Service interface {
@@ -47,7 +35,7 @@ type Service interface {
 // Options configures an Engine.
 type Options struct {
 	Store   store.Store
-	Client  Downstream
+	Client  *downstream.Client
 	Budget  *Budget
 	Service Service // receives store catalog changes, gives desired stores
 	Logger  *zap.Logger
@@ -480,7 +468,7 @@ func (e *Engine) send(ctx context.Context, top downstream.Priority, batch []Plan
 	}
 	sctx, cancel := e.graceful(ctx)
 	defer cancel()
-	res, err := e.o.Client.Apply(WithPrepaid(sctx), top, ops)
+	res, err := e.o.Client.WithGate(e.o.Budget.Paid()).Apply(sctx, top, ops)
 	e.observeBatch(res, len(ops))
 	e.learn(res, probe, now)
 	var reqErr *downstream.Error
@@ -900,14 +888,14 @@ func (e *Engine) lookup(ctx context.Context, ops []PlannedOp, now time.Time) (bo
 		}
 	}
 	emails, inStore = dedupe(emails), dedupe(inStore)
-	pctx := WithPrepaid(ctx)
+	paid := e.o.Client.WithGate(e.o.Budget.Paid())
 	requests := 0
-	found, n, err := e.o.Client.FindAccountUsers(pctx, p, emails)
+	found, n, err := paid.FindAccountUsers(ctx, p, emails)
 	requests += n
 	var listed *downstream.StoreUsers
 	if err == nil && !allFound(found, inStore) {
 		var su downstream.StoreUsers
-		su, n, err = e.o.Client.FindStoreUsers(pctx, p, hash)
+		su, n, err = paid.FindStoreUsers(ctx, p, hash)
 		requests += n
 		var de *downstream.Error
 		switch {
@@ -1009,7 +997,7 @@ func (e *Engine) detect(ctx context.Context, now time.Time) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	err = e.o.Client.Detect(WithPrepaid(ctx), downstream.PriorityRead)
+	err = e.o.Client.WithGate(e.o.Budget.Paid()).Detect(ctx, downstream.PriorityRead)
 	e.metrics.requests.WithLabelValues("capabilities").Inc()
 	e.mu.Lock()
 	if err != nil {
@@ -1040,7 +1028,7 @@ func (e *Engine) refreshCatalog(ctx context.Context, now time.Time) (bool, error
 	if err != nil || !ok {
 		return false, err
 	}
-	stores, n, err := e.o.Client.ListStores(WithPrepaid(ctx), downstream.PriorityRead)
+	stores, n, err := e.o.Client.WithGate(e.o.Budget.Paid()).ListStores(ctx, downstream.PriorityRead)
 	e.metrics.requests.WithLabelValues("catalog").Add(float64(n))
 	e.mu.Lock()
 	e.status.CatalogAt = now

@@ -106,13 +106,28 @@ func Operations() []string {
 // Client is a BigCommerce Account-level GraphQL client. It is safe for
 // concurrent use by several goroutines.
 type Client struct {
+	*shared
+	gate Gate
+}
+
+// shared is what the clients returned by [Client.WithGate] have in common
+// with the client they came from: the connection, what Detect learned, the
+// remembered store positions.
+type shared struct {
 	gql       *graphql.Client
-	gate      Gate
 	log       *zap.Logger
 	now       func() time.Time
 	observe   func(operation string, status int, reason string, d time.Duration)
 	caps      capState
 	positions storePositions
+}
+
+// WithGate returns a client that sends through gate instead of the gate it
+// was built with, and shares everything else with c (the connection, the
+// detected capabilities, the remembered store positions). A caller that has
+// already taken a request from its budget passes a gate that knows it.
+func (c *Client) WithGate(gate Gate) *Client {
+	return &Client{shared: c.shared, gate: gate}
 }
 
 // New validates opts and returns a client. It sends nothing.
@@ -168,13 +183,12 @@ func New(opts Options) (*Client, error) {
 		ua = DefaultUserAgent
 	}
 	endpoint := base + "/accounts/" + opts.AccountUUID + "/graphql"
-	c := &Client{
+	c := &Client{gate: opts.Gate, shared: &shared{
 		gql:     graphql.NewClient(endpoint, &doer{hc: hc, token: opts.Token, userAgent: ua}),
-		gate:    opts.Gate,
 		log:     logger.Named("downstream"),
 		now:     time.Now,
 		observe: opts.Observe,
-	}
+	}}
 	c.caps.cap.PageSize = pageSize
 	return c, nil
 }
