@@ -318,4 +318,3 @@ func (b *Budget) Last() Bucket {
 	defer b.mu.Unlock()
 	return b.last
 }
-
