@@ -15,7 +15,7 @@ import (
 // secret (a token written where a list was expected), so the messages are
 // rewritten to name the field path and the expected type, never the value.
 var (
-	typeErrorPattern    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) .* into (\\S+)$")
+	typeErrorPattern    = regexp.MustCompile(`^line (\d+): cannot unmarshal !!(\w+) .* into (\S+)$`)
 	unknownFieldPattern = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
 	lineOnlyPattern     = regexp.MustCompile(`^line (\d+): `)
 )

@@ -246,7 +246,9 @@ bigcommerce:
 		zap.Stringer("stringer", c.BigCommerce.Token), zap.Any("tokens", c.SCIM.Tokens), zap.Any("database", c.Database))
 	renders := map[string]string{
 		"yaml": string(y), "json": string(j), "zap": logged.String(),
-		"%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c), "%#v": fmt.Sprintf("%#v", c), "%s": fmt.Sprintf("%s", c.Database),
+		"%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c), "%#v": fmt.Sprintf("%#v", c),
+		//lint:ignore S1025 what %s prints is the point of the test
+		"%s": fmt.Sprintf("%s", c.Database),
 		"%q": fmt.Sprintf("%q", c.SCIM.Tokens), "%v tokens": fmt.Sprintf("%v", c.SCIM.Tokens), "%#v tokens": fmt.Sprintf("%#v", c.SCIM.Tokens),
 	}
 	for name, out := range renders {

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
@@ -203,10 +202,4 @@ func (e *env) intentsAfter(n int) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// waitFor is a tiny helper for eventually-true conditions in concurrency tests.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	require.Eventually(t, cond, 5*time.Second, 10*time.Millisecond)
 }

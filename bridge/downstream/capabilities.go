@@ -66,8 +66,6 @@ type capState struct {
 	cap Capabilities
 	// detected is set once Detect got an answer (introspection or refusal).
 	detected bool
-	// nodeProbed is set once node(id:) was seen resolving a store.
-	nodeProbed bool
 }
 
 // Capabilities returns a copy of what the client currently relies on.

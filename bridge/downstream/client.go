@@ -149,10 +149,10 @@ func New(opts Options) (*Client, error) {
 	}
 	switch {
 	case opts.Token == "":
-		problems = append(problems, errors.New("Token is required"))
+		problems = append(problems, errors.New("the Token option is required"))
 	case strings.ContainsAny(opts.Token, "\r\n\x00"):
 		// The value itself is never echoed.
-		problems = append(problems, errors.New("Token contains a line break or NUL"))
+		problems = append(problems, errors.New("the Token option contains a line break or NUL"))
 	}
 	if opts.PageSize < 0 {
 		problems = append(problems, errors.New("PageSize must not be negative"))

@@ -64,7 +64,7 @@ func TestDocumentsValidateAgainstSchema(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc, errs := gqlparser.LoadQuery(schema, tt.query)
+			doc, errs := gqlparser.LoadQueryWithRules(schema, tt.query, nil)
 			require.Empty(t, errs, "document: %s", tt.query)
 			require.Len(t, doc.Operations, 1)
 			// Variables go through JSON, as on the wire.

@@ -50,7 +50,7 @@ func TestTelemetryOfARunningBridge(t *testing.T) {
 	}
 
 	status, body := get("/healthz")
-	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, http.StatusOK, status, body)
 	status, body = get("/readyz")
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, `"store": "ok"`)

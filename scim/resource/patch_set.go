@@ -171,7 +171,7 @@ func sameElement(a *Attribute, x, y map[string]any) bool {
 		if xv != yv {
 			return false
 		}
-	} else if strings.ToLower(xv) != strings.ToLower(yv) {
+	} else if !strings.EqualFold(xv, yv) {
 		return false
 	}
 	if a.Name == "members" {
@@ -180,7 +180,7 @@ func sameElement(a *Attribute, x, y map[string]any) bool {
 	xt, _ := getFold(x, "type").(string)
 	yt, _ := getFold(y, "type").(string)
 	// strings.ToLower, as elementKey buckets by it.
-	return strings.ToLower(xt) == strings.ToLower(yt)
+	return strings.EqualFold(xt, yt)
 }
 
 // enforcePrimary clears primary on every element but keep (RFC 7643 §2.4:
@@ -369,7 +369,7 @@ func sameValue(a *Attribute, e, item map[string]any) bool {
 	if vs.CaseExact {
 		return ev == iv
 	}
-	return strings.ToLower(ev) == strings.ToLower(iv)
+	return strings.EqualFold(ev, iv)
 }
 
 func (s *Schema) applyFiltered(doc map[string]any, kind string, t *patchTarget, val any, st *patchState) error {

@@ -61,7 +61,7 @@ func refCond(c store.Cond, s *Schema, doc map[string]any) bool {
 		return false
 	case store.FieldEmail:
 		for _, e := range Emails(doc) {
-			if c.EmailType != "" && strings.ToLower(e.Type) != strings.ToLower(c.EmailType) {
+			if c.EmailType != "" && !strings.EqualFold(e.Type, c.EmailType) {
 				continue
 			}
 			if c.Op == store.OpPr || refString(c.Op, e.Value, c.Value.(string), true) {

@@ -51,13 +51,13 @@ type (
 
 // resolveType maps a source value to the object type of an abstract (Node) field.
 func (ex *execution) resolveType(val any) *ast.Definition {
-	switch val.(type) {
+	switch v := val.(type) {
 	case accountRef:
 		return ex.schema.Types["Account"]
 	case userView:
 		// The documented profile has a separate type for a user seen from
 		// the account.
-		if v := val.(userView); v.access == nil && ex.schema.Types["AccountUser"] != nil {
+		if v.access == nil && ex.schema.Types["AccountUser"] != nil {
 			return ex.schema.Types["AccountUser"]
 		}
 		return ex.schema.Types["User"]
