@@ -2,6 +2,7 @@ package resource
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -148,6 +149,29 @@ func (s *Schema) CompileFilter(filter string) (*Filter, error) {
 	return f, nil
 }
 
+// compileValueFilter parses the filter of a PATCH value path, attr[filter],
+// in element context of top, with the parser CompileFilter uses. The filter
+// arrives as text rendered from the library's parsed path, so offsets in it
+// mean nothing to the client: errors are plain, without offset or scimType,
+// for the caller to classify.
+func (s *Schema) compileValueFilter(top *Attribute, filter string) (*node, error) {
+	// depth 1: the value path itself is a level, as inside CompileFilter.
+	p := &parser{schema: s, in: filter, elem: top, depth: 1, fail: func(_ int, msg string) error { return errors.New(msg) }}
+	p.skipSpace()
+	if p.pos == len(p.in) {
+		return nil, errors.New("value filter is empty")
+	}
+	n, err := p.parseOr()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.pos < len(p.in) {
+		return nil, p.errorf("unexpected %s; expected \"and\", \"or\" or the end of the value filter", p.describeNext())
+	}
+	return n, nil
+}
+
 // filterError returns an invalidFilter error. pos < 0 omits the offset.
 func filterError(pos int, msg string) *scimerrors.ScimError {
 	detail := "invalid filter: " + msg
@@ -166,14 +190,20 @@ type parser struct {
 	// elem is the attribute whose elements are being filtered while parsing
 	// the inside of a value path (attr[...]); nil at the root.
 	elem *Attribute
+	// fail makes the error for msg at offset pos; nil means filterError.
+	fail func(pos int, msg string) error
 }
 
 func (p *parser) errorf(format string, args ...any) error {
-	return filterError(p.pos, fmt.Sprintf(format, args...))
+	return p.errorAt(p.pos, format, args...)
 }
 
 func (p *parser) errorAt(pos int, format string, args ...any) error {
-	return filterError(pos, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if p.fail != nil {
+		return p.fail(pos, msg)
+	}
+	return filterError(pos, msg)
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
