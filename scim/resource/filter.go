@@ -129,17 +129,9 @@ func (s *Schema) CompileFilter(filter string) (*Filter, error) {
 		return nil, filterError(-1, fmt.Sprintf("filter is longer than %d bytes", MaxFilterLength))
 	}
 	p := &parser{schema: s, in: filter}
-	p.skipSpace()
-	if p.pos == len(p.in) {
-		return nil, filterError(-1, "filter is empty")
-	}
-	root, err := p.parseOr()
+	root, err := p.parseAll()
 	if err != nil {
 		return nil, err
-	}
-	p.skipSpace()
-	if p.pos < len(p.in) {
-		return nil, p.errorf("unexpected %s; expected \"and\", \"or\" or the end of the filter", p.describeNext())
 	}
 	f := &Filter{root: root, schema: s}
 	f.Pushdown, f.Exact = pushdown(root)
@@ -157,19 +149,7 @@ func (s *Schema) CompileFilter(filter string) (*Filter, error) {
 func (s *Schema) compileValueFilter(top *Attribute, filter string) (*node, error) {
 	// depth 1: the value path itself is a level, as inside CompileFilter.
 	p := &parser{schema: s, in: filter, elem: top, depth: 1, fail: func(_ int, msg string) error { return errors.New(msg) }}
-	p.skipSpace()
-	if p.pos == len(p.in) {
-		return nil, errors.New("value filter is empty")
-	}
-	n, err := p.parseOr()
-	if err != nil {
-		return nil, err
-	}
-	p.skipSpace()
-	if p.pos < len(p.in) {
-		return nil, p.errorf("unexpected %s; expected \"and\", \"or\" or the end of the value filter", p.describeNext())
-	}
-	return n, nil
+	return p.parseAll()
 }
 
 // filterError returns an invalidFilter error. pos < 0 omits the offset.
@@ -263,6 +243,23 @@ func (p *parser) enter() error {
 		return p.errorf("filter nests deeper than %d levels", MaxFilterDepth)
 	}
 	return nil
+}
+
+// parseAll parses the whole input as one filter.
+func (p *parser) parseAll() (*node, error) {
+	p.skipSpace()
+	if p.pos == len(p.in) {
+		return nil, p.errorAt(-1, "filter is empty")
+	}
+	root, err := p.parseOr()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.pos < len(p.in) {
+		return nil, p.errorf("unexpected %s; expected \"and\", \"or\" or the end of the filter", p.describeNext())
+	}
+	return root, nil
 }
 
 func (p *parser) parseOr() (*node, error) { return p.parseList("or", kindOr, p.parseAnd) }
