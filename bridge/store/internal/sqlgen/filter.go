@@ -3,7 +3,8 @@
 // Dialect holds the few pieces of SQL that differ between SQLite and
 // PostgreSQL (bind markers, boolean literals, substring functions, the shape
 // of a related-rows test, the bind form of a time), in the manner of the
-// "flavors" of dex's storage/sql.
+// "flavors" of dex's storage/sql. It also holds the SQL text and query helpers
+// that do not differ at all (select lists, when to count a page's total).
 package sqlgen
 
 import (
