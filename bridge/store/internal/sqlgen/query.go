@@ -37,3 +37,21 @@ func Dedupe(ids []string) []string {
 	}
 	return out
 }
+
+// BCUserColumns is the column list of a known-state row (table bc_users).
+const BCUserColumns = `email, user_id, in_account, stores, account_in_doubt, stores_in_doubt, updated_at`
+
+// BCUserUpsert is the conflict clause that turns an insert of a known-state
+// row into a replacement of the row with the same email.
+const BCUserUpsert = ` ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, in_account = excluded.in_account,
+	stores = excluded.stores, account_in_doubt = excluded.account_in_doubt,
+	stores_in_doubt = excluded.stores_in_doubt, updated_at = excluded.updated_at`
+
+// NonNil returns s, or an empty list for nil, so that a list column stores
+// [] rather than NULL.
+func NonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
