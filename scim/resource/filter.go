@@ -2,6 +2,7 @@ package resource
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -128,17 +129,9 @@ func (s *Schema) CompileFilter(filter string) (*Filter, error) {
 		return nil, filterError(-1, fmt.Sprintf("filter is longer than %d bytes", MaxFilterLength))
 	}
 	p := &parser{schema: s, in: filter}
-	p.skipSpace()
-	if p.pos == len(p.in) {
-		return nil, filterError(-1, "filter is empty")
-	}
-	root, err := p.parseOr()
+	root, err := p.parseAll()
 	if err != nil {
 		return nil, err
-	}
-	p.skipSpace()
-	if p.pos < len(p.in) {
-		return nil, p.errorf("unexpected %s; expected \"and\", \"or\" or the end of the filter", p.describeNext())
 	}
 	f := &Filter{root: root, schema: s}
 	f.Pushdown, f.Exact = pushdown(root)
@@ -146,6 +139,17 @@ func (s *Schema) CompileFilter(filter string) (*Filter, error) {
 		f.Exact = false
 	}
 	return f, nil
+}
+
+// compileValueFilter parses the filter of a PATCH value path, attr[filter],
+// in element context of top, with the parser CompileFilter uses. The filter
+// arrives as text rendered from the library's parsed path, so offsets in it
+// mean nothing to the client: errors are plain, without offset or scimType,
+// for the caller to classify.
+func (s *Schema) compileValueFilter(top *Attribute, filter string) (*node, error) {
+	// depth 1: the value path itself is a level, as inside CompileFilter.
+	p := &parser{schema: s, in: filter, elem: top, depth: 1, fail: func(_ int, msg string) error { return errors.New(msg) }}
+	return p.parseAll()
 }
 
 // filterError returns an invalidFilter error. pos < 0 omits the offset.
@@ -166,14 +170,20 @@ type parser struct {
 	// elem is the attribute whose elements are being filtered while parsing
 	// the inside of a value path (attr[...]); nil at the root.
 	elem *Attribute
+	// fail makes the error for msg at offset pos; nil means filterError.
+	fail func(pos int, msg string) error
 }
 
 func (p *parser) errorf(format string, args ...any) error {
-	return filterError(p.pos, fmt.Sprintf(format, args...))
+	return p.errorAt(p.pos, format, args...)
 }
 
 func (p *parser) errorAt(pos int, format string, args ...any) error {
-	return filterError(pos, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if p.fail != nil {
+		return p.fail(pos, msg)
+	}
+	return filterError(pos, msg)
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -233,6 +243,23 @@ func (p *parser) enter() error {
 		return p.errorf("filter nests deeper than %d levels", MaxFilterDepth)
 	}
 	return nil
+}
+
+// parseAll parses the whole input as one filter.
+func (p *parser) parseAll() (*node, error) {
+	p.skipSpace()
+	if p.pos == len(p.in) {
+		return nil, p.errorAt(-1, "filter is empty")
+	}
+	root, err := p.parseOr()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.pos < len(p.in) {
+		return nil, p.errorf("unexpected %s; expected \"and\", \"or\" or the end of the filter", p.describeNext())
+	}
+	return root, nil
 }
 
 func (p *parser) parseOr() (*node, error) { return p.parseList("or", kindOr, p.parseAnd) }

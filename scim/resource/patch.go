@@ -13,8 +13,6 @@ import (
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
 	filter "github.com/scim2/filter-parser/v2"
-
-	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
 const (
@@ -172,7 +170,11 @@ func (s *Schema) target(p *filter.Path, st *patchState) (*patchTarget, error) {
 	if sub != nil || top.Type != TypeComplex {
 		return nil, st.fail(scimerrors.ScimTypeInvalidPath, "a value filter must follow a complex attribute")
 	}
-	f, err := convertFilter(p.ValueExpression, top, 0)
+	text, err := valueFilterText(p.ValueExpression, 0)
+	if err != nil {
+		return nil, st.fail(scimerrors.ScimTypeInvalidPath, "invalid value filter: %s", err.Error())
+	}
+	f, err := s.compileValueFilter(top, text)
 	if err != nil {
 		return nil, st.fail(scimerrors.ScimTypeInvalidPath, "invalid value filter: %s", err.Error())
 	}
@@ -225,108 +227,78 @@ func (s *Schema) applyExtension(doc map[string]any, kind string, e *extensionSch
 	return s.applyObject(doc, kind, map[string]any{e.urn: m}, st)
 }
 
-// convertFilter converts a filter-parser value filter into a compiled filter in
-// element context of top.
-func convertFilter(e filter.Expression, top *Attribute, depth int) (*node, error) {
+// valueFilterText renders a value filter parsed by the library back to filter
+// text, for compileValueFilter to parse: every check of names, operators and
+// values is then the one CompileFilter makes. Strings from the library keep
+// their escape sequences, so they are quoted as they are; numbers are written
+// as the library read them.
+func valueFilterText(e filter.Expression, depth int) (string, error) {
 	if depth > MaxFilterDepth {
-		return nil, fmt.Errorf("nests deeper than %d levels", MaxFilterDepth)
+		return "", fmt.Errorf("nests deeper than %d levels", MaxFilterDepth)
 	}
 	switch e := e.(type) {
 	case *filter.AttributeExpression:
-		ap := e.AttributePath
-		if ap.URIPrefix != nil || ap.SubAttribute != nil {
-			return nil, fmt.Errorf("expected a sub-attribute of %s", quoteName(top.Name))
+		s := e.AttributePath.String() + " " + string(e.Operator)
+		if e.Operator == filter.PR {
+			return s, nil
 		}
-		a := top.Sub(ap.AttributeName)
-		if a == nil {
-			return nil, fmt.Errorf("unknown sub-attribute %s of %s", quoteName(ap.AttributeName), quoteName(top.Name))
+		switch v := e.CompareValue.(type) {
+		case nil:
+			return s + " null", nil
+		case bool:
+			return s + " " + strconv.FormatBool(v), nil
+		case string:
+			return s + ` "` + v + `"`, nil
+		case int:
+			return s + " " + strconv.Itoa(v), nil
+		case int64:
+			return s + " " + strconv.FormatInt(v, 10), nil
+		case float64:
+			return s + " " + strconv.FormatFloat(v, 'g', -1, 64), nil
+		case json.Number:
+			return s + " " + v.String(), nil
 		}
-		op, ok := compareOp(string(e.Operator))
-		if !ok {
-			return nil, fmt.Errorf("unknown operator")
-		}
-		if err := checkOperator(a, op); err != nil {
-			return nil, err
-		}
-		n := &node{kind: kindCmp, attr: a, op: op}
-		if op == store.OpPr {
-			return n, nil
-		}
-		lit, err := parserLiteral(e.CompareValue)
-		if err != nil {
-			return nil, err
-		}
-		if lit.kind == litNull {
-			switch op {
-			case store.OpEq:
-				n.op = store.OpPr
-				return &node{kind: kindNot, kids: []*node{n}}, nil
-			case store.OpNe:
-				n.op = store.OpPr
-				return n, nil
-			}
-			return nil, fmt.Errorf("null can only be compared with eq or ne")
-		}
-		v, msg := coerceLiteral(a, lit)
-		if msg != "" {
-			return nil, fmt.Errorf("%s for %s", msg, quoteName(a.Name))
-		}
-		n.val = v
-		return n, nil
+		return "", fmt.Errorf("unsupported comparison value")
 	case *filter.LogicalExpression:
-		l, err := convertFilter(e.Left, top, depth+1)
+		op := strings.ToLower(string(e.Operator))
+		l, err := valueFilterOperand(e.Left, op, depth)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		r, err := convertFilter(e.Right, top, depth+1)
+		r, err := valueFilterOperand(e.Right, op, depth)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		if strings.EqualFold(string(e.Operator), "or") {
-			return &node{kind: kindOr, kids: []*node{l, r}}, nil
-		}
-		return &node{kind: kindAnd, kids: []*node{l, r}}, nil
+		return l + " " + op + " " + r, nil
 	case *filter.NotExpression:
-		x, err := convertFilter(e.Expression, top, depth+1)
+		x, err := valueFilterText(e.Expression, depth+1)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		return &node{kind: kindNot, kids: []*node{x}}, nil
-	default:
-		return nil, fmt.Errorf("value filters cannot be nested")
+		return "not (" + x + ")", nil
+	case *filter.ValuePath:
+		// Rendered so that the parser refuses it as it refuses any nested
+		// value filter.
+		x, err := valueFilterText(e.ValueFilter, depth+1)
+		if err != nil {
+			return "", err
+		}
+		return e.AttributePath.String() + "[" + x + "]", nil
 	}
+	return "", fmt.Errorf("unsupported value filter expression")
 }
 
-// parserLiteral converts a filter-parser compare value. Its strings keep
-// their escape sequences, so they are unescaped here.
-func parserLiteral(v any) (literal, error) {
-	switch v := v.(type) {
-	case nil:
-		return literal{kind: litNull}, nil
-	case bool:
-		if v {
-			return literal{kind: litTrue, text: "true"}, nil
-		}
-		return literal{kind: litFalse, text: "false"}, nil
-	case string:
-		if strings.IndexByte(v, '\\') >= 0 {
-			var s string
-			if err := json.Unmarshal([]byte(`"`+v+`"`), &s); err != nil {
-				return literal{}, fmt.Errorf("invalid escape sequence in string")
-			}
-			v = s
-		}
-		return literal{kind: litString, text: v}, nil
-	case int:
-		return literal{kind: litNumber, text: strconv.Itoa(v)}, nil
-	case int64:
-		return literal{kind: litNumber, text: strconv.FormatInt(v, 10)}, nil
-	case float64:
-		return literal{kind: litNumber, text: strconv.FormatFloat(v, 'g', -1, 64)}, nil
-	case json.Number:
-		return literal{kind: litNumber, text: v.String()}, nil
+// valueFilterOperand renders an operand of a logical operator op, in
+// parentheses unless it is a chain of the same operator (which needs none).
+func valueFilterOperand(e filter.Expression, op string, depth int) (string, error) {
+	s, err := valueFilterText(e, depth+1)
+	if err != nil {
+		return "", err
 	}
-	return literal{}, fmt.Errorf("unsupported comparison value")
+	if l, ok := e.(*filter.LogicalExpression); ok && !strings.EqualFold(string(l.Operator), op) {
+		return "(" + s + ")", nil
+	}
+	return s, nil
 }
 
 // applyObject applies a path-less add or replace: each key of m names an

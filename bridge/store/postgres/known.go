@@ -8,9 +8,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scim-bridge/scim-bridge/bridge/store"
+	"github.com/scim-bridge/scim-bridge/bridge/store/internal/sqlgen"
 )
 
-const bcUserColumns = `email, user_id, in_account, stores, account_in_doubt, stores_in_doubt, updated_at`
+const bcUserColumns = sqlgen.BCUserColumns
 
 func scanBCUser(row pgx.Row) (store.BCUser, error) {
 	var u store.BCUser
@@ -59,11 +60,8 @@ func (t *tx) PutBCUser(ctx context.Context, u store.BCUser) error {
 	if err := t.check(true); err != nil {
 		return fmt.Errorf("put known user: %w", err)
 	}
-	if _, err := t.q.Exec(ctx, `INSERT INTO bc_users (`+bcUserColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, in_account = excluded.in_account,
-			stores = excluded.stores, account_in_doubt = excluded.account_in_doubt,
-			stores_in_doubt = excluded.stores_in_doubt, updated_at = excluded.updated_at`,
-		strings.ToLower(u.Email), u.UserID, u.InAccount, nonNil(u.Stores), u.AccountInDoubt, nonNil(u.StoresInDoubt),
+	if _, err := t.q.Exec(ctx, `INSERT INTO bc_users (`+bcUserColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`+sqlgen.BCUserUpsert,
+		strings.ToLower(u.Email), u.UserID, u.InAccount, sqlgen.NonNil(u.Stores), u.AccountInDoubt, sqlgen.NonNil(u.StoresInDoubt),
 		timeArg(u.UpdatedAt)); err != nil {
 		return fmt.Errorf("put known user: %w", t.fail(err))
 	}
@@ -86,7 +84,7 @@ func (t *tx) ReplaceBCUsers(ctx context.Context, users []store.BCUser) error {
 			continue
 		}
 		seen[email] = true
-		rows = append(rows, []any{email, u.UserID, u.InAccount, nonNil(u.Stores), u.AccountInDoubt, nonNil(u.StoresInDoubt), timeArg(u.UpdatedAt)})
+		rows = append(rows, []any{email, u.UserID, u.InAccount, sqlgen.NonNil(u.Stores), u.AccountInDoubt, sqlgen.NonNil(u.StoresInDoubt), timeArg(u.UpdatedAt)})
 	}
 	if _, err := t.q.CopyFrom(ctx, pgx.Identifier{"bc_users"}, strings.Split(strings.ReplaceAll(bcUserColumns, " ", ""), ","),
 		pgx.CopyFromRows(rows)); err != nil {
@@ -114,11 +112,4 @@ func (t *tx) ListBCUsers(ctx context.Context) ([]store.BCUser, error) {
 		out = append(out, u)
 	}
 	return out, t.fail(rows.Err())
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scim-bridge/scim-bridge/bridge/store/internal/migrations"
@@ -16,6 +17,31 @@ var migrationFiles embed.FS
 
 // loadMigrations returns the embedded migrations in version order.
 func loadMigrations() ([]migrations.Migration, error) { return migrations.Load(migrationFiles) }
+
+// migrationTable is PostgreSQL's schema_migrations: applied_at from the
+// server's clock.
+var migrationTable = migrations.Table{
+	Create: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    integer PRIMARY KEY,
+		applied_at timestamptz NOT NULL DEFAULT now()
+	)`,
+	Record: func(m migrations.Migration) (string, []any) {
+		return `INSERT INTO schema_migrations (version) VALUES ($1)`, []any{m.Version}
+	},
+}
+
+// migrationTx adapts a pgx transaction to migrations.Tx.
+type migrationTx struct{ tx pgx.Tx }
+
+func (t migrationTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := t.tx.Exec(ctx, query, args...)
+	return err
+}
+
+func (t migrationTx) QueryInt(ctx context.Context, query string) (n int, err error) {
+	err = t.tx.QueryRow(ctx, query).Scan(&n)
+	return n, err
+}
 
 // migrate brings the schema up to date in one transaction. The transaction first
 // takes an advisory lock derived from the current schema name, so replicas that
@@ -46,27 +72,8 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (applied int, err error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "scim-bridge migrate "+*schema); err != nil {
 		return 0, fmt.Errorf("lock schema for migration: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    integer PRIMARY KEY,
-		applied_at timestamptz NOT NULL DEFAULT now()
-	)`); err != nil {
-		return 0, fmt.Errorf("create schema_migrations: %w", err)
-	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
-	}
-	if current > len(ms) {
-		return 0, fmt.Errorf("database schema version %d is newer than this build supports (%d): upgrade scim-bridge", current, len(ms))
-	}
-	for _, m := range ms[current:] {
-		if _, err := tx.Exec(ctx, m.SQL); err != nil {
-			return 0, fmt.Errorf("apply migration %s: %w", m.Name, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
-			return 0, fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-		applied++
+	if applied, err = migrations.Apply(ctx, migrationTx{tx}, migrationTable, ms); err != nil {
+		return 0, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("commit migration: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/store/internal/codec"
+	"github.com/scim-bridge/scim-bridge/bridge/store/internal/sqlgen"
 )
 
 // errTxDone is returned by a Tx used after its function returned.
@@ -57,9 +58,7 @@ func (t *tx) fail(err error) error {
 	return err
 }
 
-const userColumns = `u.id, u.user_name, u.external_id, u.display_name, u.active, u.bc_email, u.emails,
-	u.attributes, u.version, u.created, u.modified, u.sync_state, u.sync_last_synced_at, u.sync_bc_user_id,
-	u.sync_last_error`
+const userColumns = sqlgen.UserColumns
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var (
@@ -117,11 +116,7 @@ func (t *tx) CreateUser(ctx context.Context, u store.User) error {
 	if u.ID == "" {
 		return errors.New("create user: empty id")
 	}
-	emails, err := codec.EncodeEmails(u.Emails)
-	if err != nil {
-		return fmt.Errorf("create user: %w", err)
-	}
-	attrs, err := codec.EncodeAttributes(u.Attributes)
+	emails, attrs, err := codec.EncodeUser(u)
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -160,11 +155,7 @@ func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
 	if err := t.check(true); err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
-	emails, err := codec.EncodeEmails(u.Emails)
-	if err != nil {
-		return fmt.Errorf("update user: %w", err)
-	}
-	attrs, err := codec.EncodeAttributes(u.Attributes)
+	emails, attrs, err := codec.EncodeUser(u)
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
@@ -247,18 +238,6 @@ func limitArg(limit int) any {
 	return limit
 }
 
-// needCount reports whether the total must be counted separately: not when the
-// page itself shows where the matches end.
-func needCount(q store.Query, got int) bool {
-	if q.Limit == 0 {
-		return true
-	}
-	if q.Limit < 0 || got < q.Limit {
-		return got == 0 && q.Offset > 0
-	}
-	return true
-}
-
 // listUsersSQL is the page query of ListUsers for a filter compiled with n
 // arguments; LIMIT and OFFSET are arguments n+1 and n+2.
 func listUsersSQL(where string, n int) string {
@@ -306,7 +285,7 @@ func (t *tx) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, e
 		}
 	}
 	total := max(q.Offset, 0) + len(users)
-	if needCount(q, len(users)) {
+	if sqlgen.NeedCount(q, len(users)) {
 		if err := t.q.QueryRow(ctx, countUsersSQL(where), args...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("count users: %w", t.fail(err))
 		}
@@ -324,7 +303,7 @@ func (t *tx) SetUserSync(ctx context.Context, id string, s store.SyncState) erro
 		id, s.State, nullTimeArg(s.LastSyncedAt), s.BigCommerceUserID, s.LastError)
 }
 
-const groupColumns = `g.id, g.display_name, g.external_id, g.attributes, g.version, g.created, g.modified`
+const groupColumns = sqlgen.GroupColumns
 
 func scanGroup(row pgx.Row) (store.Group, error) {
 	var (
@@ -448,7 +427,7 @@ func (t *tx) ListGroups(ctx context.Context, q store.Query) ([]store.Group, int,
 		}
 	}
 	total := max(q.Offset, 0) + len(groups)
-	if needCount(q, len(groups)) {
+	if sqlgen.NeedCount(q, len(groups)) {
 		if err := t.q.QueryRow(ctx, countGroupsSQL(where), args...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("count groups: %w", t.fail(err))
 		}
@@ -508,25 +487,12 @@ func (t *tx) UserGroups(ctx context.Context, userID string) ([]string, error) {
 	return ids, nil
 }
 
-// dedupe returns ids without repeats, in first-seen order.
-func dedupe(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 // AddMembers adds users to the group; all-or-nothing when any id is unknown.
 func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) error {
 	if err := t.check(true); err != nil {
 		return fmt.Errorf("add members to group: %w", err)
 	}
-	ids := dedupe(userIDs)
+	ids := sqlgen.Dedupe(userIDs)
 	var (
 		groupOK bool
 		found   int
@@ -562,7 +528,7 @@ func (t *tx) RemoveMembers(ctx context.Context, groupID string, userIDs []string
 	if err := t.q.QueryRow(ctx, `WITH del AS (
 			DELETE FROM group_members WHERE group_id = $1 AND user_id = ANY ($2)
 		)
-		SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)`, groupID, dedupe(userIDs)).Scan(&groupOK); err != nil {
+		SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)`, groupID, sqlgen.Dedupe(userIDs)).Scan(&groupOK); err != nil {
 		return fmt.Errorf("remove members from group: %w", t.fail(err))
 	}
 	if !groupOK {

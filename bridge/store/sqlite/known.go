@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scim-bridge/scim-bridge/bridge/store"
+	"github.com/scim-bridge/scim-bridge/bridge/store/internal/sqlgen"
 )
 
 // knownChunk bounds the bound parameters of one IN list.
@@ -39,7 +40,7 @@ func scanBCUser(sc scanner) (store.BCUser, error) {
 	return u, nil
 }
 
-const bcUserColumns = `email, user_id, in_account, stores, account_in_doubt, stores_in_doubt, updated_at`
+const bcUserColumns = sqlgen.BCUserColumns
 
 // GetBCUsers returns the known-state records of the given emails that exist.
 func (t *tx) GetBCUsers(ctx context.Context, emails []string) (map[string]store.BCUser, error) {
@@ -79,19 +80,17 @@ func (t *tx) PutBCUser(ctx context.Context, u store.BCUser) error {
 }
 
 func (t *tx) insertBCUser(ctx context.Context, u store.BCUser, upsert bool) error {
-	raw, err := json.Marshal(nonNil(u.Stores))
+	raw, err := json.Marshal(sqlgen.NonNil(u.Stores))
 	if err != nil {
 		return fmt.Errorf("put known user: %w", err)
 	}
-	doubt, err := json.Marshal(nonNil(u.StoresInDoubt))
+	doubt, err := json.Marshal(sqlgen.NonNil(u.StoresInDoubt))
 	if err != nil {
 		return fmt.Errorf("put known user: %w", err)
 	}
 	q := `INSERT INTO bc_users (` + bcUserColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	if upsert {
-		q += ` ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, in_account = excluded.in_account,
-			stores = excluded.stores, account_in_doubt = excluded.account_in_doubt,
-			stores_in_doubt = excluded.stores_in_doubt, updated_at = excluded.updated_at`
+		q += sqlgen.BCUserUpsert
 	}
 	if _, err := t.exec(ctx, q, strings.ToLower(u.Email), u.UserID, u.InAccount, string(raw), u.AccountInDoubt, string(doubt),
 		micros(store.Truncate(u.UpdatedAt))); err != nil {
@@ -135,11 +134,4 @@ func (t *tx) ListBCUsers(ctx context.Context) ([]store.BCUser, error) {
 		out = append(out, u)
 	}
 	return out, rows.Err()
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

@@ -16,6 +16,30 @@ var migrationFiles embed.FS
 // loadMigrations returns the embedded migrations in version order.
 func loadMigrations() ([]migrations.Migration, error) { return migrations.Load(migrationFiles) }
 
+// migrationTable is SQLite's schema_migrations: applied_at in microseconds.
+var migrationTable = migrations.Table{
+	Create: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`,
+	Record: func(m migrations.Migration) (string, []any) {
+		return `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, []any{m.Version, time.Now().UnixMicro()}
+	},
+}
+
+// migrationTx adapts a database/sql transaction to migrations.Tx.
+type migrationTx struct{ tx *sql.Tx }
+
+func (t migrationTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, query, args...)
+	return err
+}
+
+func (t migrationTx) QueryInt(ctx context.Context, query string) (n int, err error) {
+	err = t.tx.QueryRowContext(ctx, query).Scan(&n)
+	return n, err
+}
+
 // migrate brings the schema up to date. It runs in one BEGIN IMMEDIATE
 // transaction on the writer, so two processes opening the same new file cannot
 // both apply a migration, and a failed migration leaves the schema unchanged.
@@ -33,28 +57,8 @@ func migrate(ctx context.Context, db *sql.DB) (applied int, err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at INTEGER NOT NULL
-	) STRICT`); err != nil {
-		return 0, fmt.Errorf("create schema_migrations: %w", err)
-	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
-	}
-	if current > len(ms) {
-		return 0, fmt.Errorf("database schema version %d is newer than this build supports (%d): upgrade scim-bridge", current, len(ms))
-	}
-	for _, m := range ms[current:] {
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			return 0, fmt.Errorf("apply migration %s: %w", m.Name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-			m.Version, time.Now().UnixMicro()); err != nil {
-			return 0, fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-		applied++
+	if applied, err = migrations.Apply(ctx, migrationTx{tx}, migrationTable, ms); err != nil {
+		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit migration: %w", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/store/internal/codec"
+	"github.com/scim-bridge/scim-bridge/bridge/store/internal/sqlgen"
 )
 
 // errTxDone is returned by a Tx used after its function returned.
@@ -104,9 +105,7 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) row {
 	return row{r: st.QueryRowContext(ctx, args...)}
 }
 
-const userColumns = `u.id, u.user_name, u.external_id, u.display_name, u.active, u.bc_email, u.emails,
-	u.attributes, u.version, u.created, u.modified, u.sync_state, u.sync_last_synced_at, u.sync_bc_user_id,
-	u.sync_last_error`
+const userColumns = sqlgen.UserColumns
 
 func scanUser(sc scanner) (store.User, error) {
 	var (
@@ -155,11 +154,7 @@ func (t *tx) CreateUser(ctx context.Context, u store.User) error {
 	if u.ID == "" {
 		return errors.New("create user: empty id")
 	}
-	emails, err := codec.EncodeEmails(u.Emails)
-	if err != nil {
-		return fmt.Errorf("create user: %w", err)
-	}
-	attrs, err := codec.EncodeAttributes(u.Attributes)
+	emails, attrs, err := codec.EncodeUser(u)
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -214,11 +209,7 @@ func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
 	if err := t.check(true); err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
-	emails, err := codec.EncodeEmails(u.Emails)
-	if err != nil {
-		return fmt.Errorf("update user: %w", err)
-	}
-	attrs, err := codec.EncodeAttributes(u.Attributes)
+	emails, attrs, err := codec.EncodeUser(u)
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
@@ -280,20 +271,6 @@ func limitOffset(q store.Query) (limit, offset int) {
 	return limit, max(q.Offset, 0)
 }
 
-// needCount reports whether the total must be counted separately: not when the
-// page itself shows where the matches end.
-func needCount(q store.Query, got int) bool {
-	if q.Limit == 0 {
-		return true
-	}
-	if q.Limit < 0 || got < q.Limit {
-		// The page ran out of matches; the total is offset+got unless the offset
-		// skipped past the end (got == 0 with an offset).
-		return got == 0 && q.Offset > 0
-	}
-	return true
-}
-
 // listUsersSQL is the page query of ListUsers for a compiled filter; its last
 // two arguments are LIMIT and OFFSET.
 func listUsersSQL(where string) string {
@@ -350,7 +327,7 @@ func (t *tx) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, e
 		}
 	}
 	total := max(q.Offset, 0) + len(users)
-	if needCount(q, len(users)) {
+	if sqlgen.NeedCount(q, len(users)) {
 		if err := t.queryRow(ctx, countUsersSQL(where), args...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("count users: %w", err)
 		}
@@ -377,7 +354,7 @@ func (t *tx) SetUserSync(ctx context.Context, id string, s store.SyncState) erro
 	return nil
 }
 
-const groupColumns = `g.id, g.display_name, g.external_id, g.attributes, g.version, g.created, g.modified`
+const groupColumns = sqlgen.GroupColumns
 
 func scanGroup(sc scanner) (store.Group, error) {
 	var (
@@ -502,7 +479,7 @@ func (t *tx) ListGroups(ctx context.Context, q store.Query) ([]store.Group, int,
 		}
 	}
 	total := max(q.Offset, 0) + len(groups)
-	if needCount(q, len(groups)) {
+	if sqlgen.NeedCount(q, len(groups)) {
 		if err := t.queryRow(ctx, countGroupsSQL(where), args...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("count groups: %w", err)
 		}
@@ -573,19 +550,6 @@ func (t *tx) UserGroups(ctx context.Context, userID string) ([]string, error) {
 	return ids, nil
 }
 
-// dedupe returns ids without repeats, in first-seen order.
-func dedupe(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 // placeholders returns "?, ?, ..." with n marks.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
@@ -601,7 +565,7 @@ func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) e
 	} else if !ok {
 		return fmt.Errorf("add members to group: %w", store.ErrNotFound)
 	}
-	ids := dedupe(userIDs)
+	ids := sqlgen.Dedupe(userIDs)
 	// Check every user first, so that nothing is added when one is missing.
 	found := 0
 	for rest := ids; len(rest) > 0; {
@@ -655,7 +619,7 @@ func (t *tx) RemoveMembers(ctx context.Context, groupID string, userIDs []string
 	} else if !ok {
 		return fmt.Errorf("remove members from group: %w", store.ErrNotFound)
 	}
-	for rest := dedupe(userIDs); len(rest) > 0; {
+	for rest := sqlgen.Dedupe(userIDs); len(rest) > 0; {
 		chunk := rest[:min(len(rest), maxParams)]
 		rest = rest[len(chunk):]
 		if _, err := t.exec(ctx, `DELETE FROM group_members WHERE group_id = ? AND user_id IN (`+

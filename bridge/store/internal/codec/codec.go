@@ -31,6 +31,18 @@ func EncodeEmails(es []store.Email) (string, error) {
 	return string(b), nil
 }
 
+// EncodeUser returns the stored forms of a user's emails and attributes
+// columns.
+func EncodeUser(u store.User) (emails, attrs string, err error) {
+	if emails, err = EncodeEmails(u.Emails); err != nil {
+		return "", "", err
+	}
+	if attrs, err = EncodeAttributes(u.Attributes); err != nil {
+		return "", "", err
+	}
+	return emails, attrs, nil
+}
+
 // DecodeEmails returns nil for an empty list.
 func DecodeEmails(s string) ([]store.Email, error) {
 	if s == "[]" {
