@@ -105,7 +105,7 @@ Flags (-name and --name both work):`)
 		return exitError
 	}
 	defer logFile.Close()
-	log, err := newLogger(cfg.Log, logFile)
+	log, err := app.NewLogger(cfg.Log, logFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
 		return exitError

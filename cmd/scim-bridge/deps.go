@@ -9,9 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-
 	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"github.com/scim-bridge/scim-bridge/config"
 )
@@ -80,39 +77,6 @@ func configError(w io.Writer, cmd string, err error) int {
 	return exitUsage
 }
 
-// newLogger builds the process logger: JSON (default) or console, to w, behind
-// the key-excluding core (logging.go) with c.ExcludeKeys added to its list.
-// The console format colours the level only when w is a terminal, so files
-// and pipes get no escape sequences.
-func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
-	level, err := parseLevel(c.Level)
-	if err != nil {
-		return nil, err
-	}
-	encCfg := zap.NewProductionEncoderConfig()
-	encCfg.TimeKey = "ts"
-	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
-	var enc zapcore.Encoder
-	if c.Format == "console" {
-		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
-		if isTerminal(w) {
-			encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
-		}
-		enc = zapcore.NewConsoleEncoder(encCfg)
-	} else {
-		enc = zapcore.NewJSONEncoder(encCfg)
-	}
-	return zap.New(newExcludingCore(zapcore.NewCore(enc, zapcore.AddSync(w), level), c.ExcludeKeys)), nil
-}
-
-func parseLevel(s string) (zapcore.Level, error) {
-	var level zapcore.Level
-	if err := level.UnmarshalText([]byte(s)); err != nil {
-		return level, fmt.Errorf("log level %q: %w", s, err)
-	}
-	return level, nil
-}
-
 // openDeps loads the configuration and builds the components for a one-shot
 // command (reconcile, report, dead-letters), printing what went wrong. On
 // failure it returns nil and the exit status the command should return. Its
@@ -123,7 +87,7 @@ func openDeps(ctx context.Context, cf *configFlags, cmd string, stderr io.Writer
 	if err != nil {
 		return nil, configError(stderr, cmd, err)
 	}
-	log, err := newCommandLogger(cfg.Log, cmd, stderr)
+	log, err := app.NewCommandLogger(cfg.Log, cmd, stderr)
 	if err != nil {
 		return nil, configError(stderr, cmd, err)
 	}

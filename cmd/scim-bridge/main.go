@@ -45,8 +45,6 @@ func commands() []command {
 		{"healthcheck", "probe the telemetry endpoint (for container health checks)", runHealthcheck},
 		{"token", "mint a SCIM bearer token and print its sha256: form", runToken},
 		{"validate", "check a configuration and list every problem", runValidate},
-		{"bench", "run the delivery benchmark (simulated clock, 70 requests/hour)", runBench},
-		{"soak", "run concurrent SCIM clients against the whole bridge and report latency and memory", runSoak},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -344,7 +344,7 @@ func writePrivateFile(path string, data []byte) error {
 // request shows as progress when w is a terminal (and nothing otherwise).
 func readClient(d *app.Deps, w io.Writer, cmd string) (*downstream.Client, *progressGate, error) {
 	g := &progressGate{inner: d.Budget, cmd: cmd}
-	if isTerminal(w) {
+	if app.IsTerminal(w) {
 		g.w = w
 	}
 	c, err := app.NewClient(d.Config, g, d.Log, version, nil)

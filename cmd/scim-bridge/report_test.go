@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"os"
 	"path/filepath"
 	"strings"
@@ -233,11 +234,11 @@ func TestReportDeactivatedUsers(t *testing.T) {
 
 func TestProgressOnlyOnTerminals(t *testing.T) {
 	var buf bytes.Buffer
-	require.False(t, isTerminal(&buf))
+	require.False(t, app.IsTerminal(&buf))
 	f, err := os.CreateTemp(t.TempDir(), "stderr")
 	require.NoError(t, err)
 	defer func() { require.NoError(t, f.Close()) }()
-	require.False(t, isTerminal(f), "a regular file is not a terminal")
+	require.False(t, app.IsTerminal(f), "a regular file is not a terminal")
 
 	g := &progressGate{inner: nopGate{}, cmd: "report", w: &buf}
 	g.expect(3)

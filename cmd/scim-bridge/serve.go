@@ -50,7 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return configError(stderr, "serve", err)
 	}
-	log, err := newLogger(cfg.Log, stderr)
+	log, err := app.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge serve: %v\n", err)
 		return exitUsage

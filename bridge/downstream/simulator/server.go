@@ -427,6 +427,21 @@ func (s *Server) SetRateLimit(n int, window time.Duration) {
 	s.rl.set(n, window)
 }
 
+// StoresByEmail returns each user's email with the hashes of the stores the
+// user can reach (sorted), from a snapshot of the account.
+func (s *Server) StoresByEmail() map[string][]string {
+	out := map[string][]string{}
+	for _, u := range s.Snapshot().Users {
+		stores := []string{}
+		for h := range u.Stores {
+			stores = append(stores, h)
+		}
+		slices.Sort(stores)
+		out[u.Email] = stores
+	}
+	return out
+}
+
 // Snapshot returns a deep copy of the simulated account.
 func (s *Server) Snapshot() State {
 	_ = s.init()

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"io"
@@ -7,10 +7,10 @@ import (
 	"unsafe"
 )
 
-// isTerminal reports whether w is a terminal: a file for which the terminal
+// IsTerminal reports whether w is a terminal: a file for which the terminal
 // attributes can be read (TCGETS), which pipes, regular files and /dev/null
 // are not.
-func isTerminal(w io.Writer) bool {
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

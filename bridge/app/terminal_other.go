@@ -1,16 +1,16 @@
 //go:build !linux
 
-package main
+package app
 
 import (
 	"io"
 	"os"
 )
 
-// isTerminal reports whether w is a character device other than the null
+// IsTerminal reports whether w is a character device other than the null
 // device, which on these systems stands in for "a terminal" (the bridge's
 // images and CI run on Linux, where the check is exact).
-func isTerminal(w io.Writer) bool {
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

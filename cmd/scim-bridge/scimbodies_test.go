@@ -19,17 +19,7 @@ func activeJSON(active bool) string {
 }
 
 // bcState is the simulator's users: email -> store hashes.
-func bcState(sim *simulator.Server) map[string][]string {
-	out := map[string][]string{}
-	for _, u := range sim.Snapshot().Users {
-		var stores []string
-		for h := range u.Stores {
-			stores = append(stores, h)
-		}
-		out[u.Email] = stores
-	}
-	return out
-}
+func bcState(sim *simulator.Server) map[string][]string { return sim.StoresByEmail() }
 
 func sameSet(a, b []string) bool {
 	if len(a) != len(b) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -99,7 +100,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	output := fs.String("output", "text", "text or json")
 	verbose := fs.Bool("v", false, "log the engine's work (debug level) to stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `Usage: scim-bridge bench [flags]
+		fmt.Fprintln(fs.Output(), `Usage: scim-bridge-load bench [flags]
 
 The delivery benchmark, on a simulated clock against the simulator at 70 requests per hour.
 burst (default): joiners created through the SCIM handler at Okta's pace and added to a store group, leavers
@@ -117,27 +118,27 @@ Flags:`)
 		o.Earlier, o.Leavers = 0, 0
 	}
 	if o.Leavers > o.Joiners {
-		fmt.Fprintln(stderr, "scim-bridge bench: --leavers cannot exceed --joiners")
+		fmt.Fprintln(stderr, "scim-bridge-load bench: --leavers cannot exceed --joiners")
 		return exitUsage
 	}
 	if !slices.Contains(simulator.Profiles(), o.Profile) {
-		fmt.Fprintf(stderr, "scim-bridge bench: unknown --profile %q (want %s)\n", o.Profile, strings.Join(simulator.Profiles(), " or "))
+		fmt.Fprintf(stderr, "scim-bridge-load bench: unknown --profile %q (want %s)\n", o.Profile, strings.Join(simulator.Profiles(), " or "))
 		return exitUsage
 	}
 	switch o.Scenario {
 	case "burst":
 	case "lone":
 	default:
-		fmt.Fprintf(stderr, "scim-bridge bench: unknown --scenario %q (want burst or lone)\n", o.Scenario)
+		fmt.Fprintf(stderr, "scim-bridge-load bench: unknown --scenario %q (want burst or lone)\n", o.Scenario)
 		return exitUsage
 	}
 	log := zap.NewNop()
 	if *verbose {
-		log, _ = newLogger(config.Log{Format: "console", Level: "debug"}, stderr)
+		log, _ = app.NewLogger(config.Log{Format: "console", Level: "debug"}, stderr)
 	}
 	rep, err := benchDelivery(ctx, o, log, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge bench: %v\n", err)
+		fmt.Fprintf(stderr, "scim-bridge-load bench: %v\n", err)
 		return exitError
 	}
 	if *output == "json" {
@@ -413,7 +414,7 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 		if r, ok := removedAt[email]; ok {
 			rep.LeaverLatencies = append(rep.LeaverLatencies, r.Sub(at))
 			rep.LeaversRemoved++
-		} else if _, inBC := bcState(sim)[email]; inBC {
+		} else if _, inBC := bcStores(sim)[email]; inBC {
 			return nil, fmt.Errorf("leaver %s still in BigCommerce", email)
 		} else {
 			rep.LeaversCancelled++
@@ -426,7 +427,7 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 		rep.LeaverP95 = rep.LeaverLatencies[min(n-1, n*95/100)]
 	}
 	// Every joiner that was not deactivated is in BigCommerce with its store.
-	bc := bcState(sim)
+	bc := bcStores(sim)
 	for email := range joinAt {
 		if _, left := deactivatedAt[email]; left {
 			continue

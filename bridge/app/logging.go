@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -13,10 +13,10 @@ import (
 	"github.com/scim-bridge/scim-bridge/config"
 )
 
-// excludedValue replaces the value of an excluded field. The key stays, so a
+// ExcludedValue replaces the value of an excluded field. The key stays, so a
 // field that should never have been logged is visible (and harmless) in the
 // output and can be fixed at its source.
-const excludedValue = "[excluded]"
+const ExcludedValue = "[excluded]"
 
 // defaultExcludedKeys are log field names that would hold personal data or
 // credentials: logs carry ids and counts only. No code of the bridge logs
@@ -67,7 +67,7 @@ func (c *excludingCore) filter(fields []zapcore.Field) []zapcore.Field {
 		if out == nil {
 			out = append(make([]zapcore.Field, 0, len(fields)), fields[:i]...)
 		}
-		out = append(out, zap.String(f.Key, excludedValue))
+		out = append(out, zap.String(f.Key, ExcludedValue))
 	}
 	if out == nil {
 		return fields
@@ -94,13 +94,13 @@ func (c *excludingCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	return c.Core.Write(e, c.filter(fields))
 }
 
-// newCommandLogger is the logger of a one-shot command (report, reconcile,
+// NewCommandLogger is the logger of a one-shot command (report, reconcile,
 // dead-letters), whose own output is for a person at a terminal: plain lines
 // such as "scim-bridge report: warn: message (reason=http_5xx)" on w, never
 // JSON. Informational entries are left out unless the configured level is
 // debug; warnings and errors are always shown. It sits behind the same
 // key-excluding core as the process logger.
-func newCommandLogger(c config.Log, cmd string, w io.Writer) (*zap.Logger, error) {
+func NewCommandLogger(c config.Log, cmd string, w io.Writer) (*zap.Logger, error) {
 	level, err := parseLevel(c.Level)
 	if err != nil {
 		return nil, err
@@ -168,3 +168,36 @@ func (c *textCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 
 // Sync implements zapcore.Core.
 func (c *textCore) Sync() error { return nil }
+
+// NewLogger builds the process logger: JSON (default) or console, to w, behind
+// the key-excluding core (logging.go) with c.ExcludeKeys added to its list.
+// The console format colours the level only when w is a terminal, so files
+// and pipes get no escape sequences.
+func NewLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
+	level, err := parseLevel(c.Level)
+	if err != nil {
+		return nil, err
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.TimeKey = "ts"
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if c.Format == "console" {
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		if IsTerminal(w) {
+			encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	} else {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	}
+	return zap.New(newExcludingCore(zapcore.NewCore(enc, zapcore.AddSync(w), level), c.ExcludeKeys)), nil
+}
+
+func parseLevel(s string) (zapcore.Level, error) {
+	var level zapcore.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return level, fmt.Errorf("log level %q: %w", s, err)
+	}
+	return level, nil
+}

@@ -169,7 +169,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	output := fs.String("output", "text", "text or json")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run (bridge and clients) to this `file`")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `Usage: scim-bridge soak [flags]
+		fmt.Fprintln(stderr, `Usage: scim-bridge-load soak [flags]
 
 Starts the BigCommerce simulator (70 requests per hour) and the whole bridge on 127.0.0.1, then runs
 concurrent SCIM clients for a fixed time, each with its own keep-alive connection and an Okta / Entra ID
@@ -187,18 +187,18 @@ Flags:`)
 		return exitUsage
 	}
 	if o.Clients < 1 || o.Duration <= 0 || o.UsersPerClient < 1 {
-		fmt.Fprintln(stderr, "scim-bridge soak: --clients, --duration and --users-per-client must be positive")
+		fmt.Fprintln(stderr, "scim-bridge-load soak: --clients, --duration and --users-per-client must be positive")
 		return exitUsage
 	}
 	if *output != "text" && *output != "json" {
-		fmt.Fprintln(stderr, "scim-bridge soak: --output must be text or json")
+		fmt.Fprintln(stderr, "scim-bridge-load soak: --output must be text or json")
 		return exitUsage
 	}
 	var logOut io.Writer
 	if *logFile != "" {
 		f, err := os.Create(*logFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "scim-bridge soak: %v\n", err)
+			fmt.Fprintf(stderr, "scim-bridge-load soak: %v\n", err)
 			return exitError
 		}
 		defer f.Close()
@@ -209,19 +209,19 @@ Flags:`)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
-			fmt.Fprintf(stderr, "scim-bridge soak: %v\n", err)
+			fmt.Fprintf(stderr, "scim-bridge-load soak: %v\n", err)
 			return exitError
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "scim-bridge soak: %v\n", err)
+			fmt.Fprintf(stderr, "scim-bridge-load soak: %v\n", err)
 			return exitError
 		}
 		defer pprof.StopCPUProfile()
 	}
 	rep, err := soak(ctx, o, logOut, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge soak: %v\n", err)
+		fmt.Fprintf(stderr, "scim-bridge-load soak: %v\n", err)
 		return exitError
 	}
 	if *output == "json" {
@@ -232,7 +232,7 @@ Flags:`)
 		printSoak(stdout, rep)
 	}
 	if rep.failed() {
-		fmt.Fprintf(stderr, "scim-bridge soak: FAILED: %d requests, %d 5xx, %d without answer, %d unexpected statuses",
+		fmt.Fprintf(stderr, "scim-bridge-load soak: FAILED: %d requests, %d 5xx, %d without answer, %d unexpected statuses",
 			rep.Requests, rep.ServerErrors, rep.TransportErrors, rep.Unexpected)
 		if rep.BridgeError != "" {
 			fmt.Fprintf(stderr, "; the bridge stopped with: %s", rep.BridgeError)
@@ -925,7 +925,7 @@ func (t *logTally) logger(c config.Log, w io.Writer) (*zap.Logger, error) {
 	if w == nil {
 		w = io.Discard
 	}
-	out, err := newLogger(c, w)
+	out, err := app.NewLogger(c, w)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,124 @@
+// Command scim-bridge-load holds the load generators of scim-bridge, kept out
+// of the production binary: "bench" measures delivery (how many BigCommerce
+// requests, how long joiners and leavers wait) on a simulated clock, "soak"
+// runs concurrent IdP clients against a whole bridge and reports latency,
+// errors and memory. Run "scim-bridge-load help" for the list.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"bench", "the delivery benchmark (simulated clock, 70 requests/hour)", runBench},
+		{"soak", "concurrent SCIM clients against the whole bridge: latency, errors and memory", runSoak},
+	}
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if len(args) > 1 && slices.Contains([]string{"-h", "-help", "--help"}, args[1]) {
+				// Help goes to standard output and ends with status 0.
+				if code := c.run(ctx, args[1:], stdout, stdout); code != exitUsage {
+					return code
+				}
+				return exitOK
+			}
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "scim-bridge-load: unknown command %q; run \"scim-bridge-load help\" for the list\n", args[0])
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: scim-bridge-load COMMAND [flags]\n\nCommands:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range commands() {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w, "\nRun \"scim-bridge-load COMMAND -h\" for a command's flags.")
+}
+
+// parseFlags parses args into fs. Help (-h) prints to stdout and ends the
+// command with status 0; a bad flag prints the error to stderr (status 2).
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	switch {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		_, _ = stdout.Write(buf.Bytes())
+		return exitOK, false
+	default:
+		fmt.Fprintf(stderr, "scim-bridge-load %s: %v\nRun \"scim-bridge-load %s -h\" for the flags.\n", fs.Name(), err, fs.Name())
+		return exitUsage, false
+	}
+}
+
+// userJSON is a SCIM user with one work email.
+func userJSON(email string, active bool) string {
+	return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"emails":[{"primary":true,"value":%q,"type":"work"}],"active":%t}`, email, email, active)
+}
+
+const patchOp = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+// activeJSON is a PATCH that sets active.
+func activeJSON(active bool) string {
+	return fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"replace","value":{"active":%t}}]}`, patchOp, active)
+}
+
+// bcStores is the simulator's users: email -> store hashes.
+func bcStores(sim *simulator.Server) map[string][]string { return sim.StoresByEmail() }
+
+// sameSet reports whether a and b hold the same strings.
+func sameSet(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
