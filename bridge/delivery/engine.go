@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -249,14 +250,14 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 
 	var (
 		pending []store.Intent
-		known   knownSet
+		state   known.Set
 	)
 	err := e.o.Store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if pending, err = tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}}); err != nil {
 			return err
 		}
-		known, err = loadKnown(ctx, tx, emailsOf(pending))
+		state, err = known.Load(ctx, tx, emailsOf(pending))
 		return err
 	})
 	if err != nil {
@@ -268,8 +269,8 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 			return now, fmt.Errorf("load desired stores: %w", err)
 		}
 	}
-	plan := MakePlan(pending, known, desired)
-	e.observeQueue(plan, known, now)
+	plan := MakePlan(pending, state, desired)
+	e.observeQueue(plan, state, now)
 	if len(plan.Settled) > 0 || len(plan.Append) > 0 {
 		if err := e.settle(ctx, plan, now); err != nil {
 			return now, err

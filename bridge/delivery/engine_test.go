@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -115,9 +116,9 @@ func (r *rig) snapshot() {
 	r.t.Helper()
 	free, err := downstream.New(downstream.Options{BaseURL: r.base, AccountUUID: r.sim.AccountUUID(), Token: simulator.DefaultToken})
 	require.NoError(r.t, err)
-	snap, err := ReadSnapshot(r.t.Context(), free, downstream.PriorityRead, r.clock.Now)
+	snap, err := known.Read(r.t.Context(), free, downstream.PriorityRead, r.clock.Now)
 	require.NoError(r.t, err)
-	require.NoError(r.t, r.store.Update(r.t.Context(), func(tx store.Tx) error { return SaveSnapshot(r.t.Context(), tx, snap) }))
+	require.NoError(r.t, r.store.Update(r.t.Context(), func(tx store.Tx) error { return known.Save(r.t.Context(), tx, snap) }))
 	_, err = r.svc.SetCatalog(r.t.Context(), snap.Catalog())
 	require.NoError(r.t, err)
 }

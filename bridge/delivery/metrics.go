@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,7 +84,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // SetConfiguredBatch records the configured batch size at start.
 func (m *Metrics) SetConfiguredBatch(n int) { m.batchSize.Set(float64(n)) }
 
-func (e *Engine) observeQueue(p Plan, known knownSet, now time.Time) {
+func (e *Engine) observeQueue(p Plan, state known.Set, now time.Time) {
 	counts := make([]int, downstream.PriorityRead+1)
 	var oldestAt time.Time
 	doubt := 0
@@ -92,7 +93,7 @@ func (e *Engine) observeQueue(p Plan, known knownSet, now time.Time) {
 		if oldestAt.IsZero() || op.Since.Before(oldestAt) {
 			oldestAt = op.Since
 		}
-		if u, ok := known.Lookup(op.Op.Email); ok && inDoubt(u, op.Op.StoreHash) {
+		if u, ok := state.Lookup(op.Op.Email); ok && inDoubt(u, op.Op.StoreHash) {
 			doubt++
 		}
 	}

@@ -2,13 +2,13 @@ package reconcile
 
 import (
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
@@ -120,7 +120,7 @@ func BenchmarkPlan(b *testing.B) {
 		}
 		desired = append(desired, d)
 	}
-	snap := delivery.Snapshot{At: time.Now()}
+	snap := known.Snapshot{At: time.Now()}
 	stores := make([]downstream.StoreUsers, benchStores)
 	for s := range stores {
 		h := fmt.Sprintf("store%03d", s)

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
@@ -132,7 +132,7 @@ func estimateIn(ctx context.Context, tx store.Tx, pageSize int) (Estimate, error
 	if err != nil {
 		return Estimate{}, err
 	}
-	_, err = tx.GetState(ctx, delivery.SnapshotKey)
+	_, err = tx.GetState(ctx, known.SnapshotKey)
 	if errors.Is(err, store.ErrNotFound) {
 		e := EstimateRequests(0, make([]int, max(1, len(cat))), pageSize)
 		e.Users, e.Stores, e.Basis = 0, len(cat), BasisMinimum

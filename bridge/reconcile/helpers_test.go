@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -222,7 +223,7 @@ func (r *rig) storeState() storeState {
 		if s.Catalog, err = bridge.LoadCatalog(r.t.Context(), tx); err != nil {
 			return err
 		}
-		raw, err := tx.GetState(r.t.Context(), delivery.SnapshotKey)
+		raw, err := tx.GetState(r.t.Context(), known.SnapshotKey)
 		if err == nil {
 			s.Snap = string(raw)
 		}

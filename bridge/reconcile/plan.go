@@ -2,11 +2,11 @@ package reconcile
 
 import (
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"sort"
 	"strings"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
@@ -166,7 +166,7 @@ func (p PlanResult) Unrepaired() int {
 //
 // When the removals exceed Policy.MaxRemovals the plan is Aborted: the items
 // are still returned, so the operator sees why, but no intent is.
-func Plan(desired []bridge.Desired, outbox Outbox, actual delivery.Snapshot, policy Policy) PlanResult {
+func Plan(desired []bridge.Desired, outbox Outbox, actual known.Snapshot, policy Policy) PlanResult {
 	protected := lowerSet(policy.Protected)
 	pending := lowerSet(outbox.Pending)
 	deleted := lowerSet(outbox.Deleted)

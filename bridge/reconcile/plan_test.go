@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,15 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
 // account builds a snapshot: stores maps a store hash to the emails that can
 // reach it; extra are account users without store access.
-func account(stores map[string][]string, extra ...string) delivery.Snapshot {
-	snap := delivery.Snapshot{At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+func account(stores map[string][]string, extra ...string) known.Snapshot {
+	snap := known.Snapshot{At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	seen := map[string]bool{}
 	id := 0
 	user := func(e string) downstream.User {
@@ -79,7 +79,7 @@ func TestPlan(t *testing.T) {
 		name     string
 		desired  []bridge.Desired
 		outbox   Outbox
-		actual   delivery.Snapshot
+		actual   known.Snapshot
 		policy   Policy
 		items    []string
 		ops      []string

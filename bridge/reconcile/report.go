@@ -1,13 +1,13 @@
 package reconcile
 
 import (
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 )
 
@@ -104,7 +104,7 @@ type StoreAccess struct {
 // do (a present one and deactivated ones), the present one is reported, else
 // the one with the smallest SCIM id. SCIM users without an email are left out:
 // they cannot be in BigCommerce.
-func BuildReport(desired []bridge.Desired, actual delivery.Snapshot) Report {
+func BuildReport(desired []bridge.Desired, actual known.Snapshot) Report {
 	owner := map[string]bridge.Desired{}
 	for _, d := range desired {
 		e := strings.ToLower(d.Email)

@@ -1,13 +1,13 @@
 package reconcile
 
 import (
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 )
 
@@ -15,7 +15,7 @@ func TestBuildReport(t *testing.T) {
 	login := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("CET", 3600))
 	storeLogin := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	at := time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
-	snap := delivery.Snapshot{
+	snap := known.Snapshot{
 		At: at,
 		Users: []downstream.User{
 			{ID: "bc/account/user/1", Email: "Owner@Example.com", FirstName: "Olive", LastName: "Owner", Locale: "en-US",
@@ -102,7 +102,7 @@ func TestBuildReport(t *testing.T) {
 }
 
 func TestBuildReportOfAnEmptyAccount(t *testing.T) {
-	rep := BuildReport(nil, delivery.Snapshot{})
+	rep := BuildReport(nil, known.Snapshot{})
 	require.Empty(t, rep.Users)
 	require.NotNil(t, rep.Users, "renders as [] in JSON")
 	require.Equal(t, ReportSummary{}, rep.Summary)

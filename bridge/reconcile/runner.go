@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"sort"
 	"strings"
 	"sync"
@@ -14,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
@@ -271,7 +271,7 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 		r.o.OnEstimate(res.Estimate)
 	}
 
-	snap, err := delivery.ReadSnapshot(ctx, r.o.Client, downstream.PriorityRead, r.o.Now)
+	snap, err := known.Read(ctx, r.o.Client, downstream.PriorityRead, r.o.Now)
 	res.RequestsSpent = snap.Requests
 	r.metrics.requests.Add(float64(snap.Requests))
 	if err != nil {
@@ -330,7 +330,7 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 		if err != nil {
 			return fmt.Errorf("read known users: %w", err)
 		}
-		if err := delivery.SaveSnapshot(ctx, tx, snap); err != nil {
+		if err := known.Save(ctx, tx, snap); err != nil {
 			return err
 		}
 		for _, email := range sortedKeys(prior) {
@@ -504,7 +504,7 @@ func (r *Runner) lastListing(ctx context.Context) (time.Time, bool, error) {
 	var raw []byte
 	err := r.o.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		raw, err = tx.GetState(ctx, delivery.SnapshotKey)
+		raw, err = tx.GetState(ctx, known.SnapshotKey)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/scim-bridge/scim-bridge/bridge/app"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -278,11 +279,11 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 		return nil, err
 	}
 	clk.set(clk.Now().Add(time.Hour))
-	snap, err := delivery.ReadSnapshot(ctx, free, downstream.PriorityRead, clk.Now)
+	snap, err := known.Read(ctx, free, downstream.PriorityRead, clk.Now)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Update(ctx, func(tx store.Tx) error { return delivery.SaveSnapshot(ctx, tx, snap) }); err != nil {
+	if err := st.Update(ctx, func(tx store.Tx) error { return known.Save(ctx, tx, snap) }); err != nil {
 		return nil, err
 	}
 	clk.set(clk.Now().Add(time.Hour))

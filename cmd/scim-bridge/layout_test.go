@@ -62,6 +62,8 @@ func TestDependencyRules(t *testing.T) {
 		}, "the domain does not know about HTTP, SCIM, the assembly or the commands", true},
 		{func(p string) bool { return p == appPackage }, func(d string) bool { return strings.HasPrefix(d, module+"/cmd") },
 			"bridge/app assembles the components (the one place that joins the SCIM layer and the domain); the commands use it, never the reverse", true},
+		{func(p string) bool { return p == module+"/bridge/reconcile" || p == module+"/bridge/known" }, func(d string) bool { return d == module+"/bridge/delivery" },
+			"reconciliation and the known BigCommerce state stand beside delivery, not on it", true},
 		{func(p string) bool { return strings.HasPrefix(p, module+"/scim") }, func(d string) bool { return d == appPackage },
 			"the SCIM layer is one component the assembly uses", true},
 		{func(p string) bool { return p == module+"/bridge/store" }, func(d string) bool {

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/scim-bridge/scim-bridge/bridge/app"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/reconcile"
 )
@@ -36,20 +36,20 @@ type retryPolicy struct {
 // as a 429 asks when that is under 2 minutes (tests shorten it).
 var reportRetry = retryPolicy{attempts: 4, first: 2 * time.Second, maxWait: 2 * time.Minute}
 
-// retryingReader is a delivery.Reader that retries a listing failing for a
+// retryingReader is a known.Reader that retries a listing failing for a
 // passing reason (downstream.ClassTransient: 5xx, timeouts, dropped
 // connections; downstream.ClassRateLimited: 429) with exponential backoff.
 // Every request still goes through the client's gate, the shared budget. A
 // retried listing starts again from its first page: a partial listing is
 // never used.
 type retryingReader struct {
-	inner    delivery.Reader
+	inner    known.Reader
 	policy   retryPolicy
 	onRetry  func(what string, attempt int, wait time.Duration, err error)
 	requests int // spent, over every attempt
 }
 
-// ListAccountUsers implements delivery.Reader.
+// ListAccountUsers implements known.Reader.
 func (r *retryingReader) ListAccountUsers(ctx context.Context, p downstream.Priority) ([]downstream.User, int, error) {
 	before := r.requests
 	var out []downstream.User
@@ -62,7 +62,7 @@ func (r *retryingReader) ListAccountUsers(ctx context.Context, p downstream.Prio
 	return out, r.requests - before, err
 }
 
-// ListStoreUsers implements delivery.Reader.
+// ListStoreUsers implements known.Reader.
 func (r *retryingReader) ListStoreUsers(ctx context.Context, p downstream.Priority) ([]downstream.StoreUsers, int, error) {
 	before := r.requests
 	var out []downstream.StoreUsers
@@ -200,7 +200,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "scim-bridge report: %s failed (%v); retrying in %s (attempt %d of %d)\n",
 			what, err, wait, attempt+1, reportRetry.attempts)
 	}}
-	snap, err := delivery.ReadSnapshot(ctx, reader, readPriority, d.Now)
+	snap, err := known.Read(ctx, reader, readPriority, d.Now)
 	progress.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: read BigCommerce: %v\nNo report was written (%s spent).\n", err, countOf(snap.Requests, "request", "requests"))

@@ -1,4 +1,10 @@
-package delivery
+// Package known is what the bridge knows of BigCommerce's state: per email,
+// whether the user is in the account, the stores the user can reach and which
+// of those facts are in doubt (a request whose answer was lost), plus whether a
+// complete listing of the account was ever saved. Delivery reads it to plan
+// and records what BigCommerce answered; reconciliation and the report replace
+// it with a complete read ([Read], [Save]).
+package known
 
 import (
 	"context"
@@ -23,33 +29,35 @@ type snapshotDoc struct {
 	At time.Time `json:"at"`
 }
 
-// knownSet is a Known over the BigCommerce users loaded for one step.
-type knownSet struct {
+// Set is what the bridge knows about the emails of one delivery step.
+type Set struct {
 	users    map[string]store.BCUser
 	snapshot bool
 }
 
-func (k knownSet) Lookup(email string) (store.BCUser, bool) {
+// Lookup returns what is known about email, and whether that is known: an
+// email with no record is known to be absent once a complete listing was saved.
+func (k Set) Lookup(email string) (store.BCUser, bool) {
 	if u, ok := k.users[email]; ok {
 		return u, true
 	}
 	return store.BCUser{Email: email}, k.snapshot
 }
 
-// loadKnown reads what the bridge knows about the given emails.
-func loadKnown(ctx context.Context, tx store.Tx, emails []string) (knownSet, error) {
+// Load reads what the bridge knows about the given emails.
+func Load(ctx context.Context, tx store.Tx, emails []string) (Set, error) {
 	users, err := tx.GetBCUsers(ctx, emails)
 	if err != nil {
-		return knownSet{}, fmt.Errorf("read known users: %w", err)
+		return Set{}, fmt.Errorf("read known users: %w", err)
 	}
 	_, err = tx.GetState(ctx, SnapshotKey)
 	switch {
 	case err == nil:
-		return knownSet{users: users, snapshot: true}, nil
+		return Set{users: users, snapshot: true}, nil
 	case errors.Is(err, store.ErrNotFound):
-		return knownSet{users: users}, nil
+		return Set{users: users}, nil
 	default:
-		return knownSet{}, fmt.Errorf("read snapshot: %w", err)
+		return Set{}, fmt.Errorf("read snapshot: %w", err)
 	}
 }
 
@@ -68,11 +76,11 @@ type Reader interface {
 	ListStoreUsers(ctx context.Context, p downstream.Priority) ([]downstream.StoreUsers, int, error)
 }
 
-// ReadSnapshot lists the account's users and every store's users. Any failure
+// Read lists the account's users and every store's users. Any failure
 // returns an error and no snapshot: a partial read is never acted on. The
 // snapshot's time is when the read started: what it shows is at least that
 // recent.
-func ReadSnapshot(ctx context.Context, r Reader, p downstream.Priority, now func() time.Time) (Snapshot, error) {
+func Read(ctx context.Context, r Reader, p downstream.Priority, now func() time.Time) (Snapshot, error) {
 	at := now()
 	users, n1, err := r.ListAccountUsers(ctx, p)
 	if err != nil {
@@ -123,11 +131,11 @@ func (s Snapshot) Catalog() []bridge.CatalogStore {
 	return out
 }
 
-// SaveSnapshot replaces the bridge's known state with a complete snapshot.
+// Save replaces the bridge's known state with a complete snapshot.
 // Targets in doubt stay in doubt: a request whose answer was lost may have
 // been applied after the listing read that user, so only BigCommerce's answer
 // to the request that is sent again settles them.
-func SaveSnapshot(ctx context.Context, tx store.Tx, s Snapshot) error {
+func Save(ctx context.Context, tx store.Tx, s Snapshot) error {
 	old, err := tx.ListBCUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("read known users: %w", err)
