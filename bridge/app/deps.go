@@ -97,8 +97,8 @@ func (d *Deps) CountIntents(ctx context.Context, state store.IntentState) (int, 
 	defer cancel()
 	var n int
 	err := d.Store.View(ctx, func(tx store.Tx) error {
-		in, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{state}})
-		n = len(in)
+		var err error
+		n, err = tx.CountIntents(ctx, state)
 		return err
 	})
 	return n, err

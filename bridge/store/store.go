@@ -135,6 +135,9 @@ type Tx interface {
 	AppendIntents(ctx context.Context, intents []Intent) ([]int64, error)
 	// ListIntents returns intents matching f in sequence order.
 	ListIntents(ctx context.Context, f IntentFilter) ([]Intent, error)
+	// CountIntents returns the number of intents in the given states (all
+	// intents when none is given) without reading them.
+	CountIntents(ctx context.Context, states ...IntentState) (int, error)
 	// UpdateIntent replaces the delivery fields (State, Attempts, NextAttemptAt,
 	// LastError, DoneAt) of the intent with in.Seq, provided its stored state is
 	// from (a compare-and-swap: a writer that planned on an older view cannot

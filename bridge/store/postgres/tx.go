@@ -576,6 +576,25 @@ func (t *tx) AppendIntents(ctx context.Context, intents []store.Intent) ([]int64
 }
 
 // ListIntents returns intents matching f in sequence order.
+func (t *tx) CountIntents(ctx context.Context, states ...store.IntentState) (int, error) {
+	if err := t.check(false); err != nil {
+		return 0, fmt.Errorf("count intents: %w", err)
+	}
+	query, args := `SELECT COUNT(*) FROM intents`, []any{}
+	if len(states) > 0 {
+		names := make([]string, len(states))
+		for i, s := range states {
+			names[i] = string(s)
+		}
+		query, args = query+` WHERE state = ANY ($1)`, []any{names}
+	}
+	var n int
+	if err := t.q.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count intents: %w", t.fail(err))
+	}
+	return n, nil
+}
+
 func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Intent, error) {
 	if err := t.check(false); err != nil {
 		return nil, fmt.Errorf("list intents: %w", err)

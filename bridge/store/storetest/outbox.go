@@ -168,6 +168,22 @@ func testIntentFilters(t *testing.T, s store.Store) {
 			require.Equal(t, tc.want, intentSeqs(got))
 		})
 	}
+	counts := []struct {
+		states []store.IntentState
+		want   int
+	}{
+		{nil, 6},
+		{[]store.IntentState{store.IntentPending}, 3},
+		{[]store.IntentState{store.IntentDead, store.IntentPending}, 4},
+		{[]store.IntentState{store.IntentDone, store.IntentSuperseded}, 2},
+	}
+	for _, c := range counts {
+		view(t, s, func(tx store.Tx) error {
+			n, err := tx.CountIntents(ctx, c.states...)
+			require.Equal(t, c.want, n, "states %v", c.states)
+			return err
+		})
+	}
 	// Marking intents done removes them from a pending scan.
 	update(t, s, func(tx store.Tx) error {
 		pending, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}})
