@@ -512,7 +512,15 @@ func TestSecondServeOnOneSQLiteFileRefuses(t *testing.T) {
 	cfg := e2eConfig("sqlite:"+filepath.Join(t.TempDir(), "bridge.db"), simURL, "1000/1m", 50)
 	first := startChild(t, cfg)
 	require.Eventually(t, first.isLeader, 10*time.Second, 50*time.Millisecond)
-	before := sim.Stats().Counted
+	// The first process's own start-up reads (credentials, capabilities, the
+	// store catalog) go on after it leads: wait until it has gone quiet.
+	before, quietSince := sim.Stats().Counted, time.Now()
+	require.Eventually(t, func() bool {
+		if n := sim.Stats().Counted; n != before {
+			before, quietSince = n, time.Now()
+		}
+		return time.Since(quietSince) > 2*time.Second
+	}, 30*time.Second, 100*time.Millisecond, "the first bridge should stop sending once started")
 
 	cfg.Listen, cfg.TelemetryListen = freeAddr(t), freeAddr(t)
 	path := filepath.Join(t.TempDir(), "config.yaml")
