@@ -12,7 +12,8 @@
 // which is where concurrent SQLite writers deadlock (SQLITE_BUSY that no busy
 // timeout can resolve). View uses a separate pool of read-only connections: in
 // WAL mode readers see a consistent snapshot without blocking the writer or being
-// blocked by it, so reads scale with cores while writes are serialised. Each
+// blocked by it, so reads run concurrently while writes are serialised (the pool
+// is sized for concurrent requests rather than cores; see readConnections). Each
 // connection is pinned for the life of the store and keeps its prepared
 // statements, because parsing SQL is the largest cost of a small query in the
 // pure-Go driver.

@@ -143,7 +143,7 @@ func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options
 		_ = writer.Close()
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-	readers := max(4, runtime.GOMAXPROCS(0))
+	readers := readConnections()
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 	reader.SetConnMaxLifetime(0)
@@ -177,6 +177,19 @@ func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options
 		now:      time.Now,
 	}, nil
 }
+
+// readConnections is the size of the read pool. It is sized for concurrent
+// requests, not for cores: a View that waits for a connection waits behind
+// whatever holds one (a page of 100 users takes several times as long as a GET
+// by id), so with as many connections as cores a burst of requests from an IdP
+// queues in the pool while the CPU still has room. More reader connections are
+// safe in WAL mode: a reader takes a shared lock on one of the WAL's read marks,
+// which any number of connections at the same snapshot share, so readers never
+// block each other or the single writer, and the writer never blocks them. Their
+// cost is memory (each connection has its own page cache, at most 2 MiB by
+// default, and its prepared statements) and that a checkpoint cannot reset the
+// WAL while a read transaction is open; View transactions last one request.
+func readConnections() int { return max(16, 4*runtime.GOMAXPROCS(0)) }
 
 // dsn builds the driver data source name for path: a file: URI whose path part is
 // escaped so that '?', '#' and '%' in a file name cannot be read as URI syntax.
