@@ -6,9 +6,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/cmd/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -26,9 +25,9 @@ var version = "dev"
 
 // Exit statuses.
 const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
+	exitOK    = cli.ExitOK
+	exitError = cli.ExitError
+	exitUsage = cli.ExitUsage
 )
 
 type command struct {
@@ -85,23 +84,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun \"scim-bridge-load COMMAND -h\" for a command's flags.")
 }
 
-// parseFlags parses args into fs. Help (-h) prints to stdout and ends the
-// command with status 0; a bad flag prints the error to stderr (status 2).
+// parseFlags is cli.ParseFlags for this program.
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, ok bool) {
-	var buf bytes.Buffer
-	fs.SetOutput(&buf)
-	err := fs.Parse(args)
-	fs.SetOutput(stderr)
-	switch {
-	case err == nil:
-		return exitOK, true
-	case errors.Is(err, flag.ErrHelp):
-		_, _ = stdout.Write(buf.Bytes())
-		return exitOK, false
-	default:
-		fmt.Fprintf(stderr, "scim-bridge-load %s: %v\nRun \"scim-bridge-load %s -h\" for the flags.\n", fs.Name(), err, fs.Name())
-		return exitUsage, false
-	}
+	return cli.ParseFlags("scim-bridge-load", fs, args, stdout, stderr)
 }
 
 // userJSON is a SCIM user with one work email.

@@ -5,9 +5,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +13,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/scim-bridge/scim-bridge/cmd/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -29,9 +29,9 @@ type command struct {
 
 // Exit statuses shared by the subcommands.
 const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
+	exitOK    = cli.ExitOK
+	exitError = cli.ExitError
+	exitUsage = cli.ExitUsage
 )
 
 func commands() []command {
@@ -119,25 +119,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, `"scim-bridge --version" for the version.`)
 }
 
-// parseFlags parses args into fs. Help (-h, --help) prints the usage to
-// stdout and ends the command with status 0 (ok false); a mistake prints the
-// problem and a hint to stderr and ends it with status 2. The usage function
-// of fs must write to fs.Output().
+// parseFlags is cli.ParseFlags for this program.
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, ok bool) {
-	var buf bytes.Buffer
-	fs.SetOutput(&buf)
-	err := fs.Parse(args)
-	fs.SetOutput(stderr)
-	switch {
-	case err == nil:
-		return exitOK, true
-	case errors.Is(err, flag.ErrHelp):
-		_, _ = stdout.Write(buf.Bytes())
-		return exitOK, false
-	default:
-		fmt.Fprintf(stderr, "scim-bridge %s: %v\nRun \"scim-bridge %s -h\" for the flags.\n", fs.Name(), err, fs.Name())
-		return exitUsage, false
-	}
+	return cli.ParseFlags("scim-bridge", fs, args, stdout, stderr)
 }
 
 // noArguments reports an unexpected positional argument (commands take only
