@@ -170,6 +170,16 @@ type Tx interface {
 	GetState(ctx context.Context, key string) ([]byte, error)
 	// PutState creates or replaces the named state document.
 	PutState(ctx context.Context, key string, value []byte) error
+
+	// AppendHistory adds entries to the access history in order (their Seq is
+	// assigned, strictly increasing across the whole store).
+	AppendHistory(ctx context.Context, changes []AccessChange) error
+	// ListHistory returns the access-history entries matching f in sequence
+	// order.
+	ListHistory(ctx context.Context, f HistoryFilter) ([]AccessChange, error)
+	// DeleteHistory removes the entries with these sequence numbers (history
+	// retention); absent ones are ignored.
+	DeleteHistory(ctx context.Context, seqs []int64) error
 }
 
 // User is a SCIM user as the bridge keeps it.
@@ -301,6 +311,10 @@ type Intent struct {
 	Source string
 	// RequestID correlates the intent with the SCIM request or run that caused it.
 	RequestID string
+	// Cause is the kind of request that caused the intent ("user.deactivate",
+	// "user.delete", "group.update", "reconcile.repair", ...); it is carried
+	// into the access history.
+	Cause     string
 	CreatedAt time.Time
 
 	// Delivery fields, changed by UpdateIntent.
@@ -358,6 +372,63 @@ type BCUser struct {
 	StoresInDoubt  []string
 	// UpdatedAt is when this knowledge was last confirmed.
 	UpdatedAt time.Time
+}
+
+// Outcomes of an access-history entry.
+const (
+	// HistoryApplied: BigCommerce confirmed it applied the change.
+	HistoryApplied = "applied"
+	// HistoryAlready: BigCommerce answered that the change was already in
+	// effect.
+	HistoryAlready = "already"
+	// HistoryObserved: the change was seen in a listing or in an answer, not
+	// made by the bridge (someone changed BigCommerce directly, or the
+	// bridge's first listing found access that predates it).
+	HistoryObserved = "observed"
+	// HistoryDead: the bridge gave up on the change (dead letter); BigCommerce
+	// never confirmed it, so the person's access did not change.
+	HistoryDead = "dead"
+)
+
+// AccessChange is one entry of the access history: one change of one
+// person's access to the account or to one store. Unlike the audit trail it
+// holds personal data (the email) by design; it is read only through the
+// command line and never logged or exported as a metric.
+type AccessChange struct {
+	// Seq is assigned by AppendHistory; entries replay in Seq order.
+	Seq int64
+	// At is when BigCommerce confirmed the change, when it was observed, or
+	// when it was given up (dead).
+	At time.Time
+	// Email is the BigCommerce identity (lower-cased).
+	Email string
+	// StoreHash is "" for account membership.
+	StoreHash string
+	// Change is AccountAdd, AccountRemove, StoreAdd or StoreRemove.
+	Change IntentKind
+	// Outcome is HistoryApplied, HistoryAlready, HistoryObserved or HistoryDead.
+	Outcome string
+	// UserID is the SCIM user ("" when the IdP does not manage the person).
+	UserID string
+	// Source, RequestID and Cause say who asked: the SCIM request (its id and
+	// kind), the reconciliation run, or the operator command.
+	Source    string
+	RequestID string
+	Cause     string
+	// RequestedAt is when the change was asked for (zero when observed).
+	RequestedAt time.Time
+}
+
+// HistoryFilter selects access-history entries. Zero fields do not filter.
+type HistoryFilter struct {
+	// Email selects one person (lower-cased).
+	Email string
+	// Since and Until bound At: Since <= At < Until.
+	Since, Until time.Time
+	// AfterSeq returns only entries with a larger Seq (paging).
+	AfterSeq int64
+	// Limit caps the result; 0 means no limit.
+	Limit int
 }
 
 // Lease is a named, expiring lock held by one holder at a time.

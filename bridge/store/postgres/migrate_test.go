@@ -15,8 +15,10 @@ func TestConcurrentMigration(t *testing.T) {
 	ctx := t.Context()
 	first, dsn := openTestStore(t)
 	// openTestStore migrated the schema; start over on an empty one.
-	_, err := first.pool.Exec(ctx, `DROP TABLE bc_users, leases, probe, state, audit, intents, group_members, groups,
-		user_emails, users, schema_migrations`)
+	_, err := first.pool.Exec(ctx, `DO $$ DECLARE t text; BEGIN
+		FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+			EXECUTE 'DROP TABLE ' || quote_ident(t) || ' CASCADE';
+		END LOOP; END $$`)
 	require.NoError(t, err)
 
 	const replicas = 6

@@ -554,11 +554,11 @@ func (t *tx) AppendIntents(ctx context.Context, intents []store.Intent) ([]int64
 			in.State = store.IntentPending
 		}
 		batch.Queue(`INSERT INTO intents (kind, email, store_hash, user_id, source, request_id, created_at, state,
-			attempts, next_attempt_at, last_error, done_at)
-			VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, date_trunc('microseconds', now())), $8, $9, $10, $11, $12)
+			attempts, next_attempt_at, last_error, done_at, cause)
+			VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, date_trunc('microseconds', now())), $8, $9, $10, $11, $12, $13)
 			RETURNING seq`,
 			string(in.Kind), in.Email, in.StoreHash, in.UserID, in.Source, in.RequestID, nullTimeArg(in.CreatedAt),
-			string(in.State), in.Attempts, nullTimeArg(in.NextAttemptAt), in.LastError, nullTimeArg(in.DoneAt))
+			string(in.State), in.Attempts, nullTimeArg(in.NextAttemptAt), in.LastError, nullTimeArg(in.DoneAt), in.Cause)
 	}
 	br := t.q.SendBatch(ctx, batch)
 	for range intents {
@@ -619,7 +619,7 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 	}
 	args = append(args, limit)
 	rows, err := t.q.Query(ctx, `SELECT seq, kind, email, store_hash, user_id, source, request_id, created_at, state,
-		attempts, next_attempt_at, last_error, done_at FROM intents WHERE `+strings.Join(conds, " AND ")+
+		attempts, next_attempt_at, last_error, done_at, cause FROM intents WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY seq LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list intents: %w", t.fail(err))
@@ -631,7 +631,7 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 			next, doneAt *time.Time
 		)
 		if err := r.Scan(&in.Seq, &kind, &in.Email, &in.StoreHash, &in.UserID, &in.Source, &in.RequestID,
-			&in.CreatedAt, &state, &in.Attempts, &next, &in.LastError, &doneAt); err != nil {
+			&in.CreatedAt, &state, &in.Attempts, &next, &in.LastError, &doneAt, &in.Cause); err != nil {
 			return store.Intent{}, err
 		}
 		in.Kind, in.State = store.IntentKind(kind), store.IntentState(state)

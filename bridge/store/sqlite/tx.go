@@ -656,10 +656,10 @@ func (t *tx) AppendIntents(ctx context.Context, intents []store.Intent) ([]int64
 		if in.State == "" {
 			in.State = store.IntentPending
 		}
-		res, err := t.exec(ctx, `INSERT INTO intents (kind, email, store_hash, user_id, source, request_id,
+		res, err := t.exec(ctx, `INSERT INTO intents (kind, email, store_hash, user_id, source, request_id, cause,
 			created_at, state, attempts, next_attempt_at, last_error, done_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			string(in.Kind), in.Email, in.StoreHash, in.UserID, in.Source, in.RequestID, micros(in.CreatedAt),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			string(in.Kind), in.Email, in.StoreHash, in.UserID, in.Source, in.RequestID, in.Cause, micros(in.CreatedAt),
 			string(in.State), in.Attempts, nullMicros(in.NextAttemptAt), in.LastError, nullMicros(in.DoneAt))
 		if err != nil {
 			return nil, fmt.Errorf("append intents: %w", err)
@@ -714,7 +714,7 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	rows, err := t.query(ctx, `SELECT seq, kind, email, store_hash, user_id, source, request_id, created_at,
+	rows, err := t.query(ctx, `SELECT seq, kind, email, store_hash, user_id, source, request_id, cause, created_at,
 		state, attempts, next_attempt_at, last_error, done_at FROM intents WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY seq LIMIT ?`, append(args, limit)...)
 	if err != nil {
@@ -729,7 +729,7 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 			created      int64
 			next, doneAt sql.NullInt64
 		)
-		if err := rows.Scan(&in.Seq, &kind, &in.Email, &in.StoreHash, &in.UserID, &in.Source, &in.RequestID,
+		if err := rows.Scan(&in.Seq, &kind, &in.Email, &in.StoreHash, &in.UserID, &in.Source, &in.RequestID, &in.Cause,
 			&created, &state, &in.Attempts, &next, &in.LastError, &doneAt); err != nil {
 			return nil, fmt.Errorf("list intents: %w", err)
 		}

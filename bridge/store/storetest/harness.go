@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"IntentFilters", testIntentFilters},
 		{"Audit", testAudit},
 		{"State", testState},
+		{"History", testHistory},
 		{"KnownUsers", testKnownUsers},
 		{"ActiveEmailUnique", testActiveEmailUnique},
 		{"Lease", testLease},
