@@ -704,6 +704,9 @@ func (t *txn) finish(resourceID, action, resourceType string, changes map[string
 		c := changes[id]
 		intents := Diff(id, c.before, c.after)
 		stamp(intents, store.SourceSCIM, requestID, t.now)
+		for i := range intents {
+			intents[i].Cause = causeOf(action, c, intents[i].Kind)
+		}
 		all = append(all, intents...)
 		if c.deleted {
 			continue
@@ -725,6 +728,23 @@ func (t *txn) finish(resourceID, action, resourceType string, changes map[string
 		Time: t.now, Actor: Actor(t.ctx), Action: action, ResourceType: resourceType,
 		ResourceID: resourceID, RequestID: requestID, Detail: fmt.Sprintf("intents=%d", len(all)),
 	})
+}
+
+// causeOf names the kind of SCIM request behind an intent for the access
+// history: the write's action, except that a user update which takes the
+// account away from an inactive user is a deactivation, and one that gives
+// it back to an active user with the same email an activation.
+func causeOf(action string, c accessChange, kind store.IntentKind) string {
+	if action != "user.update" {
+		return action
+	}
+	switch {
+	case kind == store.AccountRemove && !c.user.Active:
+		return "user.deactivate"
+	case kind == store.AccountAdd && c.user.Active && !c.before.Present && c.before.Email == c.after.Email:
+		return "user.activate"
+	}
+	return action
 }
 
 // nextSync returns the sync state after a write and whether it changed.

@@ -75,6 +75,10 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// Rand returns a number in [0,1) for backoff jitter; math/rand when nil.
 	Rand func() float64
+	// DeprovisionSLO is how long after the IdP's request a removal should be
+	// confirmed by BigCommerce (default 15m); later ones are counted as SLO
+	// breaches, pending ones past it as overdue.
+	DeprovisionSLO time.Duration
 }
 
 // earlyPerLinger is how many requests additions may spend at once, without
@@ -160,12 +164,16 @@ func New(o Options) (*Engine, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}
+	if o.DeprovisionSLO <= 0 {
+		o.DeprovisionSLO = 15 * time.Minute
+	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
+	o.Metrics.slo.Set(o.DeprovisionSLO.Seconds())
 	e := &Engine{o: o, log: o.Logger.Named("delivery"), metrics: o.Metrics, wake: make(chan struct{}, 1)}
 	e.status = Status{BatchMode: "batched", MaxBatch: o.MaxBatch, maxBatch: o.MaxBatch}
 	return e, nil
@@ -574,9 +582,15 @@ const (
 // retried with backoff or dead-lettered, known state and sync state updated.
 // Targets whose request went unanswered stay in doubt.
 func (e *Engine) record(ctx context.Context, batch []PlannedOp, res downstream.Batch, reqErr *downstream.Error, now time.Time) error {
-	var dead int
+	var (
+		dead    int
+		history []store.AccessChange
+	)
+	// When BigCommerce answered: the time its confirmations carry in the
+	// access history.
+	answered := store.Truncate(e.o.Now())
 	err := e.persist(ctx, func(tx store.Tx) error {
-		dead = 0
+		dead, history = 0, history[:0]
 		users := map[string]outcome{}
 		for i, op := range batch {
 			var r downstream.Result
@@ -588,9 +602,11 @@ func (e *Engine) record(ctx context.Context, batch []PlannedOp, res downstream.B
 			oc, reason := e.classify(r, reqErr)
 			switch oc {
 			case outcomeDone:
-				if err := e.applied(ctx, tx, op, r, now); err != nil {
+				entries, err := e.applied(ctx, tx, op, r, now, answered)
+				if err != nil {
 					return err
 				}
+				history = append(history, entries...)
 			case outcomeRetry, outcomeDead:
 				attempts := op.Latest.Attempts + 1
 				if oc == outcomeRetry && attempts >= e.o.MaxAttempts {
@@ -599,9 +615,11 @@ func (e *Engine) record(ctx context.Context, batch []PlannedOp, res downstream.B
 				if oc == outcomeDead {
 					dead++
 				}
-				if err := e.failed(ctx, tx, op, oc, attempts, reason, r, now); err != nil {
+				entries, err := e.failed(ctx, tx, op, oc, attempts, reason, r, now, answered)
+				if err != nil {
 					return err
 				}
+				history = append(history, entries...)
 			case outcomeNotSent:
 			}
 			for _, u := range op.UserIDs {
@@ -609,6 +627,9 @@ func (e *Engine) record(ctx context.Context, batch []PlannedOp, res downstream.B
 					users[u] = oc
 				}
 			}
+		}
+		if err := tx.AppendHistory(ctx, history); err != nil {
+			return fmt.Errorf("record access history: %w", err)
 		}
 		return e.syncUsers(ctx, tx, users, now)
 	})
@@ -618,6 +639,7 @@ func (e *Engine) record(ctx context.Context, batch []PlannedOp, res downstream.B
 	if dead > 0 {
 		e.metrics.deadLettered.Add(float64(dead))
 	}
+	e.observeDeprovision(history)
 	return nil
 }
 
@@ -663,8 +685,9 @@ func (e *Engine) updateIntent(ctx context.Context, tx store.Tx, in store.Intent)
 }
 
 // applied settles an operation's intents and records BigCommerce's answer as
-// the known state of its target (no longer in doubt).
-func (e *Engine) applied(ctx context.Context, tx store.Tx, op PlannedOp, r downstream.Result, now time.Time) error {
+// the known state of its target (no longer in doubt) and as an entry of the
+// access history, confirmed at answered.
+func (e *Engine) applied(ctx context.Context, tx store.Tx, op PlannedOp, r downstream.Result, now, answered time.Time) ([]store.AccessChange, error) {
 	for _, seq := range op.Seqs {
 		in := op.Latest
 		in.Seq = seq
@@ -673,10 +696,10 @@ func (e *Engine) applied(ctx context.Context, tx store.Tx, op PlannedOp, r downs
 			in.State = store.IntentDone
 		}
 		if err := e.updateIntent(ctx, tx, in); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return e.putKnown(ctx, tx, op.Op.Email, now, func(k *store.BCUser) {
+	_, _, err := e.putKnown(ctx, tx, op.Op.Email, now, func(k *store.BCUser) {
 		switch op.Op.Kind {
 		case downstream.OpAddToAccount:
 			k.InAccount, k.AccountInDoubt = true, false
@@ -695,29 +718,48 @@ func (e *Engine) applied(ctx context.Context, tx store.Tx, op PlannedOp, r downs
 			k.UserID = r.UserID
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
+	outcome := store.HistoryApplied
+	if r.Outcome == downstream.AlreadyDone {
+		outcome = store.HistoryAlready
+	}
+	return []store.AccessChange{opEntry(op, outcome, answered)}, nil
 }
 
-// putKnown changes the known-state record of email with fn.
-func (e *Engine) putKnown(ctx context.Context, tx store.Tx, email string, now time.Time, fn func(*store.BCUser)) error {
+// opEntry is the access-history entry of an operation's outcome.
+func opEntry(op PlannedOp, outcome string, at time.Time) store.AccessChange {
+	in := op.Latest
+	return store.AccessChange{At: at, Email: op.Op.Email, StoreHash: op.Op.StoreHash, Change: in.Kind, Outcome: outcome,
+		UserID: in.UserID, Source: in.Source, RequestID: in.RequestID, Cause: in.Cause, RequestedAt: op.Since}
+}
+
+// putKnown changes the known-state record of email with fn and returns it
+// before and after.
+func (e *Engine) putKnown(ctx context.Context, tx store.Tx, email string, now time.Time, fn func(*store.BCUser)) (before, after store.BCUser, err error) {
 	known, err := tx.GetBCUsers(ctx, []string{email})
 	if err != nil {
-		return err
+		return before, after, err
 	}
 	k, ok := known[email]
 	if !ok {
 		k = store.BCUser{Email: email}
 	}
+	before = k
+	before.Stores = slices.Clone(k.Stores)
 	fn(&k)
 	k.UpdatedAt = now
-	return tx.PutBCUser(ctx, k)
+	return before, k, tx.PutBCUser(ctx, k)
 }
 
-// failed schedules a retry with jittered exponential backoff, or dead-letters.
-// A permanent failure BigCommerce answered for the operation is evidence about
-// its target (the store does not exist, the user is not in the account, the
-// owner cannot be removed, the input or the token was refused): the target is
-// no longer in doubt.
-func (e *Engine) failed(ctx context.Context, tx store.Tx, op PlannedOp, oc outcome, attempts int, reason string, r downstream.Result, now time.Time) error {
+// failed schedules a retry with jittered exponential backoff, or dead-letters
+// (an access-history entry: the change never happened). A permanent failure
+// BigCommerce answered for the operation is evidence about its target (the
+// store does not exist, the user is not in the account, the owner cannot be
+// removed, the input or the token was refused): the target is no longer in
+// doubt, and a change of access the answer shows is recorded as observed.
+func (e *Engine) failed(ctx context.Context, tx store.Tx, op PlannedOp, oc outcome, attempts int, reason string, r downstream.Result, now, answered time.Time) ([]store.AccessChange, error) {
 	backoff := e.backoff(attempts)
 	for _, seq := range op.Seqs {
 		in := op.Latest
@@ -729,21 +771,25 @@ func (e *Engine) failed(ctx context.Context, tx store.Tx, op PlannedOp, oc outco
 			in.State, in.NextAttemptAt = store.IntentPending, now.Add(backoff)
 		}
 		if err := e.updateIntent(ctx, tx, in); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	var entries []store.AccessChange
 	if r.Err != nil && r.Err.Class == downstream.ClassPermanent && r.Err.Status != 0 {
-		if err := e.putKnown(ctx, tx, op.Op.Email, now, func(k *store.BCUser) { answeredFailure(k, op.Op, r.Err.Reason) }); err != nil {
-			return err
+		before, after, err := e.putKnown(ctx, tx, op.Op.Email, now, func(k *store.BCUser) { answeredFailure(k, op.Op, r.Err.Reason) })
+		if err != nil {
+			return nil, err
 		}
+		entries = known.Changes(before, after, answered, known.Origin{Source: store.SourceDelivery, RequestID: op.Latest.RequestID, Cause: "bigcommerce.answer"})
 	}
 	if oc == outcomeDead {
 		e.log.Warn("intent dead-lettered", zap.Int64("seq", op.Latest.Seq), zap.String("kind", string(op.Latest.Kind)),
 			zap.String("reason", reason), zap.Int("attempts", attempts), zap.String("request_id", op.Latest.RequestID))
-		return tx.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "delivery", Action: "intent.dead", ResourceType: "Intent",
+		entries = append(entries, opEntry(op, store.HistoryDead, answered))
+		return entries, tx.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "delivery", Action: "intent.dead", ResourceType: "Intent",
 			ResourceID: fmt.Sprint(op.Latest.Seq), RequestID: op.Latest.RequestID, Detail: "reason=" + reason})
 	}
-	return nil
+	return entries, nil
 }
 
 // answeredFailure records what a permanent failure BigCommerce answered tells
@@ -950,7 +996,7 @@ func (e *Engine) lookup(ctx context.Context, ops []PlannedOp, now time.Time) (bo
 			if !hit && !inListing {
 				continue // no evidence either way
 			}
-			if err := e.putKnown(ctx, tx, email, now, func(k *store.BCUser) {
+			before, after, err := e.putKnown(ctx, tx, email, now, func(k *store.BCUser) {
 				if hit {
 					k.UserID, k.InAccount = u.ID, true
 				}
@@ -962,8 +1008,13 @@ func (e *Engine) lookup(ctx context.Context, ops []PlannedOp, now time.Time) (bo
 					}
 					k.StoresInDoubt = removeString(k.StoresInDoubt, hash)
 				}
-			}); err != nil {
+			})
+			if err != nil {
 				return err
+			}
+			observed := known.Changes(before, after, store.Truncate(now), known.Origin{Source: store.SourceDelivery, Cause: "bigcommerce.lookup"})
+			if err := tx.AppendHistory(ctx, observed); err != nil {
+				return fmt.Errorf("record observed access: %w", err)
 			}
 		}
 		return nil

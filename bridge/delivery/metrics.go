@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
 // Metrics are the delivery engine's Prometheus metrics (namespace scim_bridge).
@@ -24,7 +25,15 @@ type Metrics struct {
 	singleMode   prometheus.Gauge
 	inDoubt      prometheus.Gauge
 	capability   *prometheus.GaugeVec
+	deprovision  *prometheus.HistogramVec
+	sloBreaches  prometheus.Counter
+	overdue      prometheus.Gauge
+	slo          prometheus.Gauge
 }
+
+// deprovisionBuckets spans a removal delivered at once to one that waited a
+// day for the request budget.
+var deprovisionBuckets = []float64{1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400}
 
 // Capability names of the scim_bridge_downstream_capability metric.
 var capabilityNames = []string{"introspection", "multi_mutation", "backward_paging", "node_stores", "add_returns_user", "account_user_fields"}
@@ -60,7 +69,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		capability: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "downstream_capability",
 			Help: "1 when BigCommerce was found to accept an optional shape beyond its documented API (introspection, multi_mutation, backward_paging, node_stores, add_returns_user, account_user_fields), 0 when the bridge uses the documented one."},
 			[]string{"capability"}),
+		deprovision: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: "scim_bridge", Name: "deprovision_latency_seconds",
+			Help: "Time from the IdP's request that took access away (deactivation, DELETE, group removal) to BigCommerce's confirmation, by target (account, store).",
+			Buckets: deprovisionBuckets}, []string{"target"}),
+		sloBreaches: f.NewCounter(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "deprovision_slo_breaches_total",
+			Help: "Removals BigCommerce confirmed later than the deprovisioning SLO after the IdP asked, or gave up on (dead letters)."}),
+		overdue: f.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "deprovision_overdue_operations",
+			Help: "Pending removals the IdP asked for longer ago than the deprovisioning SLO."}),
+		slo: f.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "deprovision_slo_seconds",
+			Help: "The configured deprovisioning SLO."}),
 	}
+	m.deprovision.WithLabelValues("account")
+	m.deprovision.WithLabelValues("store")
 	for p := downstream.PriorityAccountRemoval; p <= downstream.PriorityRepair; p++ {
 		m.budgetWaits.WithLabelValues(p.String())
 		if p != downstream.PriorityLookup {
@@ -102,6 +122,13 @@ func (e *Engine) observeQueue(p Plan, state known.Set, now time.Time) {
 			e.metrics.pending.WithLabelValues(pr.String()).Set(float64(counts[pr]))
 		}
 	}
+	overdue := 0
+	for _, op := range p.Ops {
+		if isDeprovision(op.Latest) && now.Sub(op.Since) > e.o.DeprovisionSLO {
+			overdue++
+		}
+	}
+	e.metrics.overdue.Set(float64(overdue))
 	age := 0.0
 	if !oldestAt.IsZero() {
 		age = now.Sub(oldestAt).Seconds()
@@ -151,5 +178,34 @@ func (e *Engine) observeBatch(b downstream.Batch, ops int) {
 			}
 		}
 		e.metrics.operations.WithLabelValues(r.Op.Kind.String(), outcome).Inc()
+	}
+}
+
+// isDeprovision reports whether an intent takes access away at the IdP's
+// request: its latency is deprovisioning evidence.
+func isDeprovision(in store.Intent) bool {
+	return in.Source == store.SourceSCIM && (in.Kind == store.AccountRemove || in.Kind == store.StoreRemove)
+}
+
+// observeDeprovision records the latency of the removals a batch settled
+// (confirmed, or given up), against the SLO.
+func (e *Engine) observeDeprovision(entries []store.AccessChange) {
+	for _, c := range entries {
+		if c.Source != store.SourceSCIM || (c.Change != store.AccountRemove && c.Change != store.StoreRemove) {
+			continue
+		}
+		if c.Outcome == store.HistoryDead {
+			e.metrics.sloBreaches.Inc()
+			continue
+		}
+		latency := c.At.Sub(c.RequestedAt)
+		target := "account"
+		if c.Change == store.StoreRemove {
+			target = "store"
+		}
+		e.metrics.deprovision.WithLabelValues(target).Observe(max(latency, 0).Seconds())
+		if latency > e.o.DeprovisionSLO {
+			e.metrics.sloBreaches.Inc()
+		}
 	}
 }

@@ -148,7 +148,7 @@ func MakePlan(pending []store.Intent, known Known, desired map[string][]string) 
 					continue
 				}
 				p.Append = append(p.Append, store.Intent{Kind: store.StoreRemove, Email: t.email, StoreHash: h,
-					UserID: latest.UserID, Source: latest.Source, RequestID: latest.RequestID, CreatedAt: latest.CreatedAt,
+					UserID: latest.UserID, Source: latest.Source, RequestID: latest.RequestID, Cause: latest.Cause, CreatedAt: latest.CreatedAt,
 					State: store.IntentPending})
 			}
 		}

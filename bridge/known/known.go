@@ -131,11 +131,16 @@ func (s Snapshot) Catalog() []bridge.CatalogStore {
 	return out
 }
 
-// Save replaces the bridge's known state with a complete snapshot.
+// Save replaces the bridge's known state with a complete snapshot, and
+// records in the access history every change of access the snapshot shows
+// against what the bridge knew (observed by o, at the snapshot's time).
+//
 // Targets in doubt stay in doubt: a request whose answer was lost may have
 // been applied after the listing read that user, so only BigCommerce's answer
-// to the request that is sent again settles them.
-func Save(ctx context.Context, tx store.Tx, s Snapshot) error {
+// to the request that is sent again settles them. The records of the emails
+// in keep stand as they are: the delivery engine changed them after the
+// listing was read, so the listing is older news for them.
+func Save(ctx context.Context, tx store.Tx, s Snapshot, o Origin, keep ...string) error {
 	old, err := tx.ListBCUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("read known users: %w", err)
@@ -145,16 +150,44 @@ func Save(ctx context.Context, tx store.Tx, s Snapshot) error {
 	for i, k := range next {
 		byEmail[k.Email] = i
 	}
-	for _, o := range old {
-		if !o.AccountInDoubt && len(o.StoresInDoubt) == 0 {
+	kept := make(map[string]bool, len(keep))
+	for _, e := range keep {
+		kept[e] = true
+	}
+	oldByEmail := make(map[string]store.BCUser, len(old))
+	for _, prev := range old {
+		oldByEmail[prev.Email] = prev
+		i, ok := byEmail[prev.Email]
+		switch {
+		case kept[prev.Email]:
+			if ok {
+				next[i] = prev
+			} else {
+				next = append(next, prev)
+			}
 			continue
-		}
-		i, ok := byEmail[o.Email]
-		if !ok {
-			next = append(next, store.BCUser{Email: o.Email, UpdatedAt: s.At})
+		case !prev.AccountInDoubt && len(prev.StoresInDoubt) == 0:
+			continue
+		case !ok:
+			next = append(next, store.BCUser{Email: prev.Email, UpdatedAt: s.At})
 			i = len(next) - 1
+			byEmail[prev.Email] = i
 		}
-		next[i].AccountInDoubt, next[i].StoresInDoubt = o.AccountInDoubt, o.StoresInDoubt
+		next[i].AccountInDoubt, next[i].StoresInDoubt = prev.AccountInDoubt, prev.StoresInDoubt
+	}
+	var history []store.AccessChange
+	seen := make(map[string]bool, len(next))
+	for _, n := range next {
+		seen[n.Email] = true
+		history = append(history, Changes(oldByEmail[n.Email], n, s.At, o)...)
+	}
+	for _, prev := range old {
+		if !seen[prev.Email] {
+			history = append(history, Changes(prev, store.BCUser{Email: prev.Email}, s.At, o)...)
+		}
+	}
+	if err := tx.AppendHistory(ctx, history); err != nil {
+		return fmt.Errorf("record observed access: %w", err)
 	}
 	if err := tx.ReplaceBCUsers(ctx, next); err != nil {
 		return fmt.Errorf("save known users: %w", err)

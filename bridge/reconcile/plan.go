@@ -222,7 +222,7 @@ func Plan(desired []bridge.Desired, outbox Outbox, actual known.Snapshot, policy
 			action = string(kind)
 			out.Intents = append(out.Intents, store.Intent{
 				Kind: kind, Email: email, StoreHash: hash, UserID: userID,
-				Source: store.SourceReconcile, State: store.IntentPending,
+				Source: store.SourceReconcile, Cause: "reconcile.repair", State: store.IntentPending,
 			})
 			if kind == store.AccountRemove || kind == store.StoreRemove {
 				out.Removals++

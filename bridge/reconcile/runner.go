@@ -326,17 +326,9 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 		if p.Aborted {
 			return tx.AppendAudit(ctx, r.audit(res, "reconcile.aborted", now))
 		}
-		prior, err := tx.GetBCUsers(ctx, changed)
-		if err != nil {
-			return fmt.Errorf("read known users: %w", err)
-		}
-		if err := known.Save(ctx, tx, snap); err != nil {
+		origin := known.Origin{Source: store.SourceReconcile, RequestID: res.RunID, Cause: "reconcile.listing"}
+		if err := known.Save(ctx, tx, snap, origin, changed...); err != nil {
 			return err
-		}
-		for _, email := range sortedKeys(prior) {
-			if err := tx.PutBCUser(ctx, prior[email]); err != nil {
-				return fmt.Errorf("keep known user: %w", err)
-			}
 		}
 		if len(p.Intents) > 0 {
 			intents := make([]store.Intent, len(p.Intents))

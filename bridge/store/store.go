@@ -292,6 +292,9 @@ const (
 	SourceSCIM      = "scim"
 	SourceReconcile = "reconcile"
 	SourceOperator  = "operator"
+	// SourceDelivery marks access-history entries the delivery engine
+	// observed in BigCommerce's answers and listings.
+	SourceDelivery = "delivery"
 )
 
 // Intent is one downstream change the bridge has promised to make: an entry of
