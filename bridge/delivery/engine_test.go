@@ -118,7 +118,9 @@ func (r *rig) snapshot() {
 	require.NoError(r.t, err)
 	snap, err := known.Read(r.t.Context(), free, downstream.PriorityRead, r.clock.Now)
 	require.NoError(r.t, err)
-	require.NoError(r.t, r.store.Update(r.t.Context(), func(tx store.Tx) error { return known.Save(r.t.Context(), tx, snap, known.Origin{Source: store.SourceOperator}) }))
+	require.NoError(r.t, r.store.Update(r.t.Context(), func(tx store.Tx) error {
+		return known.Save(r.t.Context(), tx, snap, known.Origin{Source: store.SourceOperator})
+	}))
 	_, err = r.svc.SetCatalog(r.t.Context(), snap.Catalog())
 	require.NoError(r.t, err)
 }

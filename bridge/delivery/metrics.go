@@ -70,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 when BigCommerce was found to accept an optional shape beyond its documented API (introspection, multi_mutation, backward_paging, node_stores, add_returns_user, account_user_fields), 0 when the bridge uses the documented one."},
 			[]string{"capability"}),
 		deprovision: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: "scim_bridge", Name: "deprovision_latency_seconds",
-			Help: "Time from the IdP's request that took access away (deactivation, DELETE, group removal) to BigCommerce's confirmation, by target (account, store).",
+			Help:    "Time from the IdP's request that took access away (deactivation, DELETE, group removal) to BigCommerce's confirmation, by target (account, store).",
 			Buckets: deprovisionBuckets}, []string{"target"}),
 		sloBreaches: f.NewCounter(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "deprovision_slo_breaches_total",
 			Help: "Removals BigCommerce confirmed later than the deprovisioning SLO after the IdP asked, or gave up on (dead letters)."}),

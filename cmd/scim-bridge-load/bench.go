@@ -283,7 +283,9 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Update(ctx, func(tx store.Tx) error { return known.Save(ctx, tx, snap, known.Origin{Source: store.SourceOperator, Cause: "bench.listing"}) }); err != nil {
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		return known.Save(ctx, tx, snap, known.Origin{Source: store.SourceOperator, Cause: "bench.listing"})
+	}); err != nil {
 		return nil, err
 	}
 	clk.set(clk.Now().Add(time.Hour))
