@@ -82,6 +82,9 @@ func apply(a Access, c store.AccessChange) Access {
 	case store.StoreRemove:
 		if i := slices.Index(a.Stores, c.StoreHash); i >= 0 {
 			a.Stores = slices.Delete(slices.Clone(a.Stores), i, i+1)
+			if len(a.Stores) == 0 {
+				a.Stores = nil
+			}
 		}
 	}
 	return a
