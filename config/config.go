@@ -46,6 +46,7 @@ type Config struct {
 	Mapping     Mapping     `yaml:"mapping"`
 	Delivery    Delivery    `yaml:"delivery"`
 	Reconcile   Reconcile   `yaml:"reconcile"`
+	History     History     `yaml:"history"`
 	Log         Log         `yaml:"log"`
 	TLS         TLS         `yaml:"tls"`
 
@@ -137,6 +138,20 @@ type Reconcile struct {
 	MaxRemovals int `yaml:"max_removals"`
 }
 
+// History configures the access history and the deprovisioning SLO.
+type History struct {
+	// Retention is how long access-history entries are kept; older ones are
+	// pruned unless they still say who has access now.
+	Retention time.Duration `yaml:"retention"`
+	// DeprovisionSLO is how soon after the IdP's request a removal should be
+	// confirmed by BigCommerce; later ones count as breaches.
+	DeprovisionSLO time.Duration `yaml:"deprovision_slo"`
+}
+
+// DefaultHistoryRetention is seven years (of 365 days), the longest record
+// keeping the common audit regimes ask for.
+const DefaultHistoryRetention = 7 * 365 * 24 * time.Hour
+
 // Log configures logging.
 type Log struct {
 	Format string `yaml:"format"` // json | console
@@ -170,7 +185,8 @@ func Default() Config {
 		Reconcile: Reconcile{
 			Interval: 6 * time.Hour, Unmanaged: "report", MaxRemovals: 10,
 		},
-		Log: Log{Format: "json", Level: "info"},
+		History: History{Retention: DefaultHistoryRetention, DeprovisionSLO: 15 * time.Minute},
+		Log:     Log{Format: "json", Level: "info"},
 	}
 }
 
@@ -337,6 +353,8 @@ func Environment() []Env {
 		{Name: "SCIM_BRIDGE_RECONCILE_UNMANAGED", Field: "reconcile.unmanaged", set: func(c *Config, v string) error { c.Reconcile.Unmanaged = v; return nil }},
 		{Name: "SCIM_BRIDGE_RECONCILE_MAX_REMOVALS", Field: "reconcile.max_removals", set: func(c *Config, v string) error { return parseInt(v, &c.Reconcile.MaxRemovals) }},
 		{Name: "SCIM_BRIDGE_PROTECTED_EMAILS", Field: "reconcile.protected_emails", set: func(c *Config, v string) error { c.Reconcile.ProtectedEmails = splitList(v); return nil }},
+		{Name: "SCIM_BRIDGE_HISTORY_RETENTION", Field: "history.retention", set: func(c *Config, v string) error { return parseDuration(v, &c.History.Retention) }},
+		{Name: "SCIM_BRIDGE_DEPROVISION_SLO", Field: "history.deprovision_slo", set: func(c *Config, v string) error { return parseDuration(v, &c.History.DeprovisionSLO) }},
 		{Name: "SCIM_BRIDGE_LOG_FORMAT", Field: "log.format", set: func(c *Config, v string) error { c.Log.Format = v; return nil }},
 		{Name: "SCIM_BRIDGE_LOG_LEVEL", Field: "log.level", set: func(c *Config, v string) error { c.Log.Level = v; return nil }},
 		{Name: "SCIM_BRIDGE_LOG_EXCLUDE_KEYS", Field: "log.exclude_keys", set: func(c *Config, v string) error { c.Log.ExcludeKeys = splitList(v); return nil }},

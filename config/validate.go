@@ -229,6 +229,13 @@ func (c Config) Validate() error {
 		}
 	}
 
+	if c.History.Retention < 24*time.Hour {
+		bad("history.retention", "must be at least 24h (the default keeps the access history for seven years: 61320h)")
+	}
+	if c.History.DeprovisionSLO < time.Second || c.History.DeprovisionSLO > 30*24*time.Hour {
+		bad("history.deprovision_slo", "must be between 1s and 720h")
+	}
+
 	switch c.Log.Format {
 	case "json", "console":
 	default:

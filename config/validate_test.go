@@ -101,6 +101,8 @@ var fixtures = map[string][]problem{
 	"delivery-lease-ttl":       {{"delivery.lease_ttl", "at least 2s"}},
 
 	"reconcile-interval":         {{"reconcile.interval", "0 (off) or at least 1m"}},
+	"history-retention":          {{"history.retention", "must be at least 24h"}},
+	"history-deprovision-slo":    {{"history.deprovision_slo", "must be between 1s and 720h"}},
 	"reconcile-unmanaged":        {{"reconcile.unmanaged", `must be "report" or "remove"`}},
 	"reconcile-max-removals":     {{"reconcile.max_removals", "must not be negative"}},
 	"reconcile-protected-emails": {{"reconcile.protected_emails[1]", "is not an email address"}},

@@ -25,6 +25,10 @@ import (
 // no record of is known to be absent from the account.
 const SnapshotKey = "bc.snapshot"
 
+// HistoryBaselineKey is the state document recording that a complete
+// listing was recorded in the access history (JSON: {"at": time}).
+const HistoryBaselineKey = "history.baseline"
+
 type snapshotDoc struct {
 	At time.Time `json:"at"`
 }
@@ -175,6 +179,16 @@ func Save(ctx context.Context, tx store.Tx, s Snapshot, o Origin, keep ...string
 		}
 		next[i].AccountInDoubt, next[i].StoresInDoubt = prev.AccountInDoubt, prev.StoresInDoubt
 	}
+	// The first complete listing the access history sees (a new install, or
+	// an upgrade from a version without it) records everyone's access as
+	// observed, so the history starts from what BigCommerce had.
+	_, err = tx.GetState(ctx, HistoryBaselineKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		oldByEmail, old = map[string]store.BCUser{}, nil
+	case err != nil:
+		return fmt.Errorf("read history baseline: %w", err)
+	}
 	var history []store.AccessChange
 	seen := make(map[string]bool, len(next))
 	for _, n := range next {
@@ -194,6 +208,9 @@ func Save(ctx context.Context, tx store.Tx, s Snapshot, o Origin, keep ...string
 	}
 	raw, err := json.Marshal(snapshotDoc{At: s.At.UTC()})
 	if err != nil {
+		return err
+	}
+	if err := tx.PutState(ctx, HistoryBaselineKey, raw); err != nil {
 		return err
 	}
 	return tx.PutState(ctx, SnapshotKey, raw)

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"github.com/scim-bridge/scim-bridge/bridge/history"
 	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"slices"
 	"sort"
@@ -95,6 +96,28 @@ type StoreAccess struct {
 	Status      string     `json:"status,omitempty"`
 	Permissions []string   `json:"permissions"`
 	LastLoginAt *time.Time `json:"lastLoginAt,omitempty"`
+	// GrantedAt is when the access began, as far as the access history
+	// knows (BigCommerce's confirmation, or the listing that first showed
+	// it); GrantedBy is the id of the request or run behind it, and
+	// GrantedCause its kind. Empty when the history does not know.
+	GrantedAt    *time.Time `json:"grantedAt,omitempty"`
+	GrantedBy    string     `json:"grantedBy,omitempty"`
+	GrantedCause string     `json:"grantedCause,omitempty"`
+}
+
+// AddGrants fills in each store access's grant from the access history's
+// grants (see history.Grants): email to store hash to grant.
+func (r *Report) AddGrants(grants map[string]map[string]history.Grant) {
+	for i := range r.Users {
+		u := &r.Users[i]
+		for j := range u.Stores {
+			s := &u.Stores[j]
+			if g, ok := grants[strings.ToLower(u.Email)][s.Hash]; ok {
+				at := g.At
+				s.GrantedAt, s.GrantedBy, s.GrantedCause = &at, g.RequestID, g.Cause
+			}
+		}
+	}
 }
 
 // BuildReport builds the compliance report from a complete read of BigCommerce

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/history"
 	"github.com/scim-bridge/scim-bridge/bridge/reconcile"
+	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
 // retryPolicy bounds the retries of a failed listing.
@@ -133,7 +135,9 @@ CSV: one row per (user, store) access, and one row with empty store columns
 for a user who reaches no store. Columns: email, in_bigcommerce,
 bigcommerce_user_id, first_name, last_name, status, locale, last_login_at,
 managed, scim_id, external_id, idp_state, granted_stores, store_hash,
-store_name, store_status, store_permissions, store_last_login_at. Lists are
+store_name, store_status, store_permissions, store_last_login_at, granted_at,
+granted_by (when the access history knows when that store access began and
+the id of the SCIM request or reconciliation run behind it). Lists are
 separated by ";", times are RFC 3339 UTC, and a cell that starts with =, +, -,
 @, tab or carriage return gets a leading ' so spreadsheets do not run it as a
 formula. JSON: {"generatedAt","stores","users","summary"} (see the reconcile
@@ -212,6 +216,12 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitError
 	}
 	rep := reconcile.BuildReport(desired, snap)
+	entries, err := history.Load(ctx, d.Store, store.HistoryFilter{})
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge report: %v\n", err)
+		return exitError
+	}
+	rep.AddGrants(history.Grants(entries))
 
 	var buf bytes.Buffer
 	if format == "json" {
@@ -266,6 +276,7 @@ var reportHeader = []string{
 	"email", "in_bigcommerce", "bigcommerce_user_id", "first_name", "last_name", "status", "locale", "last_login_at",
 	"managed", "scim_id", "external_id", "idp_state", "granted_stores",
 	"store_hash", "store_name", "store_status", "store_permissions", "store_last_login_at",
+	"granted_at", "granted_by",
 }
 
 func writeReportCSV(w io.Writer, rep reconcile.Report) error {
@@ -285,7 +296,8 @@ func writeReportCSV(w io.Writer, rep reconcile.Report) error {
 		}
 		for _, s := range stores {
 			row := append(append([]string(nil), user...),
-				s.Hash, s.Name, s.Status, strings.Join(s.Permissions, ";"), timeCell(s.LastLoginAt))
+				s.Hash, s.Name, s.Status, strings.Join(s.Permissions, ";"), timeCell(s.LastLoginAt),
+				timeCell(s.GrantedAt), s.GrantedBy)
 			for i := range row {
 				row[i] = safeCell(row[i])
 			}
