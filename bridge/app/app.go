@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scim-bridge/scim-bridge/bridge/delivery"
+	"github.com/scim-bridge/scim-bridge/bridge/history"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/leader"
 	"github.com/scim-bridge/scim-bridge/bridge/reconcile"
@@ -85,6 +86,7 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 		Store: d.Store, Client: d.Client, Budget: d.Budget, Service: d.Service, Logger: log, Metrics: dm,
 		MaxBatch: cfg.BigCommerce.MaxBatch, RemovalLinger: cfg.Delivery.RemovalLinger,
 		AdditionLinger: cfg.Delivery.AdditionLinger, MaxAttempts: cfg.Delivery.MaxAttempts, RetryBackoff: cfg.Delivery.RetryBackoff,
+		DeprovisionSLO: cfg.History.DeprovisionSLO,
 	})
 	if err != nil {
 		_ = d.Close()
@@ -106,6 +108,9 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 	a.runner = runner
 	a.leaders = append(a.leaders, func(ctx context.Context, _ store.Lease) error { return runner.Run(ctx) })
 	a.status = append(a.status, statusPart{"reconcile", func(context.Context) any { return runner.Status() }})
+	pruner := &history.Pruner{Store: d.Store, Retention: cfg.History.Retention, Now: d.Now, Logger: log.Named("history"),
+		Pruned: history.NewPrunedCounter(d.Registry)}
+	a.leaders = append(a.leaders, pruner.Run)
 
 	host, _ := os.Hostname()
 	var suffix [4]byte

@@ -64,8 +64,12 @@ type State map[string]Access
 // letters never happened.
 func counts(c store.AccessChange) bool { return c.Outcome != store.HistoryDead }
 
-// apply replays one entry onto a person's access.
-func apply(a Access, c store.AccessChange) Access {
+// Apply replays one entry onto a person's access. A dead letter changes
+// nothing.
+func Apply(a Access, c store.AccessChange) Access {
+	if !counts(c) {
+		return a
+	}
 	switch c.Change {
 	case store.AccountAdd:
 		a.InAccount = true
@@ -99,7 +103,7 @@ func AsOf(entries []store.AccessChange, t time.Time) State {
 		if !counts(c) || c.At.After(t) {
 			continue
 		}
-		s[c.Email] = apply(s[c.Email], c)
+		s[c.Email] = Apply(s[c.Email], c)
 	}
 	for email, a := range s {
 		if !a.InAccount {
@@ -142,7 +146,7 @@ func Grants(entries []store.AccessChange) map[string]map[string]Grant {
 			continue
 		}
 		before := state[c.Email]
-		after := apply(before, c)
+		after := Apply(before, c)
 		state[c.Email] = after
 		g := out[c.Email]
 		for _, h := range before.Stores {

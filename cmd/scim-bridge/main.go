@@ -42,6 +42,7 @@ func commands() []command {
 		{"reconcile", "run one reconciliation and exit", runReconcile},
 		{"report", "write the compliance report (who can reach which store)", runReport},
 		{"dead-letters", "list changes delivery gave up on, and retry them", runDeadLetters},
+		{"history", "print the access history: who could reach which store, since when, and deprovisioning latency", runHistory},
 		{"healthcheck", "probe the telemetry endpoint (for container health checks)", runHealthcheck},
 		{"token", "mint a SCIM bearer token and print its sha256: form", runToken},
 		{"validate", "check a configuration and list every problem", runValidate},
