@@ -86,7 +86,7 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 		Store: d.Store, Client: d.Client, Budget: d.Budget, Service: d.Service, Logger: log, Metrics: dm,
 		MaxBatch: cfg.BigCommerce.MaxBatch, RemovalLinger: cfg.Delivery.RemovalLinger,
 		AdditionLinger: cfg.Delivery.AdditionLinger, MaxAttempts: cfg.Delivery.MaxAttempts, RetryBackoff: cfg.Delivery.RetryBackoff,
-		DeprovisionSLO: cfg.History.DeprovisionSLO,
+		DeprovisionSLO: cfg.History.DeprovisionSLO, Now: d.Now,
 	})
 	if err != nil {
 		_ = d.Close()
@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 
 	runner, err := reconcile.New(reconcile.Options{
 		Store: d.Store, Service: d.Service, Client: d.Client, Logger: log, Metrics: reconcile.NewMetrics(d.Registry),
-		Interval: cfg.Reconcile.Interval, PageSize: cfg.BigCommerce.PageSize,
+		Interval: cfg.Reconcile.Interval, PageSize: cfg.BigCommerce.PageSize, Now: d.Now,
 		Policy: reconcile.Policy{Unmanaged: cfg.Reconcile.Unmanaged, Protected: cfg.Reconcile.ProtectedEmails, MaxRemovals: cfg.Reconcile.MaxRemovals},
 	})
 	if err != nil {

@@ -26,6 +26,10 @@ type Options struct {
 	Exclusive bool
 	// OnCommit, when set, is called after every committed SCIM write.
 	OnCommit func()
+	// Now is the clock of every time the bridge records or plans by (SCIM
+	// writes, delivery, the request budget, reconciliation, the access
+	// history); time.Now when nil. Tests run the bridge on a simulated clock.
+	Now func() time.Time
 }
 
 // Deps are the components built from a configuration, shared by the running
@@ -58,9 +62,13 @@ func Open(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*
 	if err != nil {
 		return nil, err
 	}
-	d := &Deps{Config: cfg, Log: log, Registry: prometheus.NewRegistry(), Store: st, Rate: rate, Now: time.Now, Version: o.Version}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	d := &Deps{Config: cfg, Log: log, Registry: prometheus.NewRegistry(), Store: st, Rate: rate, Now: now, Version: o.Version}
 	d.Service, err = bridge.NewService(bridge.Options{
-		Store: st, Logger: log, EmailSource: source, OnCommit: o.OnCommit,
+		Store: st, Logger: log, EmailSource: source, OnCommit: o.OnCommit, Now: now,
 		Mapping: bridge.Mapping{Explicit: cfg.Mapping.Groups, ByName: cfg.Mapping.MatchStoreNames},
 	})
 	if err != nil {

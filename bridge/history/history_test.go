@@ -32,7 +32,9 @@ func TestAsOfReplaysAccess(t *testing.T) {
 		entry(7, 6, "a@x.io", store.AccountRemove, "", store.HistoryApplied),
 		entry(8, 7, "a@x.io", store.AccountAdd, "", store.HistoryApplied),
 	}
-	at := func(min int) map[string][]string { return AsOf(entries, t0.Add(time.Duration(min)*time.Minute)).ByStore() }
+	at := func(min int) map[string][]string {
+		return AsOf(entries, t0.Add(time.Duration(min)*time.Minute)).ByStore()
+	}
 	require.Empty(t, AsOf(entries, t0.Add(-time.Minute)))
 	require.Equal(t, map[string][]string{}, at(0), "in the account, no store yet")
 	require.Equal(t, map[string][]string{"s1": {"a@x.io", "b@x.io"}}, at(2))

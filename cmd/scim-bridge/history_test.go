@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/scim-bridge/scim-bridge/bridge/app"
+	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/store"
+	"github.com/scim-bridge/scim-bridge/bridge/store/storetest"
+)
+
+// flowClock is a simulated clock the bridge and the simulator share: frozen
+// while the test sends SCIM requests (so a request's time is exact), and
+// flowing at one simulated second per millisecond while the test waits for
+// delivery — except while a request to BigCommerce is in flight and shortly
+// after (its answer is read at the instant BigCommerce applied it).
+type flowClock struct {
+	mu       sync.Mutex
+	t        time.Time
+	inflight int
+	lastDone time.Time // real time
+}
+
+// hold wraps the simulator: the clock does not flow during its requests.
+func (c *flowClock) hold(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.inflight++
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			c.inflight--
+			c.lastDone = time.Now()
+			c.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// tick lets one simulated second pass unless BigCommerce is answering.
+func (c *flowClock) tick() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inflight == 0 && time.Since(c.lastDone) > 25*time.Millisecond {
+		c.t = c.t.Add(time.Second)
+	}
+}
+
+func (c *flowClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *flowClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// historyJSON is what "scim-bridge history --format json" prints.
+type historyJSON struct {
+	Changes []struct {
+		Email          string   `json:"email"`
+		StoreHash      string   `json:"storeHash"`
+		Change         string   `json:"change"`
+		Outcome        string   `json:"outcome"`
+		Cause          string   `json:"cause"`
+		RequestID      string   `json:"requestId"`
+		LatencySeconds *float64 `json:"latencySeconds"`
+	} `json:"changes"`
+	Removals removalSummary `json:"removals"`
+}
+
+type asOfJSON struct {
+	Access []struct {
+		StoreHash string `json:"storeHash"`
+		Email     string `json:"email"`
+		GrantedBy string `json:"grantedBy"`
+	} `json:"access"`
+	Members []string `json:"accountUsersWithoutStores"`
+}
+
+// TestAccessHistoryOfAMonth runs a scripted month of IdP traffic through the
+// bridge and the simulator on one simulated clock — joiners, a group move,
+// leavers (deactivation, DELETE, group removal), drift repaired by a
+// reconciliation, a removal BigCommerce refuses (the account owner: a dead
+// letter) — and checks that "history --as-of" at five moments equals what
+// BigCommerce had then, and that every leaver's latency in the history is the
+// one the test measured on the simulator.
+func TestAccessHistoryOfAMonth(t *testing.T) {
+	databases := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "bridge.db") },
+		"postgres": func(t *testing.T) string { return storetest.PostgresDSN(t) },
+	}
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testAccessHistoryOfAMonth(t, databases[backend](t)) })
+	}
+}
+
+func testAccessHistoryOfAMonth(t *testing.T, db string) {
+	ctx := t.Context()
+	clk := &flowClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	sim, err := simulator.New(simulator.Options{Now: clk.Now, RateLimit: 5000, RateWindow: time.Hour})
+	require.NoError(t, err)
+	ts := httptest.NewServer(clk.hold(sim))
+	defer ts.Close()
+	simURL := ts.URL
+	cfg := e2eConfig(db, simURL, "5000/1h", 50)
+	cfg.Delivery.RemovalLinger, cfg.Delivery.AdditionLinger = 5*time.Second, 30*time.Second
+	cfg.Delivery.RetryBackoff = 10 * time.Second
+	require.NoError(t, cfg.Validate())
+
+	actx, cancel := context.WithCancel(ctx)
+	a, err := app.New(actx, cfg, zaptest.NewLogger(t), app.Options{Version: version, Now: clk.Now})
+	require.NoError(t, err)
+	scimLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	telLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(actx, scimLn, telLn) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	c := scimClient{base: "http://" + scimLn.Addr().String() + "/scim/v2", http: &http.Client{Timeout: 10 * time.Second}}
+
+	// settle lets simulated time flow until nothing is pending in the outbox
+	// and ok holds for BigCommerce, then freezes it again.
+	settle := func(what string, ok func(map[string][]string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			pending, err := a.CountIntents(ctx, store.IntentPending)
+			require.NoError(t, err)
+			if pending == 0 && ok(sim.StoresByEmail()) {
+				return
+			}
+			require.True(t, time.Now().Before(deadline), "%s: not settled (pending %d, BigCommerce %v)", what, pending, sim.StoresByEmail())
+			clk.tick()
+			time.Sleep(time.Millisecond)
+		}
+	}
+	// snapshot is a moment to check later, and what BigCommerce had then.
+	type moment struct {
+		at    time.Time
+		state map[string][]string
+	}
+	var moments []moment
+	mark := func() {
+		clk.add(time.Minute)
+		moments = append(moments, moment{clk.Now(), sim.StoresByEmail()})
+		clk.add(time.Minute)
+	}
+	day := func(n int) { clk.add(time.Duration(n) * 24 * time.Hour) }
+	has := func(email string, stores ...string) func(map[string][]string) bool {
+		return func(m map[string][]string) bool {
+			got, ok := m[email]
+			return ok && slices.Equal(got, stores)
+		}
+	}
+	gone := func(email string) func(map[string][]string) bool {
+		return func(m map[string][]string) bool { _, ok := m[email]; return !ok }
+	}
+	all := func(fns ...func(map[string][]string) bool) func(map[string][]string) bool {
+		return func(m map[string][]string) bool {
+			for _, f := range fns {
+				if !f(m) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	reconcileNow := func() {
+		t.Helper()
+		res, err := a.Runner().RunOnce(ctx, false)
+		require.NoError(t, err)
+		require.Equal(t, "success", res.Outcome)
+	}
+
+	// Day 0: the first reconciliation records everyone BigCommerce already has.
+	before := sim.StoresByEmail()
+	reconcileNow()
+
+	// Day 1: six joiners, two groups named like stores.
+	day(1)
+	ids := map[string]string{}
+	for _, n := range []string{"ann", "ben", "cat", "dan", "eve", "fay"} {
+		u := c.must(t, "POST", "/Users", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s@corp.example","active":true}`, n), 201)
+		ids[n] = u["id"].(string)
+	}
+	fresh := c.must(t, "POST", "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market","members":[{"value":%q},{"value":%q},{"value":%q}]}`,
+		ids["ann"], ids["ben"], ids["cat"]), 201)["id"].(string)
+	garden := c.must(t, "POST", "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Garden Tools","members":[{"value":%q},{"value":%q}]}`,
+		ids["dan"], ids["eve"]), 201)["id"].(string)
+	settle("joiners", all(has("ann@corp.example", "abc123"), has("ben@corp.example", "abc123"), has("cat@corp.example", "abc123"),
+		has("dan@corp.example", "def456"), has("eve@corp.example", "def456"), has("fay@corp.example")))
+	mark()
+
+	// requested records when the IdP asked for each removal (the clock is
+	// frozen while the request runs, and whole seconds).
+	requested := map[string]time.Time{}
+	patch := func(path, ops string) {
+		status := http.StatusOK
+		if strings.HasPrefix(path, "/Groups/") {
+			status = http.StatusNoContent
+		}
+		c.must(t, "PATCH", path, `{"schemas":["`+patchOp+`"],"Operations":[`+ops+`]}`, status)
+	}
+
+	// Day 5: ben moves from Plant Market to Garden Tools.
+	day(4)
+	requested["ben@corp.example/abc123"] = clk.Now()
+	patch("/Groups/"+fresh, fmt.Sprintf(`{"op":"remove","path":"members[value eq \"%s\"]"}`, ids["ben"]))
+	patch("/Groups/"+garden, fmt.Sprintf(`{"op":"add","path":"members","value":[{"value":%q}]}`, ids["ben"]))
+	settle("group move", has("ben@corp.example", "def456"))
+	mark()
+
+	// Day 10: ann is deactivated, dan deleted, eve leaves Garden Tools.
+	day(5)
+	requested["ann@corp.example/"] = clk.Now()
+	patch("/Users/"+ids["ann"], `{"op":"replace","path":"active","value":false}`)
+	clk.add(3 * time.Second)
+	requested["dan@corp.example/"] = clk.Now()
+	c.must(t, "DELETE", "/Users/"+ids["dan"], "", 204)
+	clk.add(2 * time.Second)
+	requested["eve@corp.example/def456"] = clk.Now()
+	patch("/Groups/"+garden, fmt.Sprintf(`{"op":"remove","path":"members[value eq \"%s\"]"}`, ids["eve"]))
+	settle("leavers", all(gone("ann@corp.example"), gone("dan@corp.example"), has("eve@corp.example")))
+	mark()
+
+	// Day 15: someone removes cat from Plant Market in the control panel; the
+	// next reconciliation repairs it.
+	day(5)
+	var catID string
+	for _, u := range sim.Snapshot().Users {
+		if u.Email == "cat@corp.example" {
+			catID = u.ID
+		}
+	}
+	require.NotEmpty(t, catID)
+	raw, err := json.Marshal(map[string]string{"query": fmt.Sprintf(`mutation { user { removeUserFromStore(input: {storeId: "bc/account/store/abc123", userId: %q}) { storeId } } }`, catID)})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, simURL+"/accounts/"+simulator.DefaultAccountUUID+"/graphql", bytes.NewReader(raw))
+	require.NoError(t, err)
+	req.Header.Set("X-Auth-Token", simulator.DefaultToken)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.NotContains(t, string(body), `"errors"`)
+	require.True(t, has("cat@corp.example")(sim.StoresByEmail()), "the drift happened")
+	clk.add(time.Hour)
+	reconcileNow()
+	settle("repair", has("cat@corp.example", "abc123"))
+	mark()
+
+	// Day 20: the IdP deactivates the account owner, whom BigCommerce never
+	// removes: a dead letter, and the owner keeps access.
+	day(5)
+	owner := c.must(t, "POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"owner@example.com","active":true}`, 201)["id"].(string)
+	settle("owner managed", func(map[string][]string) bool { return true })
+	requested["owner@example.com/"] = clk.Now()
+	patch("/Users/"+owner, `{"op":"replace","path":"active","value":false}`)
+	settle("owner removal refused", func(map[string][]string) bool {
+		dead, err := a.CountIntents(ctx, store.IntentDead)
+		require.NoError(t, err)
+		return dead == 1
+	})
+	day(10)
+	mark()
+	require.Len(t, moments, 5)
+
+	// What the test measured: the simulator's time of each removal minus
+	// the IdP's request time.
+	measured := map[string]time.Duration{}
+	for _, e := range sim.Log() {
+		if e.Code != "" || (e.Field != "removeUserFromAccount" && e.Field != "removeUserFromStore") {
+			continue
+		}
+		key := e.Email + "/" + e.StoreHash
+		if at, ok := requested[key]; ok {
+			measured[key] = e.At.Sub(at)
+		}
+	}
+	require.Len(t, measured, 4, "ben's store, ann, dan and eve's store were removed: %v", measured)
+
+	// The history, read by the command from the database alone.
+	cfgFile := filepath.Join(t.TempDir(), "bridge.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(yamlConfig(cfg)), 0o600))
+	history := func(args ...string) []byte {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run(append([]string{"history", "--config", cfgFile, "--format", "json"}, args...), &out, &errb)
+		require.Equal(t, exitOK, code, errb.String())
+		return out.Bytes()
+	}
+
+	for i, m := range moments {
+		var got asOfJSON
+		require.NoError(t, json.Unmarshal(history("--as-of", m.at.Format(time.RFC3339)), &got))
+		state := map[string][]string{}
+		for _, e := range got.Members {
+			state[e] = []string{}
+		}
+		for _, r := range got.Access {
+			state[r.Email] = append(state[r.Email], r.StoreHash)
+		}
+		for e := range state {
+			slices.Sort(state[e])
+		}
+		require.Equal(t, m.state, state, "moment %d (%s): history --as-of equals BigCommerce", i+1, m.at)
+	}
+	for email := range before {
+		require.Contains(t, moments[0].state, email, "people BigCommerce had before the bridge are in the history")
+	}
+
+	var removals historyJSON
+	require.NoError(t, json.Unmarshal(history(), &removals))
+	seen := 0
+	for _, ch := range removals.Changes {
+		key := ch.Email + "/" + ch.StoreHash
+		want, ok := measured[key]
+		if !ok || (ch.Change != string(store.AccountRemove) && ch.Change != string(store.StoreRemove)) {
+			continue
+		}
+		seen++
+		require.Equal(t, store.HistoryApplied, ch.Outcome, key)
+		require.NotNil(t, ch.LatencySeconds, key)
+		got := time.Duration(*ch.LatencySeconds * float64(time.Second))
+		require.InDelta(t, want.Seconds(), got.Seconds(), 1, "%s: latency in the history %s, measured %s", key, got, want)
+		require.NotEmpty(t, ch.RequestID, key)
+	}
+	require.Equal(t, 4, seen)
+	require.Equal(t, 5, removals.Removals.Removals)
+	require.Equal(t, 1, removals.Removals.Dead, "the owner's removal never happened")
+
+	var causes []string
+	var ann historyJSON
+	require.NoError(t, json.Unmarshal(history("--email", "ann@corp.example"), &ann))
+	for _, ch := range ann.Changes {
+		causes = append(causes, ch.Change+" "+ch.Cause)
+	}
+	require.Equal(t, []string{"account.add user.create", "store.add group.create", "account.remove user.deactivate"}, causes)
+
+	var cat historyJSON
+	require.NoError(t, json.Unmarshal(history("--email", "cat@corp.example", "--store", "abc123"), &cat))
+	var catCauses []string
+	for _, ch := range cat.Changes {
+		catCauses = append(catCauses, ch.Change+" "+ch.Outcome+" "+ch.Cause)
+	}
+	require.Equal(t, []string{"store.add applied group.create", "store.remove observed reconcile.listing", "store.add applied reconcile.repair"}, catCauses)
+
+	// The deprovisioning latency metric saw the same four removals and one
+	// breach (the dead letter).
+	mfs, err := a.Registry.Gather()
+	require.NoError(t, err)
+	var count uint64
+	var breaches float64
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "scim_bridge_deprovision_latency_seconds":
+			for _, m := range mf.GetMetric() {
+				count += histogramCount(m)
+			}
+		case "scim_bridge_deprovision_slo_breaches_total":
+			breaches = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	require.EqualValues(t, 4, count)
+	require.EqualValues(t, 1, breaches)
+}
+
+func histogramCount(m *dto.Metric) uint64 { return m.GetHistogram().GetSampleCount() }
