@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 )
 
 // simToken is the simulator token the tests use; distinctive so that a leak
@@ -100,26 +101,9 @@ func bigSeed(t testing.TB, users int, stores map[string][]int, storeOrder []stri
 	})
 }
 
-// fakeClock is a settable clock for the simulator.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, time.March, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock returns a simulated clock for the simulator's Options.Now.
+func newClock() *simclock.Clock {
+	return simclock.New(time.Date(2025, time.March, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // headerRecorder is an http.RoundTripper that keeps a response header of

@@ -53,7 +53,7 @@ func setUpDrift(t *testing.T, r *rig) driftScenario {
 		downstream.Op{Kind: downstream.OpAddToAccount, Email: "dave@example.com"},                                 // deactivated_present
 		downstream.Op{Kind: downstream.OpAddToAccount, Email: "erin@example.com"},                                 // deleted_present
 	)
-	r.clock.Add(time.Hour)
+	r.clock.Advance(time.Hour)
 	return s
 }
 
@@ -154,7 +154,7 @@ func TestRunnerFindsAndRepairsDrift(t *testing.T) {
 		require.Contains(t, bc, "owner@example.com")
 
 		// The next run finds only what the policy leaves in place.
-		r.clock.Add(time.Hour)
+		r.clock.Advance(time.Hour)
 		res, err = run.RunOnce(t.Context(), true)
 		require.NoError(t, err)
 		require.Equal(t, []string{
@@ -241,7 +241,7 @@ func TestRunnerCapStopsMassRemoval(t *testing.T) {
 		r.byHand(ops...)
 		r.user("joiner@example.com", true)
 		r.drain()
-		r.clock.Add(time.Hour)
+		r.clock.Advance(time.Hour)
 		run := r.runner(Policy{Unmanaged: UnmanagedRemove, Protected: []string{"owner@example.com"}, MaxRemovals: 3})
 
 		before, sim := r.storeState(), r.sim.Snapshot()
@@ -307,7 +307,7 @@ func TestRunnerFailedReadChangesNothing(t *testing.T) {
 			require.Greater(t, res.RequestsSpent, tc.at, "the fault falls inside the listing")
 			r.drain()
 			r.byHand(downstream.Op{Kind: downstream.OpAddToAccount, Email: "late@example.com"})
-			r.clock.Add(time.Hour)
+			r.clock.Advance(time.Hour)
 
 			gate := &gateFunc{inner: r.budget, at: tc.at, hook: func() { tc.fault(r.sim) }}
 			client, err := downstream.New(downstream.Options{BaseURL: r.base, AccountUUID: r.sim.AccountUUID(),
@@ -341,7 +341,7 @@ func TestRunnerSkipsUsersWithPendingIntents(t *testing.T) {
 	ann := r.user("ann@example.com", true)
 	r.group("Plant Market", ann)
 	r.drain()
-	r.clock.Add(time.Hour)
+	r.clock.Advance(time.Hour)
 	// The IdP deactivates ann; before delivery sends the removal, a run looks.
 	r.setActive(ann, false)
 	// And bob's store access is changed by hand, so there is drift to report.
@@ -367,7 +367,7 @@ func TestRunnerRaces(t *testing.T) {
 		r := newRig(t, newSQLite(t), rigOpts{})
 		ann := r.user("ann@example.com", true)
 		r.drain()
-		r.clock.Add(time.Hour)
+		r.clock.Advance(time.Hour)
 		r.setActive(ann, false) // pending removal when the run starts
 		// The engine delivers the removal between the run's two requests: the
 		// account listing still shows ann, the stores listing does not.
@@ -397,7 +397,7 @@ func TestRunnerRaces(t *testing.T) {
 		ann := r.user("ann@example.com", true)
 		g := r.group("Plant Market", ann)
 		r.drain()
-		r.clock.Add(time.Hour)
+		r.clock.Advance(time.Hour)
 		// Drift: ann lost abc123 by hand. A run would add it back, but right
 		// after the run read the desired state the IdP takes ann out of the
 		// group: the IdP's change must win.
