@@ -12,6 +12,7 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
@@ -432,14 +433,42 @@ func (s *racingService) Desired(ctx context.Context) ([]bridge.Desired, error) {
 	return d, err
 }
 
+// waitingOn returns an Options.After on clk that also sends each wait Run
+// starts to waits, so a test knows when Run is waiting and for how long.
+func waitingOn(clk *simclock.Clock, waits chan<- time.Duration) func(time.Duration) <-chan time.Time {
+	return func(d time.Duration) <-chan time.Time {
+		ch := clk.After(d)
+		waits <- d
+		return ch
+	}
+}
+
+// nextWait returns the next wait Run starts.
+func nextWait(t *testing.T, waits <-chan time.Duration) time.Duration {
+	t.Helper()
+	select {
+	case d := <-waits:
+		return d
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not start waiting")
+		return 0
+	}
+}
+
 func TestRunRunsEveryInterval(t *testing.T) {
 	r := newRig(t, newSQLite(t), rigOpts{rate: 1000})
+	waits := make(chan time.Duration, 8)
 	run, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Logger: r.log,
-		Interval: 30 * time.Millisecond, Policy: Policy{MaxRemovals: 10}})
+		Now: r.clock.Now, After: waitingOn(r.clock, waits), Interval: time.Hour, Policy: Policy{MaxRemovals: 10}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- run.Run(ctx) }()
+	// The first run is due at once (no listing yet); each later one an
+	// Interval of simulated time after the previous one.
+	for range 2 {
+		r.clock.Advance(nextWait(t, waits))
+	}
 	require.Eventually(t, func() bool { return run.Status().Runs >= 3 }, 10*time.Second, 5*time.Millisecond)
 	cancel()
 	select {
@@ -453,26 +482,29 @@ func TestRunRunsEveryInterval(t *testing.T) {
 
 func TestRunWaitsForTheIntervalAfterTheLastListing(t *testing.T) {
 	r := newRig(t, newSQLite(t), rigOpts{})
-	first, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Policy: Policy{MaxRemovals: 10}})
+	first, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Now: r.clock.Now, Policy: Policy{MaxRemovals: 10}})
 	require.NoError(t, err)
 	_, err = first.RunOnce(t.Context(), false)
 	require.NoError(t, err)
 	counted := r.sim.Stats().Counted
 
 	// A restart (or a new leader) does not read the account again early.
-	run, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Interval: time.Hour, Policy: Policy{MaxRemovals: 10}})
+	waits := make(chan time.Duration, 8)
+	run, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Now: r.clock.Now, After: waitingOn(r.clock, waits),
+		Interval: time.Hour, Policy: Policy{MaxRemovals: 10}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- run.Run(ctx) }()
 	require.Eventually(t, func() bool { return !run.Status().NextRunAt.IsZero() }, 5*time.Second, time.Millisecond)
-	time.Sleep(50 * time.Millisecond)
+	// Run has started its wait: had it run early, the run would be counted.
+	require.InDelta(t, time.Hour, nextWait(t, waits), float64(time.Minute))
 	cancel()
 	require.NoError(t, <-done)
 	status := run.Status()
 	require.Zero(t, status.Runs)
 	require.Equal(t, counted, r.sim.Stats().Counted)
-	require.WithinDuration(t, time.Now().Add(time.Hour), status.NextRunAt, time.Minute)
+	require.WithinDuration(t, r.clock.Now().Add(time.Hour), status.NextRunAt, time.Minute)
 	require.False(t, status.LastSuccessAt.IsZero(), "the last listing counts as the last success")
 
 	disabled, err := New(Options{Store: r.store, Service: r.svc, Client: r.client})
