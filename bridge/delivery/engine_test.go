@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,30 +17,16 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
+	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/store/storetest"
 )
 
-// clock is a simulated clock shared by the simulator, the budget and the engine.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.now) {
-		c.now = t
-	}
-}
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 // rig is a delivery engine wired to a simulator, on a real store.
 type rig struct {
 	t      *testing.T
-	clock  *clock
+	clock  *simclock.Clock // shared by the simulator, the budget and the engine
 	sim    *simulator.Server
 	base   string // the simulator's base URL
 	store  store.Store
@@ -75,7 +60,7 @@ func newRig(t *testing.T, st store.Store, o rigOpts) *rig {
 	if o.mapping.Explicit == nil && !o.mapping.ByName {
 		o.mapping.ByName = true
 	}
-	c := &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	c := simclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	serverRate := o.rate
 	if o.serverRate > 0 {
 		serverRate = o.serverRate
@@ -301,8 +286,8 @@ func TestLeaverGoesInTheNextRequest(t *testing.T) {
 	require.NotEmpty(t, bob.ID)
 	r.setActive(r.user("bob@example.com", true), false)
 	log := len(r.sim.Log())
-	r.clock.Add(5 * time.Second) // the removal linger
-	for range 5 {                // steps that only settle intents send nothing
+	r.clock.Advance(5 * time.Second) // the removal linger
+	for range 5 {                    // steps that only settle intents send nothing
 		_, err = r.eng.Step(t.Context())
 		require.NoError(t, err)
 		if len(r.sim.Log()) > log {
@@ -387,7 +372,7 @@ func TestSingleMutationServers(t *testing.T) {
 	// BigCommerce starts batching again: after the probe interval a larger batch
 	// is tried, accepted, and the engine returns to batches.
 	r.sim.SetMaxMutations(0)
-	r.clock.Add(31 * time.Minute)
+	r.clock.Advance(31 * time.Minute)
 	for i := range 6 {
 		r.user(emailN("later", i), true)
 	}

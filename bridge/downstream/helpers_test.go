@@ -2,19 +2,23 @@ package downstream
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 )
 
 // simToken is the simulator token the tests use; distinctive so that a leak
@@ -100,26 +104,9 @@ func bigSeed(t testing.TB, users int, stores map[string][]int, storeOrder []stri
 	})
 }
 
-// fakeClock is a settable clock for the simulator.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, time.March, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock returns a simulated clock for the simulator's Options.Now.
+func newClock() *simclock.Clock {
+	return simclock.New(time.Date(2025, time.March, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // headerRecorder is an http.RoundTripper that keeps a response header of
@@ -156,3 +143,59 @@ func (h *headerRecorder) ints(t testing.TB) []int {
 
 // nopLogger is a logger for benchmarks.
 func nopLogger() *zap.Logger { return zap.NewNop() }
+
+// recordingGate counts Acquire calls and keeps every observed RateInfo.
+type recordingGate struct {
+	mu        sync.Mutex
+	acquired  []Priority
+	observed  []RateInfo
+	onAcquire func(n int) error // optional; n counts from 1
+}
+
+func (g *recordingGate) Acquire(ctx context.Context, p Priority) error {
+	g.mu.Lock()
+	g.acquired = append(g.acquired, p)
+	n := len(g.acquired)
+	hook := g.onAcquire
+	g.mu.Unlock()
+	if hook != nil {
+		return hook(n)
+	}
+	return ctx.Err()
+}
+
+func (g *recordingGate) Observe(info RateInfo) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.observed = append(g.observed, info)
+}
+
+func (g *recordingGate) counts() (acquired, observed int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.acquired), len(g.observed)
+}
+
+func addOps(n int) []Op {
+	ops := make([]Op, n)
+	for i := range ops {
+		ops[i] = Op{Kind: OpAddToAccount, Email: fmt.Sprintf("person%02d@example.com", i)}
+	}
+	return ops
+}
+
+// requireNoSecretsInLogs fails if any log entry mentions the token or an
+// email of ops, in its message or any field.
+func requireNoSecretsInLogs(t *testing.T, logs *observer.ObservedLogs, ops []Op, token string) {
+	t.Helper()
+	for _, e := range logs.All() {
+		line := e.Message + " " + fmt.Sprint(e.ContextMap())
+		require.NotContains(t, line, token)
+		require.NotContains(t, line, "@", "log line %q", line)
+		for _, op := range ops {
+			if op.Email != "" {
+				require.NotContains(t, strings.ToLower(line), strings.ToLower(op.Email))
+			}
+		}
+	}
+}

@@ -18,7 +18,7 @@ import (
 )
 
 // Tests in this file need the simulator's knobs and observations (stats, the
-// mutation log, fault injection, a fake clock), so they run only against it.
+// mutation log, fault injection, a simulated clock), so they run only against it.
 
 func TestApply50OpsIsOneRequest(t *testing.T) {
 	sim, base := startSimulator(t, simulator.Options{})
@@ -240,7 +240,7 @@ func TestApplySplitsOnComplexity(t *testing.T) {
 }
 
 func TestRateLimited(t *testing.T) {
-	clock := newFakeClock()
+	clock := newClock()
 	sim, base := startSimulator(t, simulator.Options{RateLimit: 2, RateWindow: time.Minute, Now: clock.Now})
 	gate := &recordingGate{}
 	c := simClient(t, sim, base, func(o *Options) { o.Gate = gate })
@@ -540,7 +540,7 @@ func nilSlice[T any](v []T, n int, err error) (any, int, error) {
 }
 
 func TestNoSecretsInErrorsOrLogs(t *testing.T) {
-	clock := newFakeClock()
+	clock := newClock()
 	sim, base := startSimulator(t, simulator.Options{Now: clock.Now, RateLimit: 1000})
 	core, logs := observer.New(zap.DebugLevel)
 	logger := zap.New(core)

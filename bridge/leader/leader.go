@@ -27,6 +27,10 @@ type Elector struct {
 	// OnChange, when set, is called with true when leadership is gained and
 	// false when it is lost.
 	OnChange func(bool)
+	// Tick, when set, replaces a time.Ticker as the source of the renewal
+	// ticks (every ttl/3), so a test can drive Run on a simulated clock. Set
+	// it before Run.
+	Tick func(d time.Duration) <-chan time.Time
 }
 
 // New returns an Elector for the named lease; holder identifies this replica.
@@ -53,8 +57,14 @@ type Work func(ctx context.Context, lease store.Lease) error
 // holds the lease, cancelling it as soon as the lease cannot be renewed. It
 // returns when ctx ends, after the work has stopped and the lease is released.
 func (e *Elector) Run(ctx context.Context, work ...Work) error {
-	tick := time.NewTicker(e.ttl / 3)
-	defer tick.Stop()
+	var tick <-chan time.Time
+	if e.Tick != nil {
+		tick = e.Tick(e.ttl / 3)
+	} else {
+		t := time.NewTicker(e.ttl / 3)
+		defer t.Stop()
+		tick = t.C
+	}
 	var (
 		cancel context.CancelFunc
 		wg     sync.WaitGroup
@@ -113,7 +123,7 @@ func (e *Elector) Run(ctx context.Context, work ...Work) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-tick:
 		}
 	}
 }

@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -21,35 +20,18 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
+	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/store/storetest"
 )
-
-// clock is a simulated clock shared by the simulator, the budget, the service,
-// the engine and the runner.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.now) {
-		c.now = t
-	}
-}
-
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 // rig is the bridge (service, budget, client, delivery engine) wired to a
 // simulator on a real store, plus an ungated client that plays the store owner
 // changing BigCommerce by hand.
 type rig struct {
 	t      testing.TB
-	clock  *clock
+	clock  *simclock.Clock // shared by the simulator, the budget, the service, the engine and the runner
 	sim    *simulator.Server
 	base   string
 	store  store.Store
@@ -74,7 +56,7 @@ func newRig(t testing.TB, st store.Store, o rigOpts) *rig {
 	if o.rate == 0 {
 		o.rate = 70
 	}
-	c := &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	c := simclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	sim, err := simulator.New(simulator.Options{RateLimit: o.rate, RateWindow: time.Hour, Seed: o.seed, Now: c.Now})
 	require.NoError(t, err)
 	ts := httptest.NewServer(sim)

@@ -58,6 +58,9 @@ type Options struct {
 	Now func() time.Time
 	// Interval is the time between scheduled runs (Run); 0 disables Run.
 	Interval time.Duration
+	// After, when set, replaces a real timer for Run's waits between runs,
+	// so a test can drive Run on a simulated clock together with Now.
+	After func(d time.Duration) <-chan time.Time
 	// PageSize is the downstream client's page size, for the request estimate;
 	// downstream.DefaultPageSize when 0.
 	PageSize int
@@ -445,7 +448,8 @@ func (r *Runner) record(res Result, err error) {
 // the last saved listing (at once when there is none), so restarts and leader
 // changes do not re-read the account early. A failed run is retried after
 // Interval or 15 minutes, whichever is shorter. Only the replica holding the
-// leader lease should call Run. Run waits in real time.
+// leader lease should call Run. Run waits in real time (unless Options.After
+// says otherwise).
 func (r *Runner) Run(ctx context.Context) error {
 	if r.o.Interval <= 0 {
 		return nil
@@ -466,7 +470,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.mu.Lock()
 		r.status.NextRunAt = next
 		r.mu.Unlock()
-		if wait := next.Sub(r.o.Now()); wait > 0 {
+		if wait := next.Sub(r.o.Now()); wait > 0 && r.o.After != nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-r.o.After(wait):
+			}
+		} else if wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():

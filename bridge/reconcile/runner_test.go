@@ -12,6 +12,7 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
@@ -53,7 +54,7 @@ func setUpDrift(t *testing.T, r *rig) driftScenario {
 		downstream.Op{Kind: downstream.OpAddToAccount, Email: "dave@example.com"},                                 // deactivated_present
 		downstream.Op{Kind: downstream.OpAddToAccount, Email: "erin@example.com"},                                 // deleted_present
 	)
-	r.clock.Add(time.Hour)
+	r.clock.Advance(time.Hour)
 	return s
 }
 
@@ -154,7 +155,7 @@ func TestRunnerFindsAndRepairsDrift(t *testing.T) {
 		require.Contains(t, bc, "owner@example.com")
 
 		// The next run finds only what the policy leaves in place.
-		r.clock.Add(time.Hour)
+		r.clock.Advance(time.Hour)
 		res, err = run.RunOnce(t.Context(), true)
 		require.NoError(t, err)
 		require.Equal(t, []string{
@@ -241,7 +242,7 @@ func TestRunnerCapStopsMassRemoval(t *testing.T) {
 		r.byHand(ops...)
 		r.user("joiner@example.com", true)
 		r.drain()
-		r.clock.Add(time.Hour)
+		r.clock.Advance(time.Hour)
 		run := r.runner(Policy{Unmanaged: UnmanagedRemove, Protected: []string{"owner@example.com"}, MaxRemovals: 3})
 
 		before, sim := r.storeState(), r.sim.Snapshot()
@@ -307,7 +308,7 @@ func TestRunnerFailedReadChangesNothing(t *testing.T) {
 			require.Greater(t, res.RequestsSpent, tc.at, "the fault falls inside the listing")
 			r.drain()
 			r.byHand(downstream.Op{Kind: downstream.OpAddToAccount, Email: "late@example.com"})
-			r.clock.Add(time.Hour)
+			r.clock.Advance(time.Hour)
 
 			gate := &gateFunc{inner: r.budget, at: tc.at, hook: func() { tc.fault(r.sim) }}
 			client, err := downstream.New(downstream.Options{BaseURL: r.base, AccountUUID: r.sim.AccountUUID(),
@@ -341,7 +342,7 @@ func TestRunnerSkipsUsersWithPendingIntents(t *testing.T) {
 	ann := r.user("ann@example.com", true)
 	r.group("Plant Market", ann)
 	r.drain()
-	r.clock.Add(time.Hour)
+	r.clock.Advance(time.Hour)
 	// The IdP deactivates ann; before delivery sends the removal, a run looks.
 	r.setActive(ann, false)
 	// And bob's store access is changed by hand, so there is drift to report.
@@ -367,7 +368,7 @@ func TestRunnerRaces(t *testing.T) {
 		r := newRig(t, newSQLite(t), rigOpts{})
 		ann := r.user("ann@example.com", true)
 		r.drain()
-		r.clock.Add(time.Hour)
+		r.clock.Advance(time.Hour)
 		r.setActive(ann, false) // pending removal when the run starts
 		// The engine delivers the removal between the run's two requests: the
 		// account listing still shows ann, the stores listing does not.
@@ -397,7 +398,7 @@ func TestRunnerRaces(t *testing.T) {
 		ann := r.user("ann@example.com", true)
 		g := r.group("Plant Market", ann)
 		r.drain()
-		r.clock.Add(time.Hour)
+		r.clock.Advance(time.Hour)
 		// Drift: ann lost abc123 by hand. A run would add it back, but right
 		// after the run read the desired state the IdP takes ann out of the
 		// group: the IdP's change must win.
@@ -432,14 +433,42 @@ func (s *racingService) Desired(ctx context.Context) ([]bridge.Desired, error) {
 	return d, err
 }
 
+// waitingOn returns an Options.After on clk that also sends each wait Run
+// starts to waits, so a test knows when Run is waiting and for how long.
+func waitingOn(clk *simclock.Clock, waits chan<- time.Duration) func(time.Duration) <-chan time.Time {
+	return func(d time.Duration) <-chan time.Time {
+		ch := clk.After(d)
+		waits <- d
+		return ch
+	}
+}
+
+// nextWait returns the next wait Run starts.
+func nextWait(t *testing.T, waits <-chan time.Duration) time.Duration {
+	t.Helper()
+	select {
+	case d := <-waits:
+		return d
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not start waiting")
+		return 0
+	}
+}
+
 func TestRunRunsEveryInterval(t *testing.T) {
 	r := newRig(t, newSQLite(t), rigOpts{rate: 1000})
+	waits := make(chan time.Duration, 8)
 	run, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Logger: r.log,
-		Interval: 30 * time.Millisecond, Policy: Policy{MaxRemovals: 10}})
+		Now: r.clock.Now, After: waitingOn(r.clock, waits), Interval: time.Hour, Policy: Policy{MaxRemovals: 10}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- run.Run(ctx) }()
+	// The first run is due at once (no listing yet); each later one an
+	// Interval of simulated time after the previous one.
+	for range 2 {
+		r.clock.Advance(nextWait(t, waits))
+	}
 	require.Eventually(t, func() bool { return run.Status().Runs >= 3 }, 10*time.Second, 5*time.Millisecond)
 	cancel()
 	select {
@@ -453,26 +482,29 @@ func TestRunRunsEveryInterval(t *testing.T) {
 
 func TestRunWaitsForTheIntervalAfterTheLastListing(t *testing.T) {
 	r := newRig(t, newSQLite(t), rigOpts{})
-	first, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Policy: Policy{MaxRemovals: 10}})
+	first, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Now: r.clock.Now, Policy: Policy{MaxRemovals: 10}})
 	require.NoError(t, err)
 	_, err = first.RunOnce(t.Context(), false)
 	require.NoError(t, err)
 	counted := r.sim.Stats().Counted
 
 	// A restart (or a new leader) does not read the account again early.
-	run, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Interval: time.Hour, Policy: Policy{MaxRemovals: 10}})
+	waits := make(chan time.Duration, 8)
+	run, err := New(Options{Store: r.store, Service: r.svc, Client: r.client, Now: r.clock.Now, After: waitingOn(r.clock, waits),
+		Interval: time.Hour, Policy: Policy{MaxRemovals: 10}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- run.Run(ctx) }()
 	require.Eventually(t, func() bool { return !run.Status().NextRunAt.IsZero() }, 5*time.Second, time.Millisecond)
-	time.Sleep(50 * time.Millisecond)
+	// Run has started its wait: had it run early, the run would be counted.
+	require.InDelta(t, time.Hour, nextWait(t, waits), float64(time.Minute))
 	cancel()
 	require.NoError(t, <-done)
 	status := run.Status()
 	require.Zero(t, status.Runs)
 	require.Equal(t, counted, r.sim.Stats().Counted)
-	require.WithinDuration(t, time.Now().Add(time.Hour), status.NextRunAt, time.Minute)
+	require.WithinDuration(t, r.clock.Now().Add(time.Hour), status.NextRunAt, time.Minute)
 	require.False(t, status.LastSuccessAt.IsZero(), "the last listing counts as the last success")
 
 	disabled, err := New(Options{Store: r.store, Service: r.svc, Client: r.client})

@@ -17,7 +17,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,6 +26,7 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/store/backend"
 	"github.com/scim-bridge/scim-bridge/config"
@@ -152,21 +152,6 @@ Flags:`)
 	return exitOK
 }
 
-// benchClock is the simulated clock of the benchmark.
-type benchClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *benchClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *benchClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.now) {
-		c.now = t
-	}
-}
-
 type benchEvent struct {
 	at     time.Duration
 	kind   int // 0 create+group, 1 deactivate
@@ -181,7 +166,7 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	clk := &benchClock{now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+	clk := simclock.New(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
 
 	sim, err := simulator.New(simulator.Options{RateLimit: 70, RateWindow: time.Hour, MaxMutations: o.MaxMutations, Now: clk.Now, Profile: o.Profile})
 	if err != nil {
@@ -272,13 +257,13 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 		if i > 10000 {
 			return nil, errors.New("the earlier users were not delivered")
 		}
-		clk.set(next)
+		clk.Set(next)
 	}
 	free, err := downstream.New(downstream.Options{BaseURL: simTS.URL, AccountUUID: sim.AccountUUID(), Token: simulator.DefaultToken})
 	if err != nil {
 		return nil, err
 	}
-	clk.set(clk.Now().Add(time.Hour))
+	clk.Advance(time.Hour)
 	snap, err := known.Read(ctx, free, downstream.PriorityRead, clk.Now)
 	if err != nil {
 		return nil, err
@@ -288,7 +273,7 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 	}); err != nil {
 		return nil, err
 	}
-	clk.set(clk.Now().Add(time.Hour))
+	clk.Advance(time.Hour)
 	t0 := clk.Now()
 	logStart := len(sim.Log())
 	statsStart := sim.Stats()
@@ -332,7 +317,7 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 			nextEvent = t0.Add(events[k].at)
 		}
 		if !nextEvent.After(wake) {
-			clk.set(nextEvent)
+			clk.Set(nextEvent)
 			for k < len(events) && !t0.Add(events[k].at).After(clk.Now()) {
 				ev := events[k]
 				k++
@@ -350,7 +335,7 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 			wake = clk.Now()
 			continue
 		}
-		clk.set(wake)
+		clk.Set(wake)
 		next, err := step()
 		if err != nil {
 			return nil, err

@@ -18,6 +18,9 @@ const module = "github.com/scim-bridge/scim-bridge"
 // configuration, joining the SCIM layer and the domain.
 const appPackage = module + "/bridge/app"
 
+// simclockPackage is the simulated clock of the tests and the benchmark.
+const simclockPackage = module + "/bridge/simclock"
+
 type listedPackage struct {
 	ImportPath string
 	Dir        string
@@ -72,6 +75,10 @@ func TestDependencyRules(t *testing.T) {
 		{func(p string) bool { return strings.HasPrefix(p, module+"/scim") }, func(d string) bool {
 			return strings.HasPrefix(d, module+"/cmd") || strings.HasPrefix(d, module+"/bridge/store/sqlite") || strings.HasPrefix(d, module+"/bridge/store/postgres")
 		}, "the SCIM layer works through bridge.Service and the store interface", true},
+		{func(p string) bool { return p == simclockPackage }, func(d string) bool { return strings.HasPrefix(d, module+"/") },
+			"the simulated clock is a leaf that any test can import", true},
+		{func(p string) bool { return p != simclockPackage && p != module+"/cmd/scim-bridge-load" }, func(d string) bool { return d == simclockPackage },
+			"the simulated clock is for tests and the delivery benchmark; the bridge runs on real time (Deps leaves test imports out)", true},
 		{func(p string) bool { return !strings.HasPrefix(p, module+"/cmd") }, func(d string) bool {
 			return d == "io/ioutil" || d == "github.com/pkg/errors" || d == "log"
 		}, "deprecated or global-state packages (use os/io, fmt.Errorf with %w, zap)", false},

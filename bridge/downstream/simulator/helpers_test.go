@@ -8,34 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 )
-
-// fakeClock is a settable clock for Options.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, time.March, 10, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // testUserAgent is the User-Agent every harness request sends.
 const testUserAgent = "simulator-test/1.0"
@@ -45,13 +24,13 @@ type harness struct {
 	t     *testing.T
 	srv   *Server
 	ts    *httptest.Server
-	clock *fakeClock
+	clock *simclock.Clock // Options.Now unless the test set its own
 	url   string
 }
 
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
-	clock := newFakeClock()
+	clock := simclock.New(time.Date(2025, time.March, 10, 12, 0, 0, 0, time.UTC))
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}
