@@ -23,6 +23,7 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
+	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/store/storetest"
 )
@@ -33,8 +34,8 @@ import (
 // delivery — except while a request to BigCommerce is in flight and shortly
 // after (its answer is read at the instant BigCommerce applied it).
 type flowClock struct {
+	*simclock.Clock
 	mu       sync.Mutex
-	t        time.Time
 	inflight int
 	lastDone time.Time // real time
 }
@@ -60,20 +61,8 @@ func (c *flowClock) tick() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.inflight == 0 && time.Since(c.lastDone) > 25*time.Millisecond {
-		c.t = c.t.Add(time.Second)
+		c.Advance(time.Second)
 	}
-}
-
-func (c *flowClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *flowClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // historyJSON is what "scim-bridge history --format json" prints.
@@ -118,7 +107,7 @@ func TestAccessHistoryOfAMonth(t *testing.T) {
 
 func testAccessHistoryOfAMonth(t *testing.T, db string) {
 	ctx := t.Context()
-	clk := &flowClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := &flowClock{Clock: simclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))}
 	sim, err := simulator.New(simulator.Options{Now: clk.Now, RateLimit: 5000, RateWindow: time.Hour})
 	require.NoError(t, err)
 	ts := httptest.NewServer(clk.hold(sim))
@@ -167,11 +156,11 @@ func testAccessHistoryOfAMonth(t *testing.T, db string) {
 	}
 	var moments []moment
 	mark := func() {
-		clk.add(time.Minute)
+		clk.Advance(time.Minute)
 		moments = append(moments, moment{clk.Now(), sim.StoresByEmail()})
-		clk.add(time.Minute)
+		clk.Advance(time.Minute)
 	}
-	day := func(n int) { clk.add(time.Duration(n) * 24 * time.Hour) }
+	day := func(n int) { clk.Advance(time.Duration(n) * 24 * time.Hour) }
 	has := func(email string, stores ...string) func(map[string][]string) bool {
 		return func(m map[string][]string) bool {
 			got, ok := m[email]
@@ -240,10 +229,10 @@ func testAccessHistoryOfAMonth(t *testing.T, db string) {
 	day(5)
 	requested["ann@corp.example/"] = clk.Now()
 	patch("/Users/"+ids["ann"], `{"op":"replace","path":"active","value":false}`)
-	clk.add(3 * time.Second)
+	clk.Advance(3 * time.Second)
 	requested["dan@corp.example/"] = clk.Now()
 	c.must(t, "DELETE", "/Users/"+ids["dan"], "", 204)
-	clk.add(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	requested["eve@corp.example/def456"] = clk.Now()
 	patch("/Groups/"+garden, fmt.Sprintf(`{"op":"remove","path":"members[value eq \"%s\"]"}`, ids["eve"]))
 	settle("leavers", all(gone("ann@corp.example"), gone("dan@corp.example"), has("eve@corp.example")))
@@ -272,7 +261,7 @@ func testAccessHistoryOfAMonth(t *testing.T, db string) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.NotContains(t, string(body), `"errors"`)
 	require.True(t, has("cat@corp.example")(sim.StoresByEmail()), "the drift happened")
-	clk.add(time.Hour)
+	clk.Advance(time.Hour)
 	reconcileNow()
 	settle("repair", has("cat@corp.example", "abc123"))
 	mark()
