@@ -549,6 +549,7 @@ func TestAlertRules(t *testing.T) {
 		"ScimBridgeDown", "ScimBridgeNoLeader", "ScimBridgeBudgetExhausted", "ScimBridgeOutboxBacklog",
 		"ScimBridgeRemovalsDelayed", "ScimBridgeDeadLetters", "ScimBridgeDeliveryStalled", "ScimBridgeReconcileFailing",
 		"ScimBridgeReconcileStale", "ScimBridgeDriftFound", "ScimBridgeSCIMErrors", "ScimBridgeSingleMutationMode",
+		"ScimBridgeDeprovisionSLOBreached",
 	} {
 		require.True(t, alerts[want], "alert %s is missing", want)
 	}
