@@ -60,7 +60,7 @@ func (c *flowClock) hold(h http.Handler) http.Handler {
 func (c *flowClock) tick() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.inflight == 0 && time.Since(c.lastDone) > 25*time.Millisecond {
+	if c.inflight == 0 && time.Since(c.lastDone) > 200*time.Millisecond {
 		c.Advance(time.Second)
 	}
 }
