@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
+	"github.com/scim-bridge/scim-bridge/bridge/store/backend"
 	"github.com/scim-bridge/scim-bridge/bridge/store/storetest"
 )
 
@@ -383,3 +385,78 @@ func testAccessHistoryOfAMonth(t *testing.T, db string) {
 }
 
 func histogramCount(m *dto.Metric) uint64 { return m.GetHistogram().GetSampleCount() }
+
+// TestHistoryCommand: filters, formats, the removal summary and usage errors,
+// on a history written directly to the store.
+func TestHistoryCommand(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "bridge.db")
+	t.Setenv("SCIM_BRIDGE_DATABASE", db)
+	t.Setenv("SCIM_BRIDGE_SCIM_TOKENS", e2eToken)
+	t.Setenv("SCIM_BRIDGE_BC_ACCOUNT_UUID", simulator.DefaultAccountUUID)
+	t.Setenv("SCIM_BRIDGE_BC_TOKEN", simulator.DefaultToken)
+	t.Setenv("SCIM_BRIDGE_LOG_LEVEL", "error")
+	t.Setenv("SCIM_BRIDGE_DEPROVISION_SLO", "10m")
+	t0 := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	st, err := backend.Open(t.Context(), db, nil)
+	require.NoError(t, err)
+	e := func(min int, email, hash string, kind store.IntentKind, outcome, cause string, asked int) store.AccessChange {
+		c := store.AccessChange{At: t0.Add(time.Duration(min) * time.Minute), Email: email, StoreHash: hash, Change: kind,
+			Outcome: outcome, Source: store.SourceSCIM, RequestID: fmt.Sprintf("req-%d", min), Cause: cause}
+		if asked >= 0 {
+			c.RequestedAt = t0.Add(time.Duration(asked) * time.Minute)
+		}
+		return c
+	}
+	require.NoError(t, st.Update(t.Context(), func(tx store.Tx) error {
+		return tx.AppendHistory(t.Context(), []store.AccessChange{
+			e(0, "ann@x.io", "", store.AccountAdd, store.HistoryApplied, "user.create", 0),
+			e(1, "ann@x.io", "abc123", store.StoreAdd, store.HistoryApplied, "group.update", 0),
+			e(2, "=bob@x.io", "", store.AccountAdd, store.HistoryApplied, "user.create", 2),
+			e(2, "=bob@x.io", "def456", store.StoreAdd, store.HistoryApplied, "group.update", 2),
+			e(60, "ann@x.io", "", store.AccountRemove, store.HistoryApplied, "user.deactivate", 30),
+			e(61, "=bob@x.io", "def456", store.StoreRemove, store.HistoryApplied, "group.update", 60),
+			e(70, "cy@x.io", "", store.AccountRemove, store.HistoryDead, "user.delete", 65),
+		})
+	}))
+	require.NoError(t, st.Close())
+
+	code, out, errOut := runCLI("history")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, errOut, "no complete listing of the account is recorded yet")
+	require.Contains(t, out, "3 removals asked for by the IdP: 2 confirmed, 1 dead (access kept); latency p50 30m0s, p95 30m0s, max 30m0s; 2 over the SLO of 10m0s")
+
+	code, out, errOut = runCLI("history", "--store", "abc123", "--format", "csv")
+	require.Equal(t, exitOK, code, errOut)
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, historyHeader, rows[0])
+	require.Len(t, rows, 3, "ann's grant and the account removal that took abc123 from her")
+	require.Equal(t, []string{"store.add", "account.remove"}, []string{rows[1][4], rows[2][4]})
+	require.Equal(t, "1800.000", rows[2][11], "latency in seconds")
+
+	code, out, errOut = runCLI("history", "--email", "=BOB@x.io", "--since", "2026-04-01T09:30:00Z", "--format", "csv")
+	require.Equal(t, exitOK, code, errOut)
+	rows, err = csv.NewReader(strings.NewReader(out)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	require.Equal(t, "'=bob@x.io", rows[1][2], "a cell that starts with = is defused")
+
+	code, out, errOut = runCLI("history", "--as-of", "2026-04-01T09:30:00Z", "--format", "json")
+	require.Equal(t, exitOK, code, errOut)
+	var asOf asOfJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &asOf))
+	require.Len(t, asOf.Access, 2)
+	require.Equal(t, "req-1", asOf.Access[0].GrantedBy)
+	code, out, _ = runCLI("history", "--as-of", "2026-04-01")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, out, "0 accesses to 0 stores; 0 users in the account without store access")
+
+	for _, args := range [][]string{
+		{"--format", "xml"}, {"--since", "yesterday"}, {"--since", "2026-04-02", "--until", "2026-04-01"},
+		{"--as-of", "2026-04-01", "--since", "2026-03-01"}, {"--output", ""}, {"extra"},
+	} {
+		code, _, errOut := runCLI(append([]string{"history"}, args...)...)
+		require.Equal(t, exitUsage, code, "%v: %s", args, errOut)
+		require.Contains(t, errOut, "scim-bridge history")
+	}
+}

@@ -26,7 +26,14 @@ func TestReportCommandCSV(t *testing.T) {
 	seed.Users = append(seed.Users, simulator.SeedUser{Email: "mallory@example.com", FirstName: "=HYPERLINK(\"x\")", Stores: []string{"def456"}})
 	a := newCLIAccount(t, simulator.Options{Seed: seed})
 	var ann, alice string
-	a.withStore(t, func(_ store.Store, svc *bridge.Service) {
+	granted := time.Date(2026, 2, 3, 10, 0, 0, 0, time.UTC)
+	a.withStore(t, func(st store.Store, svc *bridge.Service) {
+		require.NoError(t, st.Update(t.Context(), func(tx store.Tx) error {
+			return tx.AppendHistory(t.Context(), []store.AccessChange{
+				{At: granted.Add(-time.Minute), Email: "alice@example.com", Change: store.AccountAdd, Outcome: store.HistoryApplied, Source: store.SourceSCIM, RequestID: "req-alice", Cause: "user.create"},
+				{At: granted, Email: "alice@example.com", StoreHash: "abc123", Change: store.StoreAdd, Outcome: store.HistoryApplied, Source: store.SourceSCIM, RequestID: "req-alice-store", Cause: "group.update"},
+			})
+		}))
 		v, err := svc.CreateUser(t.Context(), map[string]any{"userName": "ann@example.com", "externalId": "okta-ann"})
 		require.NoError(t, err)
 		ann = v.ID
@@ -72,6 +79,9 @@ func TestReportCommandCSV(t *testing.T) {
 	require.Equal(t, "ACTIVE", al[col["status"]])
 	require.Equal(t, "en-GB", al[col["locale"]])
 	require.Equal(t, "2024-02-02T14:05:00Z", al[col["store_last_login_at"]])
+	require.Equal(t, "2026-02-03T10:00:00Z", al[col["granted_at"]], "from the access history")
+	require.Equal(t, "req-alice-store", al[col["granted_by"]])
+	require.Empty(t, owner[col["granted_at"]], "the history does not know when the owner's access began")
 
 	require.Len(t, byUser["ann@example.com"], 1, "the IdP knows ann; BigCommerce does not")
 	an := byUser["ann@example.com"][0]
