@@ -23,8 +23,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scim-bridge/scim-bridge/bridge/delivery"
-	"github.com/scim-bridge/scim-bridge/bridge/history"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/history"
 	"github.com/scim-bridge/scim-bridge/bridge/leader"
 	"github.com/scim-bridge/scim-bridge/bridge/reconcile"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
