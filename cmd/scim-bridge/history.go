@@ -97,41 +97,52 @@ type asOfAccess struct {
 	Cause     string     `json:"grantedCause,omitempty"`
 }
 
-func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// historyQuery is what the history command was asked for.
+type historyQuery struct {
+	cf                 configFlags
+	email, store       string
+	since, until, asOf time.Time
+	format, output     string
+}
+
+// parseHistoryFlags reads the command line; ok is false with the exit status
+// when the command must stop (help, usage error).
+func parseHistoryFlags(args []string, stdout, stderr io.Writer) (q historyQuery, code int, ok bool) {
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
-	var cf configFlags
-	cf.register(fs)
-	email := fs.String("email", "", "show only this person (their BigCommerce email)")
-	storeHash := fs.String("store", "", "show only this store (its hash)")
+	q.cf.register(fs)
+	fs.StringVar(&q.email, "email", "", "show only this person (their BigCommerce email)")
+	fs.StringVar(&q.store, "store", "", "show only this store (its hash)")
 	since := fs.String("since", "", "show entries at or after `TIME` (RFC 3339 or YYYY-MM-DD)")
 	until := fs.String("until", "", "show entries before `TIME` (RFC 3339 or YYYY-MM-DD)")
 	asOf := fs.String("as-of", "", "print who could reach each store at `TIME` (RFC 3339 or YYYY-MM-DD)")
-	format := fs.String("format", "text", "text, csv or json")
-	output := fs.String("output", "-", "write to `FILE` (mode 0600) instead of standard output (-)")
+	fs.StringVar(&q.format, "format", "text", "text, csv or json")
+	fs.StringVar(&q.output, "output", "-", "write to `FILE` (mode 0600) instead of standard output (-)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), historyUsage)
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
-		return code
+		return q, code, false
 	}
 	if !noArguments(fs, stderr) {
-		return exitUsage
+		return q, exitUsage, false
 	}
-	fail := func(format string, a ...any) int {
+	fail := func(format string, a ...any) (historyQuery, int, bool) {
 		fmt.Fprintf(stderr, "scim-bridge history: "+format+"\n", a...)
-		return exitUsage
+		return q, exitUsage, false
 	}
-	switch *format {
+	switch q.format {
 	case "text", "csv", "json":
 	default:
-		return fail("--format %q: want text, csv or json", *format)
+		return fail("--format %q: want text, csv or json", q.format)
 	}
-	if *output == "" {
+	if q.output == "" {
 		return fail("--output needs a file name (or - for standard output)")
 	}
-	var times [3]time.Time
-	for i, v := range []struct{ name, value string }{{"since", *since}, {"until", *until}, {"as-of", *asOf}} {
+	for _, v := range []struct {
+		name, value string
+		dst         *time.Time
+	}{{"since", *since, &q.since}, {"until", *until, &q.until}, {"as-of", *asOf, &q.asOf}} {
 		if v.value == "" {
 			continue
 		}
@@ -139,25 +150,35 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if err != nil {
 			return fail("--%s %q: %v", v.name, v.value, err)
 		}
-		times[i] = t
+		*v.dst = t
 	}
 	if *asOf != "" && (*since != "" || *until != "") {
 		return fail("--as-of prints one moment; it cannot be combined with --since or --until")
 	}
-	if !times[0].IsZero() && !times[1].IsZero() && !times[1].After(times[0]) {
+	if !q.since.IsZero() && !q.until.IsZero() && !q.until.After(q.since) {
 		return fail("--until must be later than --since")
 	}
-	who := strings.ToLower(strings.TrimSpace(*email))
+	q.email = strings.ToLower(strings.TrimSpace(q.email))
+	return q, exitOK, true
+}
 
-	d, code := openDeps(ctx, &cf, "history", stderr)
+func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	q, code, ok := parseHistoryFlags(args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	d, code := openDeps(ctx, &q.cf, "history", stderr)
 	if d == nil {
 		return code
 	}
 	defer func() { _ = d.Close() }()
-	entries, err := history.Load(ctx, d.Store, store.HistoryFilter{Email: who})
-	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge history: %v\n", err)
+	failed := func(what string, err error) int {
+		fmt.Fprintf(stderr, "scim-bridge history: %s%v\n", what, err)
 		return exitError
+	}
+	entries, err := history.Load(ctx, d.Store, store.HistoryFilter{Email: q.email})
+	if err != nil {
+		return failed("", err)
 	}
 	var baseline bool
 	err = d.Store.View(ctx, func(tx store.Tx) error {
@@ -169,40 +190,34 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return err
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge history: %v\n", err)
-		return exitError
+		return failed("", err)
 	}
 	if !baseline {
 		fmt.Fprintln(stderr, "scim-bridge history: no complete listing of the account is recorded yet: access that predates the bridge appears after the first reconciliation (scim-bridge reconcile)")
 	}
-	slo := d.Config.History.DeprovisionSLO
-	if !times[2].IsZero() {
-		if cutoff := d.Now().Add(-d.Config.History.Retention); times[2].Before(cutoff) {
-			fmt.Fprintf(stderr, "scim-bridge history: %s is older than history.retention (%s): entries before %s may have been pruned\n",
-				times[2].Format(time.RFC3339), d.Config.History.Retention, cutoff.Format(time.RFC3339))
-		}
+	if cutoff := d.Now().Add(-d.Config.History.Retention); !q.asOf.IsZero() && q.asOf.Before(cutoff) {
+		fmt.Fprintf(stderr, "scim-bridge history: %s is older than history.retention (%s): entries before %s may have been pruned\n",
+			q.asOf.Format(time.RFC3339), d.Config.History.Retention, cutoff.Format(time.RFC3339))
 	}
 
 	var buf bytes.Buffer
-	if !times[2].IsZero() {
-		access, members := asOfRows(entries, times[2], *storeHash)
-		err = writeAsOf(&buf, *format, times[2], access, members)
+	if !q.asOf.IsZero() {
+		access, members := asOfRows(entries, q.asOf, q.store)
+		err = writeAsOf(&buf, q.format, q.asOf, access, members)
 	} else {
-		rows := historyRows(entries, *storeHash, times[0], times[1])
-		err = writeHistory(&buf, *format, rows, summarize(rows, slo))
+		rows := historyRows(entries, q.store, q.since, q.until)
+		err = writeHistory(&buf, q.format, rows, summarize(rows, d.Config.History.DeprovisionSLO))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge history: render: %v\n", err)
-		return exitError
+		return failed("render: ", err)
 	}
-	if *output == "-" {
+	if q.output == "-" {
 		_, err = stdout.Write(buf.Bytes())
 	} else {
-		err = writePrivateFile(*output, buf.Bytes())
+		err = writePrivateFile(q.output, buf.Bytes())
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge history: write: %v\n", err)
-		return exitError
+		return failed("write: ", err)
 	}
 	return exitOK
 }
