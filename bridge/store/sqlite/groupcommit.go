@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/bridge/store"
@@ -36,6 +37,10 @@ type committer struct {
 	busy bool
 	// waiting are the callers queued for the baton, oldest first.
 	waiting []*waiter
+
+	// commits counts the COMMITs issued, successful or not (tests compare
+	// it with the number of Updates).
+	commits atomic.Int64
 }
 
 // waiter is a queued Update. grant receives the batch to join, or nil when
@@ -268,6 +273,7 @@ func (g *committer) end(b *batch) {
 			connErr = err
 		}
 	default:
+		g.commits.Add(1)
 		if _, err := b.c.exec(context.Background(), "COMMIT"); err != nil {
 			b.err = fmt.Errorf("commit transaction: %w", err)
 			connErr = err
