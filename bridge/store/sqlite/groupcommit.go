@@ -30,6 +30,10 @@ const (
 // passes from one caller to the next, so fns still run one at a time.
 type committer struct {
 	pool *connPool
+	// maxFns and maxSpan bound a batch (maxBatchFns, maxBatchSpan; tests
+	// change them).
+	maxFns  int
+	maxSpan time.Duration
 
 	mu sync.Mutex
 	// busy is set while some caller holds the baton: it runs a fn, begins,
@@ -235,8 +239,8 @@ func (b *batch) breakOff(cause, err error) {
 }
 
 // full reports whether b takes no more fns.
-func (b *batch) full() bool {
-	return b.broken != nil || b.fns >= maxBatchFns || time.Since(b.began) >= maxBatchSpan
+func (g *committer) full(b *batch) bool {
+	return b.broken != nil || b.fns >= g.maxFns || time.Since(b.began) >= g.maxSpan
 }
 
 // leave passes the baton on after the holder's fn ran (or was skipped): to
@@ -245,7 +249,7 @@ func (b *batch) full() bool {
 // waiter for a new batch.
 func (g *committer) leave(b *batch) {
 	g.mu.Lock()
-	if !b.full() && len(g.waiting) > 0 {
+	if !g.full(b) && len(g.waiting) > 0 {
 		w := g.waiting[0]
 		g.waiting = slices.Delete(g.waiting, 0, 1)
 		w.grant <- b

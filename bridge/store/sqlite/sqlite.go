@@ -175,7 +175,7 @@ func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options
 		readerDB: reader,
 		writer:   wpool,
 		readers:  rpool,
-		commits:  &committer{pool: wpool},
+		commits:  &committer{pool: wpool, maxFns: maxBatchFns, maxSpan: maxBatchSpan},
 		logger:   logger,
 		now:      time.Now,
 	}, nil
