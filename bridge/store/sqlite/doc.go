@@ -6,7 +6,8 @@
 //
 // The file is opened in WAL mode with foreign keys on and a busy timeout. Writes
 // go through one connection (a *sql.DB limited to a single open connection) and
-// every Update starts with BEGIN IMMEDIATE: SQLite allows one writer at a time
+// every write transaction starts with BEGIN IMMEDIATE (several Updates may
+// share one; see Group commit): SQLite allows one writer at a time
 // anyway, so queueing writers in Go costs nothing, and taking the write lock at
 // BEGIN means a transaction never has to upgrade a read lock to a write lock,
 // which is where concurrent SQLite writers deadlock (SQLITE_BUSY that no busy
@@ -31,6 +32,45 @@
 //
 // A function passed to Update must not call Update again (it would wait for the
 // one writer connection it already holds).
+//
+// # Group commit
+//
+// With synchronous=FULL each COMMIT costs an fsync of the WAL, which is most of
+// the time of a small write. Update therefore commits concurrent callers
+// together (groupcommit.go), without weakening what a caller is told:
+//
+//   - Batches form from what already waits. A caller that finds the writer idle
+//     begins a batch (BEGIN IMMEDIATE) at once; callers that arrive while a
+//     batch runs its fns or commits queue in arrival order. When a fn is done
+//     the oldest waiter joins the open batch, until the batch holds 64 fns or
+//     began 4 ms ago; then the last member commits, and whoever queued
+//     meanwhile forms the next batch. Nothing ever waits on a timer for
+//     company, so a lone caller costs what it did before.
+//   - Each caller runs its own fn in its own goroutine, one fn at a time,
+//     inside SAVEPOINT fn on the shared transaction: the right to use the
+//     writer connection passes from caller to caller. A fn sees the writes of
+//     the fns before it in the batch, as it would have seen them committed.
+//   - A fn that returns an error, panics or calls runtime.Goexit is rolled back
+//     to its savepoint, so nothing it wrote is kept and nothing anyone else
+//     wrote is lost; the error goes to its caller only, and the panic continues
+//     in the caller's goroutine with its own stack. Uniqueness conflicts
+//     between fns of one batch are found statement by statement, as between
+//     consecutive transactions, and reported to the later fn.
+//   - A caller whose ctx ends while it queues leaves the queue and its fn never
+//     runs. A ctx that ends while its fn runs fails the fn's next statement; a
+//     running statement is not interrupted, because SQLite answers an
+//     interrupted write by rolling back the whole transaction, which would
+//     undo the other fns of the batch.
+//   - Every caller is answered only after the batch's COMMIT has returned, the
+//     callers whose fn failed included (their errors may rest on writes of
+//     earlier fns). A failed COMMIT fails every caller of the batch. If SQLite
+//     rolls the whole transaction back on its own (a disk full or I/O error
+//     in some fn), the batch ends there and each of its callers gets an error:
+//     an answer of success still means the write is durable.
+//
+// Observably this is the same contract as one transaction per Update, run one
+// after another (store.SingleWriter): fns run once each and in turn, the
+// outcome of each is its own, and success means durably committed.
 //
 // # Storage
 //

@@ -26,6 +26,8 @@ type Store struct {
 	// writer holds the one writer connection; readers the read-only ones.
 	writer  *connPool
 	readers *connPool
+	// commits runs Updates on the writer connection with group commit.
+	commits *committer
 	logger  *zap.Logger
 	now     func() time.Time
 	// lock is held by an exclusive store (Options.Exclusive), else nil.
@@ -173,6 +175,7 @@ func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options
 		readerDB: reader,
 		writer:   wpool,
 		readers:  rpool,
+		commits:  &committer{pool: wpool, maxFns: maxBatchFns, maxSpan: maxBatchSpan},
 		logger:   logger,
 		now:      time.Now,
 	}, nil
@@ -209,11 +212,15 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Update runs fn in a write transaction (BEGIN IMMEDIATE on the writer
-// connection) and commits if it returns nil. fn runs exactly once. Concurrent
-// Updates wait for the writer connection in turn, or until their ctx ends.
+// Update runs fn in a write transaction on the writer connection and returns
+// once its writes are durably committed (or rolled back, if fn returns an
+// error or panics). fn runs exactly once, one fn at a time. Concurrent
+// Updates are group-committed: fns that queue while another batch runs share
+// one BEGIN IMMEDIATE transaction, each inside its own savepoint, and one
+// fsynced COMMIT (see the package documentation). A queued Update gives up
+// when its ctx ends before its fn runs.
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
-	return s.run(ctx, s.writer, "BEGIN IMMEDIATE", false, fn)
+	return s.update(ctx, fn)
 }
 
 // View runs fn in a read-only transaction on a reader connection; it sees the

@@ -25,6 +25,10 @@ type tx struct {
 	readOnly bool
 	done     bool
 	now      func() time.Time
+	// shield keeps a cancelled ctx from interrupting a statement (see
+	// stmtCtx); set for the savepoints of a group-committed write
+	// transaction.
+	shield bool
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -66,6 +70,10 @@ type scanner interface{ Scan(dest ...any) error }
 
 // exec runs a statement through the connection's statement cache.
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, err := t.stmtCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := t.c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -76,6 +84,10 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 // query runs a query through the connection's statement cache. The caller
 // closes the rows before its method returns.
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, err := t.stmtCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := t.c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -98,6 +110,10 @@ func (r row) Scan(dest ...any) error {
 
 // queryRow runs a single-row query through the connection's statement cache.
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) row {
+	ctx, err := t.stmtCtx(ctx)
+	if err != nil {
+		return row{err: err}
+	}
 	st, err := t.c.stmt(ctx, query)
 	if err != nil {
 		return row{err: err}
