@@ -46,6 +46,7 @@ type Config struct {
 	Mapping     Mapping     `yaml:"mapping"`
 	Delivery    Delivery    `yaml:"delivery"`
 	Reconcile   Reconcile   `yaml:"reconcile"`
+	Retention   Retention   `yaml:"retention"`
 	Log         Log         `yaml:"log"`
 	TLS         TLS         `yaml:"tls"`
 
@@ -137,6 +138,16 @@ type Reconcile struct {
 	MaxRemovals int `yaml:"max_removals"`
 }
 
+// Retention says how long the outbox and the audit trail keep what no longer
+// matters to the bridge. The leader deletes older rows in small batches.
+type Retention struct {
+	// Intents is how long a settled intent (done, superseded, or a dead letter
+	// nobody retried) stays after it settled.
+	Intents time.Duration `yaml:"intents"`
+	// Audit is how long an audit event stays.
+	Audit time.Duration `yaml:"audit"`
+}
+
 // Log configures logging.
 type Log struct {
 	Format string `yaml:"format"` // json | console
@@ -170,7 +181,8 @@ func Default() Config {
 		Reconcile: Reconcile{
 			Interval: 6 * time.Hour, Unmanaged: "report", MaxRemovals: 10,
 		},
-		Log: Log{Format: "json", Level: "info"},
+		Retention: Retention{Intents: 30 * 24 * time.Hour, Audit: 400 * 24 * time.Hour},
+		Log:       Log{Format: "json", Level: "info"},
 	}
 }
 
@@ -337,6 +349,8 @@ func Environment() []Env {
 		{Name: "SCIM_BRIDGE_RECONCILE_UNMANAGED", Field: "reconcile.unmanaged", set: func(c *Config, v string) error { c.Reconcile.Unmanaged = v; return nil }},
 		{Name: "SCIM_BRIDGE_RECONCILE_MAX_REMOVALS", Field: "reconcile.max_removals", set: func(c *Config, v string) error { return parseInt(v, &c.Reconcile.MaxRemovals) }},
 		{Name: "SCIM_BRIDGE_PROTECTED_EMAILS", Field: "reconcile.protected_emails", set: func(c *Config, v string) error { c.Reconcile.ProtectedEmails = splitList(v); return nil }},
+		{Name: "SCIM_BRIDGE_INTENT_RETENTION", Field: "retention.intents", set: func(c *Config, v string) error { return parseDuration(v, &c.Retention.Intents) }},
+		{Name: "SCIM_BRIDGE_AUDIT_RETENTION", Field: "retention.audit", set: func(c *Config, v string) error { return parseDuration(v, &c.Retention.Audit) }},
 		{Name: "SCIM_BRIDGE_LOG_FORMAT", Field: "log.format", set: func(c *Config, v string) error { c.Log.Format = v; return nil }},
 		{Name: "SCIM_BRIDGE_LOG_LEVEL", Field: "log.level", set: func(c *Config, v string) error { c.Log.Level = v; return nil }},
 		{Name: "SCIM_BRIDGE_LOG_EXCLUDE_KEYS", Field: "log.exclude_keys", set: func(c *Config, v string) error { c.Log.ExcludeKeys = splitList(v); return nil }},

@@ -229,6 +229,15 @@ func (c Config) Validate() error {
 		}
 	}
 
+	// Below an hour a settled intent could go while a reconciliation or an
+	// operator still looks at it; there is no reason to keep less.
+	if c.Retention.Intents < time.Hour {
+		bad("retention.intents", "must be at least 1h")
+	}
+	if c.Retention.Audit < time.Hour {
+		bad("retention.audit", "must be at least 1h")
+	}
+
 	switch c.Log.Format {
 	case "json", "console":
 	default:

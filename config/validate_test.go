@@ -105,6 +105,9 @@ var fixtures = map[string][]problem{
 	"reconcile-max-removals":     {{"reconcile.max_removals", "must not be negative"}},
 	"reconcile-protected-emails": {{"reconcile.protected_emails[1]", "is not an email address"}},
 
+	"retention-intents": {{"retention.intents", "at least 1h"}},
+	"retention-audit":   {{"retention.audit", "at least 1h"}},
+
 	"log-format":       {{"log.format", `must be "json" or "console"`}},
 	"log-level":        {{"log.level", `must be "debug", "info", "warn" or "error"`}},
 	"log-exclude-keys": {{"log.exclude_keys[1]", "must not be empty"}},
