@@ -26,6 +26,7 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/leader"
 	"github.com/scim-bridge/scim-bridge/bridge/reconcile"
+	"github.com/scim-bridge/scim-bridge/bridge/retention"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/telemetry"
 	"github.com/scim-bridge/scim-bridge/config"
@@ -106,6 +107,16 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 	a.runner = runner
 	a.leaders = append(a.leaders, func(ctx context.Context, _ store.Lease) error { return runner.Run(ctx) })
 	a.status = append(a.status, statusPart{"reconcile", func(context.Context) any { return runner.Status() }})
+
+	pruner, err := retention.New(retention.Options{
+		Store: d.Store, Intents: cfg.Retention.Intents, Audit: cfg.Retention.Audit, Floor: runner.PruneFloor,
+		Logger: log, Registerer: d.Registry,
+	})
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.leaders = append(a.leaders, func(ctx context.Context, _ store.Lease) error { return pruner.Run(ctx) })
 
 	host, _ := os.Hostname()
 	var suffix [4]byte
