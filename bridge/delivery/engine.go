@@ -100,8 +100,8 @@ type Engine struct {
 	detectAt       time.Time
 	detectAttempts int
 
-	// planMu guards cached, the inputs and plan of the last step that wrote
-	// nothing; changed is set by Notify.
+	// planMu guards cached (the inputs and plan of the last step that wrote
+	// nothing) and its split; changed is set by Notify.
 	planMu  sync.Mutex
 	cached  *cachedPlan
 	changed atomic.Bool
@@ -282,7 +282,9 @@ func (e *Engine) Step(ctx context.Context) (at time.Time, err error) {
 		return now.Add(e.o.PollInterval), nil
 	}
 
+	e.planMu.Lock()
 	eligible, needID, next := loaded.split(now)
+	e.planMu.Unlock()
 
 	maxBatch, probe := e.batchSize(now, len(eligible))
 	due, removals, wake := e.due(dueSample(eligible, maxBatch), maxBatch, now)
