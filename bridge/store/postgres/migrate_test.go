@@ -18,6 +18,8 @@ func TestConcurrentMigration(t *testing.T) {
 	_, err := first.pool.Exec(ctx, `DROP TABLE bc_users, leases, probe, state, audit, intents, group_members, groups,
 		user_emails, users, schema_migrations`)
 	require.NoError(t, err)
+	_, err = first.pool.Exec(ctx, `DROP TABLE removed_identities; DROP FUNCTION intents_removed_identity()`)
+	require.NoError(t, err)
 
 	const replicas = 6
 	var wg sync.WaitGroup
