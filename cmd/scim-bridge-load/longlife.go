@@ -107,7 +107,8 @@ func runLonglife(ctx context.Context, args []string, stdout, stderr io.Writer) i
 A year of IdP traffic for a company through the real store and bridge.Service, on a simulated clock, with pruning
 on: --people users in --groups store groups, and every day --joiners joiners, --leavers leavers (deleted later) and
 --movers group moves. Each day's intents are settled directly (as delivered); on the measurement days the real
-delivery engine first steps against the simulator seeded with the account as it was. Measured once seeded, once the
+delivery engine first steps against the simulator seeded with the account as it was. PostgreSQL gets a VACUUM a
+simulated day, as autovacuum would give it in a real one. Measured once seeded, once the
 outbox holds a retention period of history (start) and at the end: database size, resident memory, one delivery
 step with the day's backlog, one idle step, one reconciliation run (dry, reading the whole account from the
 simulator), and the row counts.
@@ -168,7 +169,7 @@ type llRun struct {
 func longlife(ctx context.Context, o longlifeOptions, progress io.Writer) (*longlifeReport, error) {
 	wall := time.Now()
 	log := zap.NewNop()
-	st, size, cleanup, err := openLonglifeStore(ctx, o, log)
+	st, size, maintain, cleanup, err := openLonglifeStore(ctx, o, log)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +228,9 @@ func longlife(ctx context.Context, o longlifeOptions, progress io.Writer) (*long
 		for k, n := range res {
 			pruned[k] += n
 		}
+		if err := maintain(); err != nil {
+			return nil, fmt.Errorf("day %d: database maintenance: %w", day, err)
+		}
 		if measure {
 			s, err := r.sample(day, steps)
 			if err != nil {
@@ -247,17 +251,22 @@ func longlife(ctx context.Context, o longlifeOptions, progress io.Writer) (*long
 
 // openLonglifeStore opens a fresh store and returns a function measuring
 // its size and one removing it.
-func openLonglifeStore(ctx context.Context, o longlifeOptions, log *zap.Logger) (store.Store, func() (int64, error), func(), error) {
+//
+// maintain does what the database's background maintenance would do in a
+// day: on PostgreSQL a VACUUM (which autovacuum runs on its own, but a test
+// server may have it off, and a simulated day lasts a few seconds), nothing
+// on SQLite, which reuses freed pages by itself.
+func openLonglifeStore(ctx context.Context, o longlifeOptions, log *zap.Logger) (st store.Store, size func() (int64, error), maintain func() error, cleanup func(), err error) {
 	if o.Store == "sqlite" {
 		dir, err := os.MkdirTemp("", "scim-bridge-longlife-")
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		path := filepath.Join(dir, "bridge.db")
 		st, err := backend.Open(ctx, "sqlite:"+path, log)
 		if err != nil {
 			_ = os.RemoveAll(dir)
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		size := func() (int64, error) {
 			var n int64
@@ -273,11 +282,11 @@ func openLonglifeStore(ctx context.Context, o longlifeOptions, log *zap.Logger) 
 			}
 			return n, nil
 		}
-		return st, size, func() { _ = st.Close(); _ = os.RemoveAll(dir) }, nil
+		return st, size, func() error { return nil }, func() { _ = st.Close(); _ = os.RemoveAll(dir) }, nil
 	}
 	u, err := url.Parse(o.DSN)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("--dsn: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("--dsn: %w", err)
 	}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
@@ -286,11 +295,11 @@ func openLonglifeStore(ctx context.Context, o longlifeOptions, log *zap.Logger) 
 	admin.Path = "/postgres"
 	conn, err := pgx.Connect(ctx, admin.String())
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("connect to the postgres database: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("connect to the postgres database: %w", err)
 	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		_ = conn.Close(ctx)
-		return nil, nil, nil, fmt.Errorf("create database: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("create database: %w", err)
 	}
 	drop := func() {
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
@@ -298,17 +307,27 @@ func openLonglifeStore(ctx context.Context, o longlifeOptions, log *zap.Logger) 
 	}
 	fresh := *u
 	fresh.Path = "/" + name
-	st, err := backend.Open(ctx, fresh.String(), log)
+	st, err = backend.Open(ctx, fresh.String(), log)
 	if err != nil {
 		drop()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	size := func() (int64, error) {
+	own, err := pgx.Connect(ctx, fresh.String())
+	if err != nil {
+		_ = st.Close()
+		drop()
+		return nil, nil, nil, nil, err
+	}
+	size = func() (int64, error) {
 		var n int64
 		err := conn.QueryRow(ctx, "SELECT pg_database_size($1)", name).Scan(&n)
 		return n, err
 	}
-	return st, size, func() { _ = st.Close(); drop() }, nil
+	maintain = func() error {
+		_, err := own.Exec(ctx, "VACUUM (ANALYZE)")
+		return err
+	}
+	return st, size, maintain, func() { _ = own.Close(context.WithoutCancel(ctx)); _ = st.Close(); drop() }, nil
 }
 
 func (r *llRun) email(n int) string { return fmt.Sprintf("person%06d@corp.example", n) }
