@@ -46,7 +46,7 @@ type Config struct {
 	Mapping     Mapping     `yaml:"mapping"`
 	Delivery    Delivery    `yaml:"delivery"`
 	Reconcile   Reconcile   `yaml:"reconcile"`
-	History     History     `yaml:"history"`
+	Retention   Retention   `yaml:"retention"`
 	Log         Log         `yaml:"log"`
 	TLS         TLS         `yaml:"tls"`
 
@@ -123,6 +123,9 @@ type Delivery struct {
 	RetryBackoff time.Duration `yaml:"retry_backoff"`
 	// LeaseTTL is how long a leader's lease lasts without renewal.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// DeprovisionSLO is how soon after the IdP's request a removal should be
+	// confirmed by BigCommerce; later ones count as breaches.
+	DeprovisionSLO time.Duration `yaml:"deprovision_slo"`
 }
 
 // Reconcile configures reconciliation runs.
@@ -138,14 +141,18 @@ type Reconcile struct {
 	MaxRemovals int `yaml:"max_removals"`
 }
 
-// History configures the access history and the deprovisioning SLO.
-type History struct {
-	// Retention is how long access-history entries are kept; older ones are
+// Retention says how long the bridge keeps what it no longer needs to work:
+// the settled outbox, the audit trail and the access history. The leader
+// deletes older rows in small batches.
+type Retention struct {
+	// Intents is how long a settled intent (done, superseded, or a dead letter
+	// nobody retried) stays after it settled.
+	Intents time.Duration `yaml:"intents"`
+	// Audit is how long an audit event stays.
+	Audit time.Duration `yaml:"audit"`
+	// History is how long access-history entries are kept; older ones are
 	// pruned unless they still say who has access now.
-	Retention time.Duration `yaml:"retention"`
-	// DeprovisionSLO is how soon after the IdP's request a removal should be
-	// confirmed by BigCommerce; later ones count as breaches.
-	DeprovisionSLO time.Duration `yaml:"deprovision_slo"`
+	History time.Duration `yaml:"history"`
 }
 
 // DefaultHistoryRetention is seven years (of 365 days), the longest record
@@ -181,12 +188,12 @@ func Default() Config {
 			Timeout: 30 * time.Second,
 		},
 		Mapping:  Mapping{EmailSource: "auto", MatchStoreNames: true},
-		Delivery: Delivery{Reserve: 0.15, RemovalLinger: 20 * time.Second, AdditionLinger: 2 * time.Minute, MaxAttempts: 8, RetryBackoff: 10 * time.Second, LeaseTTL: 15 * time.Second},
+		Delivery: Delivery{Reserve: 0.15, RemovalLinger: 20 * time.Second, AdditionLinger: 2 * time.Minute, MaxAttempts: 8, RetryBackoff: 10 * time.Second, LeaseTTL: 15 * time.Second, DeprovisionSLO: 15 * time.Minute},
 		Reconcile: Reconcile{
 			Interval: 6 * time.Hour, Unmanaged: "report", MaxRemovals: 10,
 		},
-		History: History{Retention: DefaultHistoryRetention, DeprovisionSLO: 15 * time.Minute},
-		Log:     Log{Format: "json", Level: "info"},
+		Retention: Retention{Intents: 30 * 24 * time.Hour, Audit: 400 * 24 * time.Hour, History: DefaultHistoryRetention},
+		Log:       Log{Format: "json", Level: "info"},
 	}
 }
 
@@ -353,8 +360,10 @@ func Environment() []Env {
 		{Name: "SCIM_BRIDGE_RECONCILE_UNMANAGED", Field: "reconcile.unmanaged", set: func(c *Config, v string) error { c.Reconcile.Unmanaged = v; return nil }},
 		{Name: "SCIM_BRIDGE_RECONCILE_MAX_REMOVALS", Field: "reconcile.max_removals", set: func(c *Config, v string) error { return parseInt(v, &c.Reconcile.MaxRemovals) }},
 		{Name: "SCIM_BRIDGE_PROTECTED_EMAILS", Field: "reconcile.protected_emails", set: func(c *Config, v string) error { c.Reconcile.ProtectedEmails = splitList(v); return nil }},
-		{Name: "SCIM_BRIDGE_HISTORY_RETENTION", Field: "history.retention", set: func(c *Config, v string) error { return parseDuration(v, &c.History.Retention) }},
-		{Name: "SCIM_BRIDGE_DEPROVISION_SLO", Field: "history.deprovision_slo", set: func(c *Config, v string) error { return parseDuration(v, &c.History.DeprovisionSLO) }},
+		{Name: "SCIM_BRIDGE_INTENT_RETENTION", Field: "retention.intents", set: func(c *Config, v string) error { return parseDuration(v, &c.Retention.Intents) }},
+		{Name: "SCIM_BRIDGE_AUDIT_RETENTION", Field: "retention.audit", set: func(c *Config, v string) error { return parseDuration(v, &c.Retention.Audit) }},
+		{Name: "SCIM_BRIDGE_HISTORY_RETENTION", Field: "retention.history", set: func(c *Config, v string) error { return parseDuration(v, &c.Retention.History) }},
+		{Name: "SCIM_BRIDGE_DEPROVISION_SLO", Field: "delivery.deprovision_slo", set: func(c *Config, v string) error { return parseDuration(v, &c.Delivery.DeprovisionSLO) }},
 		{Name: "SCIM_BRIDGE_LOG_FORMAT", Field: "log.format", set: func(c *Config, v string) error { c.Log.Format = v; return nil }},
 		{Name: "SCIM_BRIDGE_LOG_LEVEL", Field: "log.level", set: func(c *Config, v string) error { c.Log.Level = v; return nil }},
 		{Name: "SCIM_BRIDGE_LOG_EXCLUDE_KEYS", Field: "log.exclude_keys", set: func(c *Config, v string) error { c.Log.ExcludeKeys = splitList(v); return nil }},

@@ -229,11 +229,19 @@ func (c Config) Validate() error {
 		}
 	}
 
-	if c.History.Retention < 24*time.Hour {
-		bad("history.retention", "must be at least 24h (the default keeps the access history for seven years: 61320h)")
+	// Below an hour a settled intent could go while a reconciliation or an
+	// operator still looks at it; there is no reason to keep less.
+	if c.Retention.Intents < time.Hour {
+		bad("retention.intents", "must be at least 1h")
 	}
-	if c.History.DeprovisionSLO < time.Second || c.History.DeprovisionSLO > 30*24*time.Hour {
-		bad("history.deprovision_slo", "must be between 1s and 720h")
+	if c.Retention.Audit < time.Hour {
+		bad("retention.audit", "must be at least 1h")
+	}
+	if c.Retention.History < 24*time.Hour {
+		bad("retention.history", "must be at least 24h (the default keeps the access history for seven years: 61320h)")
+	}
+	if c.Delivery.DeprovisionSLO < time.Second || c.Delivery.DeprovisionSLO > 30*24*time.Hour {
+		bad("delivery.deprovision_slo", "must be between 1s and 720h")
 	}
 
 	switch c.Log.Format {

@@ -101,11 +101,14 @@ var fixtures = map[string][]problem{
 	"delivery-lease-ttl":       {{"delivery.lease_ttl", "at least 2s"}},
 
 	"reconcile-interval":         {{"reconcile.interval", "0 (off) or at least 1m"}},
-	"history-retention":          {{"history.retention", "must be at least 24h"}},
-	"history-deprovision-slo":    {{"history.deprovision_slo", "must be between 1s and 720h"}},
+	"retention-history":          {{"retention.history", "must be at least 24h"}},
+	"delivery-deprovision-slo":   {{"delivery.deprovision_slo", "must be between 1s and 720h"}},
 	"reconcile-unmanaged":        {{"reconcile.unmanaged", `must be "report" or "remove"`}},
 	"reconcile-max-removals":     {{"reconcile.max_removals", "must not be negative"}},
 	"reconcile-protected-emails": {{"reconcile.protected_emails[1]", "is not an email address"}},
+
+	"retention-intents": {{"retention.intents", "at least 1h"}},
+	"retention-audit":   {{"retention.audit", "at least 1h"}},
 
 	"log-format":       {{"log.format", `must be "json" or "console"`}},
 	"log-level":        {{"log.level", `must be "debug", "info", "warn" or "error"`}},

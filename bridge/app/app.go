@@ -24,9 +24,9 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/bridge/delivery"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
-	"github.com/scim-bridge/scim-bridge/bridge/history"
 	"github.com/scim-bridge/scim-bridge/bridge/leader"
 	"github.com/scim-bridge/scim-bridge/bridge/reconcile"
+	"github.com/scim-bridge/scim-bridge/bridge/retention"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/telemetry"
 	"github.com/scim-bridge/scim-bridge/config"
@@ -86,7 +86,7 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 		Store: d.Store, Client: d.Client, Budget: d.Budget, Service: d.Service, Logger: log, Metrics: dm,
 		MaxBatch: cfg.BigCommerce.MaxBatch, RemovalLinger: cfg.Delivery.RemovalLinger,
 		AdditionLinger: cfg.Delivery.AdditionLinger, MaxAttempts: cfg.Delivery.MaxAttempts, RetryBackoff: cfg.Delivery.RetryBackoff,
-		DeprovisionSLO: cfg.History.DeprovisionSLO, Now: d.Now,
+		DeprovisionSLO: cfg.Delivery.DeprovisionSLO, Now: d.Now,
 	})
 	if err != nil {
 		_ = d.Close()
@@ -108,9 +108,16 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 	a.runner = runner
 	a.leaders = append(a.leaders, func(ctx context.Context, _ store.Lease) error { return runner.Run(ctx) })
 	a.status = append(a.status, statusPart{"reconcile", func(context.Context) any { return runner.Status() }})
-	pruner := &history.Pruner{Store: d.Store, Retention: cfg.History.Retention, Now: d.Now, Logger: log.Named("history"),
-		Pruned: history.NewPrunedCounter(d.Registry)}
-	a.leaders = append(a.leaders, pruner.Run)
+	pruner, err := retention.New(retention.Options{
+		Store: d.Store, Intents: cfg.Retention.Intents, Audit: cfg.Retention.Audit, History: cfg.Retention.History,
+		Floor: runner.PruneFloor, Now: d.Now,
+		Logger: log, Registerer: d.Registry,
+	})
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.leaders = append(a.leaders, func(ctx context.Context, _ store.Lease) error { return pruner.Run(ctx) })
 
 	host, _ := os.Hostname()
 	var suffix [4]byte

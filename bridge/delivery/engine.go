@@ -103,6 +103,12 @@ type Engine struct {
 	lookupAttempts int
 	detectAt       time.Time
 	detectAttempts int
+
+	// planMu guards cached (the inputs and plan of the last step that wrote
+	// nothing) and its split; changed is set by Notify.
+	planMu  sync.Mutex
+	cached  *cachedPlan
+	changed atomic.Bool
 }
 
 // Status is the engine's state for /status.
@@ -181,6 +187,7 @@ func New(o Options) (*Engine, error) {
 
 // Notify wakes a running engine: new intents were committed. It never blocks.
 func (e *Engine) Notify() {
+	e.changed.Store(true)
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -246,8 +253,19 @@ func (e *Engine) RunLeased(ctx context.Context, lease store.Lease) error {
 // and holds removals (a leaver never waits behind an id lookup); then an id
 // lookup for store removals that need one (its own backoff, never from the
 // reserve); then a batch of additions when one is due.
-func (e *Engine) Step(ctx context.Context) (time.Time, error) {
+//
+// A step that wrote nothing and wants to be called later leaves what it
+// loaded in a cache, and the next step plans on it again unless the outbox
+// stamp (store.OutboxStamp) changed, Notify fired, or it is older than
+// planMaxAge; so an engine waiting for the budget with a large backlog reads
+// a few aggregates per PollInterval instead of the whole outbox.
+func (e *Engine) Step(ctx context.Context) (at time.Time, err error) {
 	now := e.o.Now()
+	defer func() {
+		if err != nil || !at.After(now) {
+			e.dropPlan()
+		}
+	}()
 	if done, err := e.refreshCatalog(ctx, now); done || err != nil {
 		return now, err
 	}
@@ -256,28 +274,11 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 	}
 	e.observeCapabilities()
 
-	var (
-		pending []store.Intent
-		state   known.Set
-	)
-	err := e.o.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		if pending, err = tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}}); err != nil {
-			return err
-		}
-		state, err = known.Load(ctx, tx, emailsOf(pending))
-		return err
-	})
+	loaded, err := e.loadPlan(ctx, now)
 	if err != nil {
-		return now, fmt.Errorf("load outbox: %w", err)
+		return now, err
 	}
-	var desired map[string][]string
-	if ids := collapsedUsers(pending); len(ids) > 0 {
-		if desired, err = e.o.Service.DesiredStores(ctx, ids); err != nil {
-			return now, fmt.Errorf("load desired stores: %w", err)
-		}
-	}
-	plan := MakePlan(pending, state, desired)
+	plan, state := loaded.plan, loaded.state
 	e.observeQueue(plan, state, now)
 	if len(plan.Settled) > 0 || len(plan.Append) > 0 {
 		if err := e.settle(ctx, plan, now); err != nil {
@@ -289,22 +290,12 @@ func (e *Engine) Step(ctx context.Context) (time.Time, error) {
 		return now.Add(e.o.PollInterval), nil
 	}
 
-	never := now.Add(24 * time.Hour)
-	next := never
-	var eligible, needID []PlannedOp
-	for _, op := range plan.Ops {
-		switch {
-		case op.NotBefore.After(now):
-			next = earliest(next, op.NotBefore)
-		case op.NeedsUserID:
-			needID = append(needID, op)
-		default:
-			eligible = append(eligible, op)
-		}
-	}
+	e.planMu.Lock()
+	eligible, needID, next := loaded.split(now)
+	e.planMu.Unlock()
 
 	maxBatch, probe := e.batchSize(now, len(eligible))
-	due, removals, wake := e.due(eligible, maxBatch, now)
+	due, removals, wake := e.due(dueSample(eligible, maxBatch), maxBatch, now)
 	if !due {
 		next = earliest(next, wake)
 	}
@@ -1292,4 +1283,156 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// planMaxAge bounds how long a step reuses a cached plan without re-reading
+// the outbox even though its stamp did not change: the stamp covers the
+// intents and the known state, but the desired stores of users whose removal
+// and re-addition collapse also follow group and catalog changes that append
+// no intent. One full read a minute keeps an idle engine's cost small.
+const planMaxAge = time.Minute
+
+// cachedPlan is what a step loaded and planned, and the outbox stamp it was
+// loaded under.
+type cachedPlan struct {
+	stamp  store.OutboxStamp
+	loaded time.Time
+	plan   Plan
+	state  known.Set
+
+	// The operations split by split at splitAt, valid until splitUntil (the
+	// earliest retry backoff then still in the future, zero when none).
+	splitAt, splitUntil time.Time
+	eligible, needID    []PlannedOp
+}
+
+// split divides the plan's operations at now into those eligible to send,
+// store removals that need a user id first, and those still in their retry
+// backoff, whose earliest end (or now+24h) is returned as next. The split
+// changes only when a backoff ends, so it is kept until then.
+func (c *cachedPlan) split(now time.Time) (eligible, needID []PlannedOp, next time.Time) {
+	never := now.Add(24 * time.Hour)
+	if c.splitAt.IsZero() || now.Before(c.splitAt) || (!c.splitUntil.IsZero() && !now.Before(c.splitUntil)) {
+		c.eligible, c.needID, c.splitUntil = nil, nil, time.Time{}
+		for _, op := range c.plan.Ops {
+			switch {
+			case op.NotBefore.After(now):
+				if c.splitUntil.IsZero() || op.NotBefore.Before(c.splitUntil) {
+					c.splitUntil = op.NotBefore
+				}
+			case op.NeedsUserID:
+				c.needID = append(c.needID, op)
+			default:
+				c.eligible = append(c.eligible, op)
+			}
+		}
+		c.splitAt = now
+	}
+	next = never
+	if !c.splitUntil.IsZero() {
+		next = earliest(next, c.splitUntil)
+	}
+	return c.eligible, c.needID, next
+}
+
+// dueSample returns the part of eligible that due needs to decide as it
+// would on all of it: the first maxBatch removals and the first maxBatch
+// other operations (the counts due compares with maxBatch), plus the oldest
+// of each kind (the lingers it computes), in their order in eligible. With a
+// large backlog this spares due copying every operation on every step.
+func dueSample(eligible []PlannedOp, maxBatch int) []PlannedOp {
+	if len(eligible) <= 2*maxBatch+2 {
+		return eligible
+	}
+	var (
+		nRem, nOther     int
+		oldRem, oldOther = -1, -1
+		keep             = make([]bool, len(eligible))
+	)
+	for i, op := range eligible {
+		if isRemoval(op.Priority) {
+			if nRem < maxBatch {
+				keep[i] = true
+			}
+			nRem++
+			if oldRem < 0 || op.Since.Before(eligible[oldRem].Since) {
+				oldRem = i
+			}
+		} else {
+			if nOther < maxBatch {
+				keep[i] = true
+			}
+			nOther++
+			if oldOther < 0 || op.Since.Before(eligible[oldOther].Since) {
+				oldOther = i
+			}
+		}
+	}
+	for _, i := range []int{oldRem, oldOther} {
+		if i >= 0 {
+			keep[i] = true
+		}
+	}
+	sample := make([]PlannedOp, 0, 2*maxBatch+2)
+	for i, k := range keep {
+		if k {
+			sample = append(sample, eligible[i])
+		}
+	}
+	return sample
+}
+
+// dropPlan forgets the cached plan: the step that called it wrote, failed, or
+// wants to be called again at once.
+func (e *Engine) dropPlan() {
+	e.planMu.Lock()
+	e.cached = nil
+	e.planMu.Unlock()
+}
+
+// loadPlan returns the plan of the pending intents with the known state it
+// was made with: the cached one when the outbox stamp shows no change since
+// it was loaded, otherwise one freshly read (pending intents, known state,
+// desired stores of collapsed users) and planned.
+func (e *Engine) loadPlan(ctx context.Context, now time.Time) (*cachedPlan, error) {
+	e.planMu.Lock()
+	defer e.planMu.Unlock()
+	notified := e.changed.Swap(false)
+	var (
+		pending []store.Intent
+		state   known.Set
+		stamp   store.OutboxStamp
+	)
+	reuse := false
+	err := e.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if stamp, err = tx.OutboxStamp(ctx); err != nil {
+			return err
+		}
+		if c := e.cached; c != nil && !notified && c.stamp == stamp && !now.Before(c.loaded) && now.Sub(c.loaded) < planMaxAge {
+			reuse = true
+			return nil
+		}
+		if pending, err = tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}}); err != nil {
+			return err
+		}
+		state, err = known.Load(ctx, tx, emailsOf(pending))
+		return err
+	})
+	if err != nil {
+		e.cached = nil
+		return nil, fmt.Errorf("load outbox: %w", err)
+	}
+	if reuse {
+		return e.cached, nil
+	}
+	var desired map[string][]string
+	if ids := collapsedUsers(pending); len(ids) > 0 {
+		if desired, err = e.o.Service.DesiredStores(ctx, ids); err != nil {
+			e.cached = nil
+			return nil, fmt.Errorf("load desired stores: %w", err)
+		}
+	}
+	e.cached = &cachedPlan{stamp: stamp, loaded: now, plan: MakePlan(pending, state, desired), state: state}
+	return e.cached, nil
 }

@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
-	"go.uber.org/zap"
-
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
@@ -93,65 +89,4 @@ func obsolete(c store.AccessChange, person []store.AccessChange, cutoff time.Tim
 		}
 	}
 	return false
-}
-
-// Pruner prunes the access history once per Interval while it runs (the
-// leader runs it).
-type Pruner struct {
-	Store store.Store
-	// Retention is how long entries are kept (see Prune).
-	Retention time.Duration
-	// Interval between prunings (default 24h); the first is one minute after
-	// Run starts, so a restart loop does not prune in a tight loop.
-	Interval time.Duration
-	Now      func() time.Time
-	Logger   *zap.Logger
-	// Pruned counts the entries deleted (nil: not counted).
-	Pruned prometheus.Counter
-}
-
-// NewPrunedCounter registers scim_bridge_history_pruned_entries_total with reg.
-func NewPrunedCounter(reg prometheus.Registerer) prometheus.Counter {
-	return promauto.With(reg).NewCounter(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "history_pruned_entries_total",
-		Help: "Access-history entries deleted because they were older than the retention and no longer said who has access."})
-}
-
-// Run prunes until ctx ends. A failed pruning is logged and tried again at
-// the next interval.
-func (p *Pruner) Run(ctx context.Context, _ store.Lease) error {
-	interval := p.Interval
-	if interval <= 0 {
-		interval = 24 * time.Hour
-	}
-	now := p.Now
-	if now == nil {
-		now = time.Now
-	}
-	log := p.Logger
-	if log == nil {
-		log = zap.NewNop()
-	}
-	wait := time.Minute
-	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		wait = interval
-		cutoff := now().Add(-p.Retention)
-		n, err := Prune(ctx, p.Store, cutoff)
-		if p.Pruned != nil {
-			p.Pruned.Add(float64(n))
-		}
-		if err != nil && ctx.Err() == nil {
-			log.Warn("access history pruning failed", zap.Int("deleted", n), zap.Error(err))
-			continue
-		}
-		if n > 0 {
-			log.Info("access history pruned", zap.Int("deleted", n), zap.Time("cutoff", cutoff))
-		}
-	}
 }

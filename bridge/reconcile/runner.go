@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/scim-bridge/scim-bridge/bridge/known"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -84,6 +85,7 @@ type Runner struct {
 
 	mu     sync.Mutex
 	status Status
+	floor  int64 // mark of the run in progress, -1 when none
 }
 
 // Result describes one run.
@@ -172,7 +174,7 @@ func New(o Options) (*Runner, error) {
 	if o.NewRunID == nil {
 		o.NewRunID = uuid.NewString
 	}
-	return &Runner{o: o, log: o.Logger.Named("reconcile"), metrics: o.Metrics}, nil
+	return &Runner{o: o, log: o.Logger.Named("reconcile"), metrics: o.Metrics, floor: -1}, nil
 }
 
 // Status returns a copy of the runner's status.
@@ -189,10 +191,13 @@ func (r *Runner) Status() Status {
 	return s
 }
 
-// outboxMark is the outbox as a run found it before reading BigCommerce.
+// outboxMark is the outbox as a run found it before reading BigCommerce: its
+// last sequence number and the emails of its pending intents by sequence
+// number (an intent's email never changes, so the mark needs no other part
+// of the intents, and a run never reads settled history).
 type outboxMark struct {
 	maxSeq  int64
-	pending map[int64]bool
+	pending map[int64]string
 }
 
 // RunOnce runs one reconciliation:
@@ -208,10 +213,11 @@ type outboxMark struct {
 //     reading the desired state, so that group-to-store mappings use the
 //     stores just listed; a dry run, which writes nothing, plans with the
 //     catalog the store already has.
-//  4. It derives the [Outbox] from the outbox history: Deleted are the emails
-//     of SCIM-sourced account.remove intents whose SCIM user no longer exists;
-//     Pending are the emails with intents that are pending now, were pending
-//     when the read started, or were appended since. The delivery engine is
+//  4. It derives the [Outbox]: Deleted are the emails SCIM-sourced
+//     account.remove intents were queued for whose SCIM user no longer exists
+//     (kept by the store as removed identities, so they outlive the pruned
+//     intents); Pending are the emails with intents that are pending now,
+//     were pending when the read started, or were appended since. The delivery engine is
 //     changing those, so comparing them with the listing would report (and
 //     repair) changes already on their way.
 //  5. It plans ([Plan]). In a dry run it stops there. Otherwise, in one store
@@ -250,22 +256,25 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 		if res.Estimate, err = estimateIn(ctx, tx, r.o.PageSize); err != nil {
 			return err
 		}
-		intents, err := tx.ListIntents(ctx, store.IntentFilter{})
+		st, err := tx.OutboxStamp(ctx)
+		if err != nil {
+			return fmt.Errorf("read outbox stamp: %w", err)
+		}
+		pending, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}})
 		if err != nil {
 			return fmt.Errorf("list intents: %w", err)
 		}
-		mark = outboxMark{pending: map[int64]bool{}}
-		for _, in := range intents {
-			mark.maxSeq = max(mark.maxSeq, in.Seq)
-			if in.State == store.IntentPending {
-				mark.pending[in.Seq] = true
-			}
+		mark = outboxMark{maxSeq: st.MaxSeq, pending: make(map[int64]string, len(pending))}
+		for _, in := range pending {
+			mark.pending[in.Seq] = in.Email
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("prepare reconciliation: %w", err)
 	}
+	r.protect(mark.maxSeq)
+	defer r.protect(-1)
 	r.metrics.estimated.Set(float64(res.Estimate.Requests))
 	r.log.Info("reconciliation reading BigCommerce",
 		zap.String("run_id", res.RunID), zap.Bool("dry_run", res.DryRun),
@@ -298,11 +307,19 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 	}
 
 	planIn := func(tx store.Tx) (PlanResult, []string, error) {
-		intents, err := tx.ListIntents(ctx, store.IntentFilter{})
+		pending, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}})
 		if err != nil {
 			return PlanResult{}, nil, fmt.Errorf("list intents: %w", err)
 		}
-		ob, changed := outboxFor(intents, mark, ids)
+		since, err := tx.ListIntents(ctx, store.IntentFilter{AfterSeq: mark.maxSeq})
+		if err != nil {
+			return PlanResult{}, nil, fmt.Errorf("list intents: %w", err)
+		}
+		removed, err := tx.ListRemovedIdentities(ctx)
+		if err != nil {
+			return PlanResult{}, nil, fmt.Errorf("list removed identities: %w", err)
+		}
+		ob, changed := outboxFor(pending, since, removed, mark, ids)
 		return Plan(desired, ob, snap, r.o.Policy), changed, nil
 	}
 
@@ -353,24 +370,59 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 	return nil
 }
 
-// outboxFor derives a plan's Outbox from the outbox history (see RunOnce) and
-// returns the emails whose intents the delivery engine settled since the mark.
-func outboxFor(intents []store.Intent, mark outboxMark, scimIDs map[string]bool) (Outbox, []string) {
+// outboxFor derives a plan's Outbox (see RunOnce) from the intents pending
+// now, those appended since the mark and the removed identities, and returns
+// the emails whose intents the delivery engine settled since the mark.
+func outboxFor(pending, since []store.Intent, removed []store.RemovedIdentity, mark outboxMark, scimIDs map[string]bool) (Outbox, []string) {
 	changing := map[string]bool{}
 	settled := map[string]bool{}
 	deleted := map[string]bool{}
-	for _, in := range intents {
-		if in.State == store.IntentPending || in.Seq > mark.maxSeq || mark.pending[in.Seq] {
-			changing[in.Email] = true
-			if in.State != store.IntentPending {
-				settled[in.Email] = true
-			}
+	stillPending := make(map[int64]bool, len(pending))
+	for _, in := range pending {
+		changing[in.Email] = true
+		stillPending[in.Seq] = true
+	}
+	for _, in := range since {
+		changing[in.Email] = true
+		if in.State != store.IntentPending {
+			settled[in.Email] = true
 		}
-		if in.Source == store.SourceSCIM && in.Kind == store.AccountRemove && in.UserID != "" && !scimIDs[in.UserID] {
-			deleted[in.Email] = true
+	}
+	for seq, email := range mark.pending {
+		changing[email] = true
+		if !stillPending[seq] {
+			// Settled since the mark (pruning only ever deletes settled
+			// intents, so an intent gone from the outbox was settled too).
+			settled[email] = true
+		}
+	}
+	for _, r := range removed {
+		if !scimIDs[r.UserID] {
+			deleted[r.Email] = true
 		}
 	}
 	return Outbox{Deleted: sortedKeys(deleted), Pending: sortedKeys(changing)}, sortedKeys(settled)
+}
+
+// protect records the mark of the run in progress (-1: none) for PruneFloor.
+func (r *Runner) protect(maxSeq int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.floor = maxSeq
+}
+
+// PruneFloor returns the highest sequence number of the intents that may be
+// pruned without harm to the run in progress: a run plans with the intents
+// appended after its mark, settled or not, so while one reads BigCommerce
+// (which may take hours within the budget) those stay. Without a run in
+// progress every sequence number may go (math.MaxInt64).
+func (r *Runner) PruneFloor() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.floor < 0 {
+		return math.MaxInt64
+	}
+	return r.floor
 }
 
 // audit is the run's audit event: counts only.

@@ -144,6 +144,25 @@ type Tx interface {
 	// overwrite an outcome someone else recorded since). ErrNotFound if absent;
 	// ErrConflict if its state is not from.
 	UpdateIntent(ctx context.Context, in Intent, from IntentState) error
+	// OutboxStamp returns a few aggregates of the outbox and the known state,
+	// computed without reading intents: they change whenever an intent is
+	// appended, becomes pending or stops being pending, or a known-state record
+	// is written, so a reader can tell cheaply whether what it loaded is
+	// still current.
+	OutboxStamp(ctx context.Context) (OutboxStamp, error)
+	// ListRemovedIdentities returns every (SCIM user id, email) pair for which
+	// a SCIM-sourced account.remove intent with a UserID was ever appended,
+	// including intents pruned since, ordered by user id and email. The backend
+	// records the pair when the intent is appended; pruning never removes it.
+	ListRemovedIdentities(ctx context.Context) ([]RemovedIdentity, error)
+	// PruneIntents deletes at most f.Limit settled intents (states done,
+	// superseded or dead; a pending state in f.States is an error) whose DoneAt
+	// is before f.Before and whose Seq is at most f.MaxSeq, earliest settled first,
+	// and returns how many it deleted. Intents without a DoneAt are kept.
+	PruneIntents(ctx context.Context, f PruneFilter) (int, error)
+	// PruneAudit deletes at most limit audit events whose Time is before
+	// before, oldest first, and returns how many it deleted.
+	PruneAudit(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// CheckLease returns ErrLeaseLost unless the named lease is still held by
 	// l.Holder with epoch l.Epoch. Work done under a lease (delivery results)
@@ -334,6 +353,43 @@ type IntentFilter struct {
 	UserID   string
 	AfterSeq int64
 	// Limit caps the result; 0 means no limit.
+	Limit int
+}
+
+// OutboxStamp summarises the outbox and the known state (see Tx.OutboxStamp).
+// Two equal stamps taken at different times mean, as far as the delivery
+// engine's inputs go, that nothing it reads changed in between, provided the
+// reader made no write of its own.
+type OutboxStamp struct {
+	// MaxSeq is the highest Seq of a stored intent (0 when there is none).
+	MaxSeq int64
+	// Pending and Dead count the intents in those states.
+	Pending, Dead int
+	// Known counts the known-state records; KnownAt is the latest UpdatedAt
+	// among them (zero when there is none).
+	Known   int
+	KnownAt time.Time
+}
+
+// RemovedIdentity is a BigCommerce identity a SCIM-sourced account removal
+// was queued for, with the SCIM user it belonged to. Once that user no longer
+// exists, the email is an identity the IdP deleted (reconciliation does not
+// offer to re-add it, and removes it again if it reappears).
+type RemovedIdentity struct {
+	UserID string
+	Email  string
+}
+
+// PruneFilter selects settled intents for Tx.PruneIntents.
+type PruneFilter struct {
+	// States are the settled states to prune (IntentDone, IntentSuperseded,
+	// IntentDead).
+	States []IntentState
+	// Before: only intents settled (DoneAt) strictly before it are deleted.
+	Before time.Time
+	// MaxSeq: only intents with Seq <= MaxSeq are deleted.
+	MaxSeq int64
+	// Limit caps the number deleted; it must be positive.
 	Limit int
 }
 

@@ -41,6 +41,7 @@ func commands() []command {
 		{"bench", "the delivery benchmark (simulated clock, 70 requests/hour)", runBench},
 		{"soak", "concurrent SCIM clients against the whole bridge: latency, errors and memory", runSoak},
 		{"readmix", "an IdP read mix (userName eq, GET by id, pages of 100) against a running bridge", runReadmix},
+		{"longlife", "a year of IdP traffic through the store and the service with pruning on: size, memory, step and reconcile times", runLonglife},
 	}
 }
 

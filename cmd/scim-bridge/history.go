@@ -37,7 +37,7 @@ the person's access did not change; see "scim-bridge dead-letters").
 For each removal the IdP asked for, latency_seconds is the time from the
 request (deactivation, DELETE, group removal) to BigCommerce's confirmation:
 deprovisioning evidence. The text format ends with a summary of those
-latencies against history.deprovision_slo.
+latencies against delivery.deprovision_slo.
 
 --store HASH shows that store's grants and revocations, and the account
 removals that took it from someone who had it. --since and --until (RFC 3339,
@@ -48,7 +48,7 @@ shown; --until is exclusive.
 alone (with when each access began and what granted it), and the account
 users without store access. The history starts with the bridge's first
 complete listing of the account (its first reconciliation); entries are
-pruned after history.retention, keeping those that still say who has access.
+pruned after retention.history, keeping those that still say who has access.
 
 The history holds personal data (emails). It is read only through this
 command: it is never logged nor exported on /metrics or /status. --output
@@ -195,9 +195,9 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if !baseline {
 		fmt.Fprintln(stderr, "scim-bridge history: no complete listing of the account is recorded yet: access that predates the bridge appears after the first reconciliation (scim-bridge reconcile)")
 	}
-	if cutoff := d.Now().Add(-d.Config.History.Retention); !q.asOf.IsZero() && q.asOf.Before(cutoff) {
-		fmt.Fprintf(stderr, "scim-bridge history: %s is older than history.retention (%s): entries before %s may have been pruned\n",
-			q.asOf.Format(time.RFC3339), d.Config.History.Retention, cutoff.Format(time.RFC3339))
+	if cutoff := d.Now().Add(-d.Config.Retention.History); !q.asOf.IsZero() && q.asOf.Before(cutoff) {
+		fmt.Fprintf(stderr, "scim-bridge history: %s is older than retention.history (%s): entries before %s may have been pruned\n",
+			q.asOf.Format(time.RFC3339), d.Config.Retention.History, cutoff.Format(time.RFC3339))
 	}
 
 	var buf bytes.Buffer
@@ -206,7 +206,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = writeAsOf(&buf, q.format, q.asOf, access, members)
 	} else {
 		rows := historyRows(entries, q.store, q.since, q.until)
-		err = writeHistory(&buf, q.format, rows, summarize(rows, d.Config.History.DeprovisionSLO))
+		err = writeHistory(&buf, q.format, rows, summarize(rows, d.Config.Delivery.DeprovisionSLO))
 	}
 	if err != nil {
 		return failed("render: ", err)

@@ -20,6 +20,8 @@ func TestConcurrentMigration(t *testing.T) {
 			EXECUTE 'DROP TABLE ' || quote_ident(t) || ' CASCADE';
 		END LOOP; END $$`)
 	require.NoError(t, err)
+	_, err = first.pool.Exec(ctx, `DROP FUNCTION intents_removed_identity()`)
+	require.NoError(t, err)
 
 	const replicas = 6
 	var wg sync.WaitGroup

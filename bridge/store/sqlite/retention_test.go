@@ -1,0 +1,11 @@
+package sqlite_test
+
+import (
+	"testing"
+
+	"github.com/scim-bridge/scim-bridge/bridge/store/storetest"
+)
+
+func TestRetention(t *testing.T) {
+	storetest.RunRetention(t, newStore)
+}
