@@ -59,19 +59,21 @@ type longlifeOptions struct {
 
 // longlifeSample is one measurement.
 type longlifeSample struct {
-	Day               int           `json:"day"`
-	DBBytes           int64         `json:"dbBytes"`
-	RSSBytes          int64         `json:"rssBytes"`
-	HeapBytes         uint64        `json:"heapBytes"`
-	Intents           int           `json:"intents"`
-	Pending           int           `json:"pending"`
-	Audit             int           `json:"audit"`
-	Users             int           `json:"users"`
-	RemovedIdentities int           `json:"removedIdentities"`
-	Step              time.Duration `json:"step"`
-	IdleStep          time.Duration `json:"idleStep"`
-	Reconcile         time.Duration `json:"reconcile"`
-	ReconcileDrift    int           `json:"reconcileDrift"`
+	Day               int    `json:"day"`
+	DBBytes           int64  `json:"dbBytes"`
+	RSSBytes          int64  `json:"rssBytes"`
+	HeapBytes         uint64 `json:"heapBytes"`
+	Intents           int    `json:"intents"`
+	Pending           int    `json:"pending"`
+	Audit             int    `json:"audit"`
+	Users             int    `json:"users"`
+	RemovedIdentities int    `json:"removedIdentities"`
+	// History is the number of access-history entries.
+	History        int           `json:"history"`
+	Step           time.Duration `json:"step"`
+	IdleStep       time.Duration `json:"idleStep"`
+	Reconcile      time.Duration `json:"reconcile"`
+	ReconcileDrift int           `json:"reconcileDrift"`
 }
 
 // longlifeReport is what the benchmark measured.
@@ -479,13 +481,20 @@ func (r *llRun) settle() error {
 		}
 		now := store.Truncate(r.clk.Now())
 		err = r.st.Update(r.ctx, func(tx store.Tx) error {
+			// Each intent settles as applied, with the access-history entry
+			// the delivery engine writes for it (an upper bound: net effect
+			// would supersede some without an entry).
+			history := make([]store.AccessChange, 0, len(pending))
 			for _, in := range pending {
 				in.State, in.DoneAt, in.Attempts = store.IntentDone, now, in.Attempts+1
 				if err := tx.UpdateIntent(r.ctx, in, store.IntentPending); err != nil {
 					return err
 				}
+				history = append(history, store.AccessChange{At: now, Email: in.Email, StoreHash: in.StoreHash, Change: in.Kind,
+					Outcome: store.HistoryApplied, UserID: in.UserID, Source: in.Source, RequestID: in.RequestID, Cause: in.Cause,
+					RequestedAt: in.CreatedAt})
 			}
-			return nil
+			return tx.AppendHistory(r.ctx, history)
 		})
 		if err != nil {
 			return err
@@ -641,6 +650,11 @@ func (r *llRun) sample(day int, steps *longlifeSample) (longlifeSample, error) {
 		}
 		ids, err := tx.ListRemovedIdentities(r.ctx)
 		s.RemovedIdentities = len(ids)
+		if err != nil {
+			return err
+		}
+		h, err := tx.ListHistory(r.ctx, store.HistoryFilter{})
+		s.History = len(h)
 		return err
 	})
 	if err != nil {
@@ -676,7 +690,8 @@ func rss() int64 {
 func printLonglife(w io.Writer, r *longlifeReport) {
 	o := r.Options
 	fmt.Fprintf(w, `Long-life benchmark (%s; %d people in %d store groups; %d days of %d joiners, %d leavers deleted after %d days, %d movers;
-  intent retention %s, audit retention %s; intents settled directly, the delivery engine measured on the day's backlog)
+  intent retention %s, audit retention %s; intents settled directly, each with the access-history entry delivery
+  writes; the delivery engine measured on the day's backlog)
   intents written %d, SCIM calls %d, pruned: %d done, %d superseded, %d dead, %d audit events; wall time %s
 
 `, o.Store, o.People, o.Groups, o.Days, o.Joiners, o.Leavers, o.DeleteAfter, o.Movers, o.IntentRetention, o.AuditRetention,
@@ -684,11 +699,11 @@ func printLonglife(w io.Writer, r *longlifeReport) {
 		r.Pruned[retention.KindAudit], r.WallTime.Round(time.Second))
 	samples := append([]longlifeSample(nil), r.Samples...)
 	sort.Slice(samples, func(i, j int) bool { return samples[i].Day < samples[j].Day })
-	fmt.Fprintf(w, "  %-5s %10s %9s %8s %8s %8s %8s %7s %10s %10s %10s %6s\n", "day", "db MiB", "rss MiB", "intents", "pending",
-		"audit", "users", "deleted", "step", "idle step", "reconcile", "drift")
+	fmt.Fprintf(w, "  %-5s %10s %9s %8s %8s %8s %8s %7s %8s %10s %10s %10s %6s\n", "day", "db MiB", "rss MiB", "intents", "pending",
+		"audit", "users", "deleted", "history", "step", "idle step", "reconcile", "drift")
 	for _, s := range samples {
-		fmt.Fprintf(w, "  %-5d %10.1f %9.1f %8d %8d %8d %8d %7d %10s %10s %10s %6d\n", s.Day, float64(s.DBBytes)/(1<<20),
-			float64(s.RSSBytes)/(1<<20), s.Intents, s.Pending, s.Audit, s.Users, s.RemovedIdentities,
+		fmt.Fprintf(w, "  %-5d %10.1f %9.1f %8d %8d %8d %8d %7d %8d %10s %10s %10s %6d\n", s.Day, float64(s.DBBytes)/(1<<20),
+			float64(s.RSSBytes)/(1<<20), s.Intents, s.Pending, s.Audit, s.Users, s.RemovedIdentities, s.History,
 			s.Step.Round(time.Microsecond), s.IdleStep.Round(time.Microsecond), s.Reconcile.Round(time.Millisecond), s.ReconcileDrift)
 	}
 	if n := len(samples); n >= 3 {
