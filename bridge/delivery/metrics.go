@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/history"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
@@ -124,7 +125,7 @@ func (e *Engine) observeQueue(p Plan, state known.Set, now time.Time) {
 	}
 	overdue := 0
 	for _, op := range p.Ops {
-		if isDeprovision(op.Latest) && now.Sub(op.Since) > e.o.DeprovisionSLO {
+		if history.IsDeprovision(op.Latest.Source, op.Latest.Kind) && now.Sub(op.Since) > e.o.DeprovisionSLO {
 			overdue++
 		}
 	}
@@ -181,30 +182,20 @@ func (e *Engine) observeBatch(b downstream.Batch, ops int) {
 	}
 }
 
-// isDeprovision reports whether an intent takes access away at the IdP's
-// request: its latency is deprovisioning evidence.
-func isDeprovision(in store.Intent) bool {
-	return in.Source == store.SourceSCIM && (in.Kind == store.AccountRemove || in.Kind == store.StoreRemove)
-}
-
 // observeDeprovision records the latency of the removals a batch settled
 // (confirmed, or given up), against the SLO.
 func (e *Engine) observeDeprovision(entries []store.AccessChange) {
-	for _, c := range entries {
-		if c.Source != store.SourceSCIM || (c.Change != store.AccountRemove && c.Change != store.StoreRemove) {
-			continue
-		}
-		if c.Outcome == store.HistoryDead {
+	for _, r := range history.Removals(entries) {
+		if !r.Confirmed {
 			e.metrics.sloBreaches.Inc()
 			continue
 		}
-		latency := c.At.Sub(c.RequestedAt)
 		target := "account"
-		if c.Change == store.StoreRemove {
+		if r.Change == store.StoreRemove {
 			target = "store"
 		}
-		e.metrics.deprovision.WithLabelValues(target).Observe(max(latency, 0).Seconds())
-		if latency > e.o.DeprovisionSLO {
+		e.metrics.deprovision.WithLabelValues(target).Observe(r.Latency.Seconds())
+		if r.Latency > e.o.DeprovisionSLO {
 			e.metrics.sloBreaches.Inc()
 		}
 	}

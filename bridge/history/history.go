@@ -182,18 +182,22 @@ type Removal struct {
 	Confirmed bool
 }
 
+// IsDeprovision reports whether a change of this source and kind takes
+// access away at the IdP's request: its latency is deprovisioning evidence.
+func IsDeprovision(source string, kind store.IntentKind) bool {
+	return source == store.SourceSCIM && (kind == store.AccountRemove || kind == store.StoreRemove)
+}
+
 // Removals returns the deprovisioning evidence among the entries: every
 // account or store removal a SCIM request asked for, with its latency.
 func Removals(entries []store.AccessChange) []Removal {
 	var out []Removal
 	for _, c := range entries {
-		if c.Source != store.SourceSCIM || (c.Change != store.AccountRemove && c.Change != store.StoreRemove) {
+		if !IsDeprovision(c.Source, c.Change) {
 			continue
 		}
 		r := Removal{AccessChange: c, Confirmed: counts(c)}
-		if r.Confirmed && !c.RequestedAt.IsZero() {
-			r.Latency = max(c.At.Sub(c.RequestedAt), 0)
-		}
+		r.Latency, _ = Latency(c)
 		out = append(out, r)
 	}
 	return out

@@ -205,8 +205,12 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		access, members := asOfRows(entries, q.asOf, q.store)
 		err = writeAsOf(&buf, q.format, q.asOf, access, members)
 	} else {
-		rows := historyRows(entries, q.store, q.since, q.until)
-		err = writeHistory(&buf, q.format, rows, summarize(rows, d.Config.Delivery.DeprovisionSLO))
+		shown := selectHistory(entries, q.store, q.since, q.until)
+		rows := make([]historyRow, len(shown))
+		for i, c := range shown {
+			rows[i] = rowOf(c)
+		}
+		err = writeHistory(&buf, q.format, rows, summarize(history.Removals(shown), d.Config.Delivery.DeprovisionSLO))
 	}
 	if err != nil {
 		return failed("render: ", err)
@@ -233,12 +237,12 @@ func parseHistoryTime(v string) (time.Time, error) {
 	return time.Time{}, errors.New("want RFC 3339 (2026-01-31T17:00:00Z) or a date (2026-01-31)")
 }
 
-// historyRows selects the entries to print. The whole history of the people
+// selectHistory picks the entries to print. The whole history of the people
 // concerned is replayed so that --store can tell which account removals took
 // that store from someone.
-func historyRows(entries []store.AccessChange, hash string, since, until time.Time) []historyRow {
+func selectHistory(entries []store.AccessChange, hash string, since, until time.Time) []store.AccessChange {
 	state := history.State{}
-	var rows []historyRow
+	var out []store.AccessChange
 	for _, c := range entries {
 		had := state[c.Email]
 		state[c.Email] = history.Apply(had, c)
@@ -248,9 +252,9 @@ func historyRows(entries []store.AccessChange, hash string, since, until time.Ti
 		if (!since.IsZero() && c.At.Before(since)) || (!until.IsZero() && !c.At.Before(until)) {
 			continue
 		}
-		rows = append(rows, rowOf(c))
+		out = append(out, c)
 	}
-	return rows
+	return out
 }
 
 func rowOf(c store.AccessChange) historyRow {
@@ -267,28 +271,25 @@ func rowOf(c store.AccessChange) historyRow {
 	return r
 }
 
-// summarize is the deprovisioning evidence among the rows: SCIM-requested
-// removals, their latencies and how many missed the SLO (a dead one always
-// does: the person kept access).
-func summarize(rows []historyRow, slo time.Duration) removalSummary {
-	s := removalSummary{SLOSeconds: slo.Seconds()}
+// summarize is the deprovisioning evidence: the SCIM-requested removals,
+// their latencies and how many missed the SLO (a dead one always does: the
+// person kept access).
+func summarize(removals []history.Removal, slo time.Duration) removalSummary {
+	s := removalSummary{Removals: len(removals), SLOSeconds: slo.Seconds()}
 	var lat []float64
-	for _, r := range rows {
-		if r.Source != store.SourceSCIM || (r.Change != string(store.AccountRemove) && r.Change != string(store.StoreRemove)) {
-			continue
-		}
-		s.Removals++
-		if r.Outcome == store.HistoryDead {
+	for _, r := range removals {
+		if !r.Confirmed {
 			s.Dead++
 			s.OverSLO++
 			continue
 		}
 		s.Confirmed++
-		if r.LatencySeconds != nil {
-			lat = append(lat, *r.LatencySeconds)
-			if *r.LatencySeconds > s.SLOSeconds {
-				s.OverSLO++
-			}
+		if r.RequestedAt.IsZero() {
+			continue
+		}
+		lat = append(lat, r.Latency.Seconds())
+		if r.Latency > slo {
+			s.OverSLO++
 		}
 	}
 	if len(lat) > 0 {
@@ -381,16 +382,17 @@ func asOfRows(entries []store.AccessChange, t time.Time, hash string) ([]asOfAcc
 	}
 	state := history.AsOf(upTo, t)
 	grants := history.Grants(upTo)
-	var rows []asOfAccess
-	var members []string
-	for email, a := range state {
-		if len(a.Stores) == 0 && hash == "" {
-			members = append(members, email)
+	byStore := state.ByStore()
+	hashes := make([]string, 0, len(byStore))
+	for h := range byStore {
+		if hash == "" || h == hash {
+			hashes = append(hashes, h)
 		}
-		for _, h := range a.Stores {
-			if hash != "" && h != hash {
-				continue
-			}
+	}
+	sort.Strings(hashes)
+	var rows []asOfAccess
+	for _, h := range hashes {
+		for _, email := range byStore[h] {
 			r := asOfAccess{StoreHash: h, Email: email}
 			if g, ok := grants[email][h]; ok {
 				at := g.At
@@ -399,12 +401,12 @@ func asOfRows(entries []store.AccessChange, t time.Time, hash string) ([]asOfAcc
 			rows = append(rows, r)
 		}
 	}
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].StoreHash != rows[j].StoreHash {
-			return rows[i].StoreHash < rows[j].StoreHash
+	var members []string
+	for email, a := range state {
+		if len(a.Stores) == 0 && hash == "" {
+			members = append(members, email)
 		}
-		return rows[i].Email < rows[j].Email
-	})
+	}
 	sort.Strings(members)
 	return rows, members
 }
