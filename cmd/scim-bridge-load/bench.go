@@ -142,13 +142,7 @@ Flags:`)
 		fmt.Fprintf(stderr, "scim-bridge-load bench: %v\n", err)
 		return exitError
 	}
-	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
-		return exitOK
-	}
-	printBench(stdout, rep)
+	writeReport(stdout, *output, rep, func() { printBench(stdout, rep) })
 	return exitOK
 }
 

@@ -139,13 +139,7 @@ Flags:`)
 		fmt.Fprintf(stderr, "scim-bridge-load longlife: %v\n", err)
 		return exitError
 	}
-	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
-		return exitOK
-	}
-	printLonglife(stdout, rep)
+	writeReport(stdout, *output, rep, func() { printLonglife(stdout, rep) })
 	return exitOK
 }
 

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -108,4 +109,16 @@ func bcStores(sim *simulator.Server) map[string][]string { return sim.StoresByEm
 // sameSet reports whether a and b hold the same strings.
 func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
+// writeReport prints a run's report: indented JSON when output is "json",
+// else the command's text form.
+func writeReport(w io.Writer, output string, rep any, text func()) {
+	if output != "json" {
+		text()
+		return
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(rep)
 }

@@ -224,13 +224,7 @@ Flags:`)
 		fmt.Fprintf(stderr, "scim-bridge-load soak: %v\n", err)
 		return exitError
 	}
-	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
-	} else {
-		printSoak(stdout, rep)
-	}
+	writeReport(stdout, *output, rep, func() { printSoak(stdout, rep) })
 	if rep.failed() {
 		fmt.Fprintf(stderr, "scim-bridge-load soak: FAILED: %d requests, %d 5xx, %d without answer, %d unexpected statuses",
 			rep.Requests, rep.ServerErrors, rep.TransportErrors, rep.Unexpected)
