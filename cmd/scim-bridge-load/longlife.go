@@ -647,9 +647,16 @@ func (r *llRun) sample(day int, steps *longlifeSample) (longlifeSample, error) {
 		if err != nil {
 			return err
 		}
-		h, err := tx.ListHistory(r.ctx, store.HistoryFilter{})
-		s.History = len(h)
-		return err
+		// Counted a page at a time: holding a million entries would show in
+		// the RSS this sample measures.
+		for f := (store.HistoryFilter{Limit: 10000}); ; {
+			page, err := tx.ListHistory(r.ctx, f)
+			if err != nil || len(page) == 0 {
+				return err
+			}
+			s.History += len(page)
+			f.AfterSeq = page[len(page)-1].Seq
+		}
 	})
 	if err != nil {
 		return s, err
