@@ -19,22 +19,26 @@ const pruneBatch = 1000
 // ended before cutoff has no entry left from before it. Entries are looked at
 // in sequence order, so an addition is always pruned no later than the
 // removal that undid it.
+//
+// Each batch is decided in a read transaction and deleted in a short write
+// one, so the SQLite writer is held only for the deletes. That is safe
+// because entries are only ever appended: a later entry can make an old one
+// obsolete, never needed again (obsolete looks only at later entries, and
+// new ones are newer than cutoff).
 func Prune(ctx context.Context, st store.Store, cutoff time.Time) (int, error) {
 	deleted := 0
 	var after int64
 	for {
-		var n int
+		var seqs []int64
 		var last int64
 		var done bool
-		err := st.Update(ctx, func(tx store.Tx) error {
-			n, last, done = 0, 0, false
+		err := st.View(ctx, func(tx store.Tx) error {
+			seqs, last, done = nil, 0, false
 			old, err := tx.ListHistory(ctx, store.HistoryFilter{Until: cutoff, AfterSeq: after, Limit: pruneBatch})
 			if err != nil {
 				return err
 			}
-			if len(old) < pruneBatch {
-				done = true
-			}
+			done = len(old) < pruneBatch
 			if len(old) == 0 {
 				return nil
 			}
@@ -44,25 +48,24 @@ func Prune(ctx context.Context, st store.Store, cutoff time.Time) (int, error) {
 				if _, ok := byEmail[c.Email]; ok {
 					continue
 				}
-				rows, err := tx.ListHistory(ctx, store.HistoryFilter{Email: c.Email})
-				if err != nil {
+				if byEmail[c.Email], err = tx.ListHistory(ctx, store.HistoryFilter{Email: c.Email}); err != nil {
 					return err
 				}
-				byEmail[c.Email] = rows
 			}
-			var seqs []int64
 			for _, c := range old {
 				if obsolete(c, byEmail[c.Email], cutoff) {
 					seqs = append(seqs, c.Seq)
 				}
 			}
-			n = len(seqs)
-			return tx.DeleteHistory(ctx, seqs)
+			return nil
 		})
+		if err == nil && len(seqs) > 0 {
+			err = st.Update(ctx, func(tx store.Tx) error { return tx.DeleteHistory(ctx, seqs) })
+		}
 		if err != nil {
 			return deleted, fmt.Errorf("prune access history: %w", err)
 		}
-		deleted += n
+		deleted += len(seqs)
 		if done {
 			return deleted, nil
 		}
