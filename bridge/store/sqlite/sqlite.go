@@ -226,24 +226,26 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 // View runs fn in a read-only transaction on a reader connection; it sees the
 // database as of its first read.
 func (s *Store) View(ctx context.Context, fn func(tx store.Tx) error) error {
-	return s.run(ctx, s.readers, "BEGIN", true, fn)
+	return s.view(ctx, fn)
 }
 
-// run executes fn in a transaction on a connection of pool. BEGIN, COMMIT and
+// view executes fn in a read-only transaction on a reader connection (write
+// transactions go through the committer, see update). BEGIN, COMMIT and
 // ROLLBACK are issued as statements on the pinned connection (rather than
 // through sql.Tx) so that its cached prepared statements serve the transaction.
-func (s *Store) run(ctx context.Context, pool *connPool, begin string, readOnly bool, fn func(tx store.Tx) error) error {
+func (s *Store) view(ctx context.Context, fn func(tx store.Tx) error) error {
+	pool := s.readers
 	c, err := pool.get(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	var connErr error
 	defer func() { pool.put(c, connErr) }()
-	if _, err := c.exec(ctx, begin); err != nil {
+	if _, err := c.exec(ctx, "BEGIN"); err != nil {
 		connErr = err
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	t := &tx{c: c, readOnly: readOnly, now: s.now}
+	t := &tx{c: c, readOnly: true, now: s.now}
 	committed := false
 	defer func() {
 		t.done = true
