@@ -2,7 +2,7 @@
 // request budget (70 requests per hour by default).
 //
 // The [Engine] runs on the replica holding the delivery lease. Each [Engine.Step]
-// reads the pending intents and the bridge's known BigCommerce state and
+// reads pending intents and the bridge's known BigCommerce state and
 // reduces them to their net effect per target ([MakePlan]): the latest intent of
 // an email's account membership, or of an email's access to one store, wins;
 // targets already in the desired state are settled without a request (a user
@@ -10,6 +10,21 @@
 // already has is adopted). Operations are ordered account removals, store
 // removals, account additions, store additions, reconciliation repairs, and
 // packed into one aliased GraphQL document of up to MaxBatch operations.
+//
+// # A bounded window
+//
+// A step plans a window of the outbox, not all of it: the emails with the
+// earliest pending removals and, as many again (Options.Window, 1,000 by
+// default), those with the earliest pending intents of any kind, each with
+// every pending intent it has. One email's net effect never depends on
+// another's, so the plan is exact for the emails it covers; a removal queued
+// behind a hundred thousand joiners is in the window, and so is the earlier
+// addition it supersedes. The rest waits its turn in order (the budget sends
+// far fewer than a window per request anyway), and a batch of a truncated
+// window counts as full. A change that only SCIM writes made is read at most
+// once per ReplanEvery (250 ms), so a burst of writes is planned in rounds
+// rather than once per write. A step therefore costs about the window, not
+// the backlog, in time and memory.
 //
 // # When a batch goes
 //

@@ -79,6 +79,19 @@ type Options struct {
 	// confirmed by BigCommerce (default 15m); later ones are counted as SLO
 	// breaches, pending ones past it as overdue.
 	DeprovisionSLO time.Duration
+	// Window bounds how many emails one plan covers (default 1000): the
+	// emails with the earliest pending removals and, as many again, those
+	// with the earliest pending intents of any kind, each with every pending
+	// intent it has. A plan is exact for the emails it covers (one email's net
+	// effect never depends on another's), so a backlog larger than the window
+	// costs each step the window, not the backlog, and waits its turn in
+	// order; a request carries at most MaxBatch operations anyway.
+	Window int
+	// ReplanEvery is the shortest time between two reads of the outbox that
+	// only new SCIM writes ask for (default 250ms): a burst of writes is
+	// planned in rounds instead of once per write. A step after the engine's
+	// own write reads at once.
+	ReplanEvery time.Duration
 }
 
 // earlyPerLinger is how many requests additions may spend at once, without
@@ -109,6 +122,10 @@ type Engine struct {
 	planMu  sync.Mutex
 	cached  *cachedPlan
 	changed atomic.Bool
+	// beyond is the last count of pending intents beyond the window, made at
+	// countedAt.
+	beyond    map[store.IntentKind]int
+	countedAt time.Time
 }
 
 // Status is the engine's state for /status.
@@ -172,6 +189,12 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.DeprovisionSLO <= 0 {
 		o.DeprovisionSLO = 15 * time.Minute
+	}
+	if o.Window <= 0 {
+		o.Window = 1000
+	}
+	if o.ReplanEvery <= 0 {
+		o.ReplanEvery = 250 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
@@ -274,12 +297,15 @@ func (e *Engine) Step(ctx context.Context) (at time.Time, err error) {
 	}
 	e.observeCapabilities()
 
-	loaded, err := e.loadPlan(ctx, now)
+	loaded, wait, err := e.loadPlan(ctx, now)
 	if err != nil {
 		return now, err
 	}
+	if loaded == nil {
+		return wait, nil
+	}
 	plan, state := loaded.plan, loaded.state
-	e.observeQueue(plan, state, now)
+	e.observeQueue(plan, state, loaded.beyond, now)
 	if len(plan.Settled) > 0 || len(plan.Append) > 0 {
 		if err := e.settle(ctx, plan, now); err != nil {
 			return now, err
@@ -295,7 +321,7 @@ func (e *Engine) Step(ctx context.Context) (at time.Time, err error) {
 	e.planMu.Unlock()
 
 	maxBatch, probe := e.batchSize(now, len(eligible))
-	due, removals, wake := e.due(dueSample(eligible, maxBatch), maxBatch, now)
+	due, removals, wake := e.due(dueSample(eligible, maxBatch), maxBatch, len(loaded.beyond) > 0, now)
 	if !due {
 		next = earliest(next, wake)
 	}
@@ -372,9 +398,10 @@ func hasAddition(batch []PlannedOp) bool {
 
 // due decides whether a batch should go now: a removal that waited its linger,
 // a full batch, an addition that waited its linger, or an addition while the
-// budget has requests to spare. It reports whether the batch holds a due
-// removal, and returns when to look again otherwise.
-func (e *Engine) due(eligible []PlannedOp, maxBatch int, now time.Time) (due, removals bool, wake time.Time) {
+// budget has requests to spare. more says the outbox holds more than the
+// planned window, so any batch is as full as it can be. It reports whether the
+// batch holds a due removal, and returns when to look again otherwise.
+func (e *Engine) due(eligible []PlannedOp, maxBatch int, more bool, now time.Time) (due, removals bool, wake time.Time) {
 	wake = now.Add(24 * time.Hour)
 	var rem, others []PlannedOp
 	for _, op := range eligible {
@@ -395,7 +422,7 @@ func (e *Engine) due(eligible []PlannedOp, maxBatch int, now time.Time) (due, re
 		}
 		wake = earliest(wake, at)
 	}
-	if len(others) >= maxBatch || len(rem)+len(others) >= maxBatch {
+	if len(others) >= maxBatch || len(rem)+len(others) >= maxBatch || (more && len(rem)+len(others) > 0) {
 		return true, len(rem) > 0, now
 	}
 	if len(others) > 0 {
@@ -1299,6 +1326,9 @@ type cachedPlan struct {
 	loaded time.Time
 	plan   Plan
 	state  known.Set
+	// beyond counts, per kind, the pending intents outside the window the
+	// plan covers (nil when it covers the whole outbox).
+	beyond map[store.IntentKind]int
 
 	// The operations split by split at splitAt, valid until splitUntil (the
 	// earliest retry backoff then still in the future, zero when none).
@@ -1390,30 +1420,43 @@ func (e *Engine) dropPlan() {
 	e.planMu.Unlock()
 }
 
-// loadPlan returns the plan of the pending intents with the known state it
+// loadPlan returns the plan of the outbox window with the known state it
 // was made with: the cached one when the outbox stamp shows no change since
-// it was loaded, otherwise one freshly read (pending intents, known state,
-// desired stores of collapsed users) and planned.
-func (e *Engine) loadPlan(ctx context.Context, now time.Time) (*cachedPlan, error) {
+// it was loaded, otherwise one freshly read (the window's pending intents,
+// their known state, the desired stores of collapsed users) and planned. A
+// change that only SCIM writes made (the cached plan is from a step that
+// wrote nothing) is read at most once per ReplanEvery: until then loadPlan
+// returns no plan and when to look again.
+func (e *Engine) loadPlan(ctx context.Context, now time.Time) (*cachedPlan, time.Time, error) {
 	e.planMu.Lock()
 	defer e.planMu.Unlock()
+	if c := e.cached; c != nil && e.changed.Load() && !now.Before(c.loaded) && now.Sub(c.loaded) < e.o.ReplanEvery {
+		return nil, c.loaded.Add(e.o.ReplanEvery), nil
+	}
 	notified := e.changed.Swap(false)
 	var (
 		pending []store.Intent
 		state   known.Set
 		stamp   store.OutboxStamp
+		beyond  map[store.IntentKind]int
 	)
-	reuse := false
+	reuse, throttled := false, false
 	err := e.o.Store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if stamp, err = tx.OutboxStamp(ctx); err != nil {
 			return err
 		}
-		if c := e.cached; c != nil && !notified && c.stamp == stamp && !now.Before(c.loaded) && now.Sub(c.loaded) < planMaxAge {
-			reuse = true
-			return nil
+		if c := e.cached; c != nil && !now.Before(c.loaded) && now.Sub(c.loaded) < planMaxAge {
+			if !notified && c.stamp == stamp {
+				reuse = true
+				return nil
+			}
+			if now.Sub(c.loaded) < e.o.ReplanEvery {
+				throttled = true
+				return nil
+			}
 		}
-		if pending, err = tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}}); err != nil {
+		if pending, beyond, err = e.window(ctx, tx, stamp, now); err != nil {
 			return err
 		}
 		state, err = known.Load(ctx, tx, emailsOf(pending))
@@ -1421,18 +1464,72 @@ func (e *Engine) loadPlan(ctx context.Context, now time.Time) (*cachedPlan, erro
 	})
 	if err != nil {
 		e.cached = nil
-		return nil, fmt.Errorf("load outbox: %w", err)
+		return nil, now, fmt.Errorf("load outbox: %w", err)
 	}
 	if reuse {
-		return e.cached, nil
+		return e.cached, now, nil
+	}
+	if throttled {
+		e.changed.Store(true)
+		return nil, e.cached.loaded.Add(e.o.ReplanEvery), nil
 	}
 	var desired map[string][]string
 	if ids := collapsedUsers(pending); len(ids) > 0 {
 		if desired, err = e.o.Service.DesiredStores(ctx, ids); err != nil {
 			e.cached = nil
-			return nil, fmt.Errorf("load desired stores: %w", err)
+			return nil, now, fmt.Errorf("load desired stores: %w", err)
 		}
 	}
-	e.cached = &cachedPlan{stamp: stamp, loaded: now, plan: MakePlan(pending, state, desired), state: state}
-	return e.cached, nil
+	e.cached = &cachedPlan{stamp: stamp, loaded: now, plan: MakePlan(pending, state, desired), state: state, beyond: beyond}
+	return e.cached, now, nil
 }
+
+// removalKinds are the intent kinds whose emails the window always covers
+// first.
+var removalKinds = []store.IntentKind{store.AccountRemove, store.StoreRemove}
+
+// window reads the pending intents of the emails one plan covers (see
+// Options.Window) and, when they are not the whole outbox, how many pending
+// intents of each kind lie beyond (counted at most once per beyondEvery).
+func (e *Engine) window(ctx context.Context, tx store.Tx, stamp store.OutboxStamp, now time.Time) ([]store.Intent, map[store.IntentKind]int, error) {
+	removals, err := tx.PendingEmails(ctx, e.o.Window, removalKinds...)
+	if err != nil {
+		return nil, nil, err
+	}
+	first, err := tx.PendingEmails(ctx, e.o.Window)
+	if err != nil {
+		return nil, nil, err
+	}
+	pending, err := tx.PendingIntentsOf(ctx, dedupe(append(removals, first...)))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pending) >= stamp.Pending {
+		return pending, nil, nil
+	}
+	if e.beyond != nil && !now.Before(e.countedAt) && now.Sub(e.countedAt) < beyondEvery {
+		return pending, e.beyond, nil
+	}
+	beyond, err := tx.CountPendingByKind(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, in := range pending {
+		beyond[in.Kind]--
+	}
+	for k, n := range beyond {
+		if n <= 0 {
+			delete(beyond, k)
+		}
+	}
+	if len(beyond) == 0 {
+		beyond = map[store.IntentKind]int{}
+	}
+	e.beyond, e.countedAt = beyond, now
+	return pending, beyond, nil
+}
+
+// beyondEvery is how long the counts of pending intents beyond the window
+// are reused before they are counted again: counting reads the whole pending
+// backlog's index, which would cost a busy step more than its window does.
+const beyondEvery = 30 * time.Second

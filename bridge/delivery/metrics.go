@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
 	"github.com/scim-bridge/scim-bridge/bridge/history"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
@@ -45,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	m := &Metrics{
 		pending: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "outbox_pending_operations",
-			Help: "Downstream operations waiting to be sent (after net effect), by priority."}, []string{"priority"}),
+			Help: "Downstream operations waiting to be sent (after net effect; pending intents beyond the planning window count one each), by priority."}, []string{"priority"}),
 		oldestAge: f.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "outbox_oldest_pending_age_seconds",
 			Help: "Age of the oldest pending downstream operation; 0 when none is pending."}),
 		requests: f.NewCounterVec(prometheus.CounterOpts{Namespace: "scim_bridge", Name: "delivery_requests_total",
@@ -105,8 +105,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // SetConfiguredBatch records the configured batch size at start.
 func (m *Metrics) SetConfiguredBatch(n int) { m.batchSize.Set(float64(n)) }
 
-func (e *Engine) observeQueue(p Plan, state known.Set, now time.Time) {
+func (e *Engine) observeQueue(p Plan, state known.Set, beyond map[store.IntentKind]int, now time.Time) {
 	counts := make([]int, downstream.PriorityRead+1)
+	for kind, n := range beyond {
+		counts[kindPriority[kind]] += n
+	}
 	var oldestAt time.Time
 	doubt := 0
 	for _, op := range p.Ops {
@@ -138,6 +141,9 @@ func (e *Engine) observeQueue(p Plan, state known.Set, now time.Time) {
 	e.metrics.inDoubt.Set(float64(doubt))
 	e.mu.Lock()
 	e.status.Pending = len(p.Ops)
+	for _, n := range beyond {
+		e.status.Pending += n
+	}
 	e.status.PendingByPrio = counts[:downstream.PriorityRead]
 	e.status.OldestPending = oldestAt
 	e.status.InDoubt = doubt
@@ -199,4 +205,14 @@ func (e *Engine) observeDeprovision(entries []store.AccessChange) {
 			e.metrics.sloBreaches.Inc()
 		}
 	}
+}
+
+// kindPriority is the priority the pending intents beyond the planning
+// window are counted at: that of an IdP's intent of their kind (the window
+// holds the earliest ones, so any repair among them is counted as the IdP's).
+var kindPriority = map[store.IntentKind]downstream.Priority{
+	store.AccountRemove: downstream.PriorityAccountRemoval,
+	store.StoreRemove:   downstream.PriorityStoreRemoval,
+	store.AccountAdd:    downstream.PriorityAccountAdd,
+	store.StoreAdd:      downstream.PriorityStoreAdd,
 }

@@ -138,6 +138,18 @@ type Tx interface {
 	// CountIntents returns the number of intents in the given states (all
 	// intents when none is given) without reading them.
 	CountIntents(ctx context.Context, states ...IntentState) (int, error)
+	// PendingEmails returns at most limit distinct emails of pending intents
+	// of the given kinds (any kind when none is given), each email in the
+	// order of its earliest such intent. With PendingIntentsOf it lets the
+	// delivery engine plan a bounded window of the outbox: the net effect of
+	// one email's intents never depends on another email's.
+	PendingEmails(ctx context.Context, limit int, kinds ...IntentKind) ([]string, error)
+	// PendingIntentsOf returns every pending intent of these emails in
+	// sequence order.
+	PendingIntentsOf(ctx context.Context, emails []string) ([]Intent, error)
+	// CountPendingByKind returns the number of pending intents of each kind
+	// (kinds without any are absent) without reading them.
+	CountPendingByKind(ctx context.Context) (map[IntentKind]int, error)
 	// UpdateIntent replaces the delivery fields (State, Attempts, NextAttemptAt,
 	// LastError, DoneAt) of the intent with in.Seq, provided its stored state is
 	// from (a compare-and-swap: a writer that planned on an older view cannot

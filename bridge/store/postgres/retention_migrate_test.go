@@ -17,7 +17,8 @@ func TestRetentionMigrationKeepsRemovedIdentities(t *testing.T) {
 	s, dsn := openTestStore(t)
 	// Back to the schema before the migration, with some history.
 	_, err := s.pool.Exec(ctx, `DROP TABLE removed_identities; DROP FUNCTION intents_removed_identity() CASCADE;
-		DROP INDEX intents_settled, audit_time; DELETE FROM schema_migrations WHERE version = 5`)
+		DROP INDEX intents_settled, audit_time, intents_pending_email, intents_pending_kind, bc_users_updated;
+		DELETE FROM schema_migrations WHERE version >= 5`)
 	require.NoError(t, err)
 	for _, row := range [][]string{
 		{"account.remove", "a@x.io", "u1", "scim"},

@@ -618,12 +618,23 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 		limit = f.Limit
 	}
 	args = append(args, limit)
-	rows, err := t.q.Query(ctx, `SELECT seq, kind, email, store_hash, user_id, source, request_id, created_at, state,
-		attempts, next_attempt_at, last_error, done_at, cause FROM intents WHERE `+strings.Join(conds, " AND ")+
+	rows, err := t.q.Query(ctx, `SELECT `+intentColumns+` FROM intents WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY seq LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list intents: %w", t.fail(err))
 	}
+	intents, err := collectIntents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list intents: %w", t.fail(err))
+	}
+	return intents, nil
+}
+
+const intentColumns = `seq, kind, email, store_hash, user_id, source, request_id, created_at, state,
+		attempts, next_attempt_at, last_error, done_at, cause`
+
+// collectIntents reads intentColumns rows.
+func collectIntents(rows pgx.Rows) ([]store.Intent, error) {
 	intents, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Intent, error) {
 		var (
 			in           store.Intent
@@ -638,13 +649,84 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 		in.CreatedAt, in.NextAttemptAt, in.DoneAt = store.Truncate(in.CreatedAt), fromNullTime(next), fromNullTime(doneAt)
 		return in, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list intents: %w", t.fail(err))
-	}
 	if intents == nil {
 		intents = []store.Intent{}
 	}
+	return intents, err
+}
+
+// PendingEmails returns the first limit distinct emails of pending intents
+// (of kinds, when given) in the order of each email's earliest one. It reads
+// the pending intents in sequence order, a bounded page at a time and one
+// index range per kind, and stops at the limit, so its cost follows the
+// window, not the backlog.
+func (t *tx) PendingEmails(ctx context.Context, limit int, kinds ...store.IntentKind) ([]string, error) {
+	if err := t.check(false); err != nil {
+		return nil, fmt.Errorf("list pending emails: %w", err)
+	}
+	page := func(kind store.IntentKind, after int64, n int) ([]sqlgen.SeqEmail, error) {
+		query, args := `SELECT seq, email FROM intents WHERE state = 'pending' AND seq > $1 ORDER BY seq LIMIT $2`, []any{after, n}
+		if kind != "" {
+			query, args = `SELECT seq, email FROM intents WHERE state = 'pending' AND kind = $3 AND seq > $1
+				ORDER BY seq LIMIT $2`, []any{after, n, string(kind)}
+		}
+		rows, err := t.q.Query(ctx, query, args...)
+		if err != nil {
+			return nil, t.fail(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[sqlgen.SeqEmail])
+		return out, t.fail(err)
+	}
+	emails, err := sqlgen.FirstEmails(limit, kinds, page)
+	if err != nil {
+		return nil, fmt.Errorf("list pending emails: %w", err)
+	}
+	return emails, nil
+}
+
+// PendingIntentsOf returns the pending intents of emails through
+// intents_pending_email.
+func (t *tx) PendingIntentsOf(ctx context.Context, emails []string) ([]store.Intent, error) {
+	if err := t.check(false); err != nil {
+		return nil, fmt.Errorf("list pending intents: %w", err)
+	}
+	if emails == nil {
+		emails = []string{}
+	}
+	rows, err := t.q.Query(ctx, `SELECT `+intentColumns+` FROM intents
+		WHERE state = 'pending' AND email = ANY ($1) ORDER BY seq`, emails)
+	if err != nil {
+		return nil, fmt.Errorf("list pending intents: %w", t.fail(err))
+	}
+	intents, err := collectIntents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list pending intents: %w", t.fail(err))
+	}
 	return intents, nil
+}
+
+// CountPendingByKind counts pending intents per kind over
+// intents_pending_kind.
+func (t *tx) CountPendingByKind(ctx context.Context) (map[store.IntentKind]int, error) {
+	if err := t.check(false); err != nil {
+		return nil, fmt.Errorf("count pending intents: %w", err)
+	}
+	rows, err := t.q.Query(ctx, `SELECT kind, count(*) FROM intents WHERE state = 'pending' GROUP BY kind`)
+	if err != nil {
+		return nil, fmt.Errorf("count pending intents: %w", t.fail(err))
+	}
+	out := map[store.IntentKind]int{}
+	var (
+		kind string
+		n    int
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&kind, &n}, func() error {
+		out[store.IntentKind(kind)] = n
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("count pending intents: %w", t.fail(err))
+	}
+	return out, nil
 }
 
 // UpdateIntent replaces the delivery fields of the intent with in.Seq if its

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -730,12 +732,23 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	rows, err := t.query(ctx, `SELECT seq, kind, email, store_hash, user_id, source, request_id, cause, created_at,
-		state, attempts, next_attempt_at, last_error, done_at FROM intents WHERE `+strings.Join(conds, " AND ")+
+	rows, err := t.query(ctx, `SELECT `+intentColumns+` FROM intents WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY seq LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list intents: %w", err)
 	}
+	intents, err := scanIntents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list intents: %w", err)
+	}
+	return intents, nil
+}
+
+const intentColumns = `seq, kind, email, store_hash, user_id, source, request_id, cause, created_at,
+		state, attempts, next_attempt_at, last_error, done_at`
+
+// scanIntents reads intentColumns rows and closes them.
+func scanIntents(rows *sql.Rows) ([]store.Intent, error) {
 	defer rows.Close()
 	intents := []store.Intent{}
 	for rows.Next() {
@@ -747,16 +760,106 @@ func (t *tx) ListIntents(ctx context.Context, f store.IntentFilter) ([]store.Int
 		)
 		if err := rows.Scan(&in.Seq, &kind, &in.Email, &in.StoreHash, &in.UserID, &in.Source, &in.RequestID, &in.Cause,
 			&created, &state, &in.Attempts, &next, &in.LastError, &doneAt); err != nil {
-			return nil, fmt.Errorf("list intents: %w", err)
+			return nil, err
 		}
 		in.Kind, in.State = store.IntentKind(kind), store.IntentState(state)
 		in.CreatedAt, in.NextAttemptAt, in.DoneAt = fromMicros(created), fromNullMicros(next), fromNullMicros(doneAt)
 		intents = append(intents, in)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list intents: %w", err)
+	return intents, rows.Err()
+}
+
+// PendingEmails returns the first limit distinct emails of pending intents
+// (of kinds, when given) in the order of each email's earliest one. It reads
+// the pending intents in sequence order, a bounded page at a time and one
+// index range per kind, and stops at the limit, so its cost follows the
+// window, not the backlog.
+func (t *tx) PendingEmails(ctx context.Context, limit int, kinds ...store.IntentKind) ([]string, error) {
+	if err := t.check(false); err != nil {
+		return nil, fmt.Errorf("list pending emails: %w", err)
 	}
-	return intents, nil
+	page := func(kind store.IntentKind, after int64, n int) ([]sqlgen.SeqEmail, error) {
+		query, args := `SELECT seq, email FROM intents INDEXED BY intents_state
+			WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?`, []any{after, n}
+		if kind != "" {
+			query, args = `SELECT seq, email FROM intents INDEXED BY intents_pending_kind
+				WHERE state = 'pending' AND kind = ? AND seq > ? ORDER BY seq LIMIT ?`, []any{string(kind), after, n}
+		}
+		rows, err := t.query(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []sqlgen.SeqEmail
+		for rows.Next() {
+			var r sqlgen.SeqEmail
+			if err := rows.Scan(&r.Seq, &r.Email); err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, rows.Err()
+	}
+	emails, err := sqlgen.FirstEmails(limit, kinds, page)
+	if err != nil {
+		return nil, fmt.Errorf("list pending emails: %w", err)
+	}
+	return emails, nil
+}
+
+// PendingIntentsOf returns the pending intents of emails through
+// intents_pending_email, a bounded number of emails per statement.
+func (t *tx) PendingIntentsOf(ctx context.Context, emails []string) ([]store.Intent, error) {
+	if err := t.check(false); err != nil {
+		return nil, fmt.Errorf("list pending intents: %w", err)
+	}
+	out := []store.Intent{}
+	for chunk := range slices.Chunk(emails, 500) {
+		args := make([]any, len(chunk))
+		for i, e := range chunk {
+			args[i] = e
+		}
+		rows, err := t.query(ctx, `SELECT `+intentColumns+` FROM intents INDEXED BY intents_pending_email
+			WHERE state = 'pending' AND email IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("list pending intents: %w", err)
+		}
+		intents, err := scanIntents(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list pending intents: %w", err)
+		}
+		out = append(out, intents...)
+	}
+	slices.SortFunc(out, func(a, b store.Intent) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
+
+// CountPendingByKind counts pending intents per kind over
+// intents_pending_kind alone.
+func (t *tx) CountPendingByKind(ctx context.Context) (map[store.IntentKind]int, error) {
+	if err := t.check(false); err != nil {
+		return nil, fmt.Errorf("count pending intents: %w", err)
+	}
+	rows, err := t.query(ctx, `SELECT kind, COUNT(*) FROM intents WHERE state = 'pending' GROUP BY kind`)
+	if err != nil {
+		return nil, fmt.Errorf("count pending intents: %w", err)
+	}
+	defer rows.Close()
+	out := map[store.IntentKind]int{}
+	for rows.Next() {
+		var (
+			kind string
+			n    int
+		)
+		if err := rows.Scan(&kind, &n); err != nil {
+			return nil, fmt.Errorf("count pending intents: %w", err)
+		}
+		out[store.IntentKind(kind)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count pending intents: %w", err)
+	}
+	return out, nil
 }
 
 // UpdateIntent replaces the delivery fields of the intent with in.Seq if its

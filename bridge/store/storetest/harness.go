@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CanceledContext", testCanceledContext},
 		{"Intents", testIntents},
 		{"IntentFilters", testIntentFilters},
+		{"OutboxWindow", testOutboxWindow},
 		{"Audit", testAudit},
 		{"State", testState},
 		{"History", testHistory},

@@ -1,6 +1,11 @@
 package sqlgen
 
-import "github.com/scim-bridge/scim-bridge/bridge/store"
+import (
+	"cmp"
+	"slices"
+
+	"github.com/scim-bridge/scim-bridge/bridge/store"
+)
 
 // UserColumns is the select list of a user row (alias u), in the order both
 // backends scan it.
@@ -54,4 +59,60 @@ func NonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// SeqEmail is one pending intent's sequence number and email.
+type SeqEmail struct {
+	Seq   int64
+	Email string
+}
+
+// FirstEmails returns the first limit distinct emails of pending intents of
+// kinds (of any kind when kinds is empty), ordered by each email's earliest
+// intent. page returns, in sequence order, at most n pending intents of one
+// kind ("" for any) after the sequence number after; FirstEmails pages
+// through each kind's range only until it has limit distinct emails there,
+// so a window of the outbox costs about its own size, not the backlog's.
+func FirstEmails(limit int, kinds []store.IntentKind, page func(kind store.IntentKind, after int64, n int) ([]SeqEmail, error)) ([]string, error) {
+	if limit <= 0 {
+		return []string{}, nil
+	}
+	if len(kinds) == 0 {
+		kinds = []store.IntentKind{""}
+	}
+	first := map[string]int64{}
+	n := max(limit, 100)
+	for _, kind := range kinds {
+		found := 0
+		seen := map[string]bool{}
+		for after := int64(0); found < limit; {
+			rows, err := page(kind, after, n)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rows {
+				after = r.Seq
+				if seen[r.Email] {
+					continue
+				}
+				seen[r.Email] = true
+				found++
+				if s, ok := first[r.Email]; !ok || r.Seq < s {
+					first[r.Email] = r.Seq
+				}
+			}
+			if len(rows) < n {
+				break
+			}
+		}
+	}
+	emails := make([]string, 0, len(first))
+	for e := range first {
+		emails = append(emails, e)
+	}
+	slices.SortFunc(emails, func(a, b string) int { return cmp.Compare(first[a], first[b]) })
+	if len(emails) > limit {
+		emails = emails[:limit]
+	}
+	return emails, nil
 }
