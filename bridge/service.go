@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -183,10 +184,18 @@ func (s *Service) ListUsers(ctx context.Context, q store.Query) ([]UserView, int
 		if err != nil {
 			return err
 		}
+		ids := make([]string, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		of, err := tx.GroupsOfUsers(ctx, ids)
+		if err != nil {
+			return err
+		}
 		names := newGroupNames(tx)
 		out = make([]UserView, 0, len(users))
 		for _, u := range users {
-			groups, err := names.userGroups(ctx, u.ID)
+			groups, err := names.refs(ctx, of[u.ID])
 			if err != nil {
 				return err
 			}
@@ -776,6 +785,13 @@ func (n *groupNames) userGroups(ctx context.Context, userID string) ([]GroupRef,
 	if err != nil {
 		return nil, err
 	}
+	return n.refs(ctx, ids)
+}
+
+// refs returns the groups with these ids, sorted by id, with their names
+// (read once per transaction); a group deleted in this transaction is left out.
+func (n *groupNames) refs(ctx context.Context, ids []string) ([]GroupRef, error) {
+	ids = slices.Clone(ids)
 	sort.Strings(ids)
 	refs := make([]GroupRef, 0, len(ids))
 	for _, id := range ids {

@@ -122,6 +122,10 @@ type Tx interface {
 	// UserGroups returns the ids of the groups the user belongs to, in no particular
 	// order (empty if none or if the user does not exist).
 	UserGroups(ctx context.Context, userID string) ([]string, error)
+	// GroupsOfUsers returns, for each of the users that belongs to any group,
+	// the ids of its groups in no particular order, in one read (a page of
+	// users renders its groups without a query per user).
+	GroupsOfUsers(ctx context.Context, userIDs []string) (map[string][]string, error)
 	// AddMembers adds users to the group; users already members are left as they
 	// are. ErrNotFound if the group or any of the users does not exist (nothing is
 	// added then).

@@ -487,6 +487,26 @@ func (t *tx) UserGroups(ctx context.Context, userID string) ([]string, error) {
 	return ids, nil
 }
 
+// GroupsOfUsers returns the group ids of each of the users.
+func (t *tx) GroupsOfUsers(ctx context.Context, userIDs []string) (map[string][]string, error) {
+	if err := t.check(false); err != nil {
+		return nil, fmt.Errorf("list groups of users: %w", err)
+	}
+	rows, err := t.q.Query(ctx, `SELECT user_id, group_id FROM group_members WHERE user_id = ANY ($1)`, sqlgen.NonNil(sqlgen.Dedupe(userIDs)))
+	if err != nil {
+		return nil, fmt.Errorf("list groups of users: %w", t.fail(err))
+	}
+	out := map[string][]string{}
+	var user, group string
+	if _, err := pgx.ForEachRow(rows, []any{&user, &group}, func() error {
+		out[user] = append(out[user], group)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("list groups of users: %w", t.fail(err))
+	}
+	return out, nil
+}
+
 // AddMembers adds users to the group; all-or-nothing when any id is unknown.
 func (t *tx) AddMembers(ctx context.Context, groupID string, userIDs []string) error {
 	if err := t.check(true); err != nil {

@@ -578,6 +578,40 @@ func (t *tx) UserGroups(ctx context.Context, userID string) ([]string, error) {
 	return ids, nil
 }
 
+// GroupsOfUsers returns the group ids of each of the users, a bounded
+// number of users per statement.
+func (t *tx) GroupsOfUsers(ctx context.Context, userIDs []string) (map[string][]string, error) {
+	if err := t.check(false); err != nil {
+		return nil, fmt.Errorf("list groups of users: %w", err)
+	}
+	out := map[string][]string{}
+	for chunk := range slices.Chunk(sqlgen.Dedupe(userIDs), 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := t.query(ctx, `SELECT user_id, group_id FROM group_members WHERE user_id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("list groups of users: %w", err)
+		}
+		err = func() error {
+			defer rows.Close()
+			for rows.Next() {
+				var user, group string
+				if err := rows.Scan(&user, &group); err != nil {
+					return err
+				}
+				out[user] = append(out[user], group)
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("list groups of users: %w", err)
+		}
+	}
+	return out, nil
+}
+
 // placeholders returns "?, ?, ..." with n marks.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")

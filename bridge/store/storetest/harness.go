@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GroupRoundTrip", testGroupRoundTrip},
 		{"GroupConflicts", testGroupConflicts},
 		{"Members", testMembers},
+		{"GroupsOfUsers", testGroupsOfUsers},
 		{"MemberCascade", testMemberCascade},
 		{"UserFilters", testUserFilters},
 		{"GroupFilters", testGroupFilters},

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -128,4 +130,32 @@ func testMemberCascade(t *testing.T, s store.Store) {
 	require.Empty(t, members(t, s, "group-1"))
 	groups, _ := listGroups(t, s, store.Query{Filter: store.Cond{Field: store.FieldMember, Op: store.OpEq, Value: "user-2"}, Limit: -1})
 	require.Equal(t, []string{"group-2"}, groupIDs(groups))
+}
+
+// testGroupsOfUsers checks the one-read group lookup of a page of users.
+func testGroupsOfUsers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	createUsers(t, s, newUser("user-1", "one@example.com"), newUser("user-2", "two@example.com"), newUser("user-3", "three@example.com"))
+	createGroups(t, s, newGroup("group-1", "One"), newGroup("group-2", "Two"))
+	update(t, s, func(tx store.Tx) error {
+		return errors.Join(tx.AddMembers(ctx, "group-1", []string{"user-1", "user-2"}), tx.AddMembers(ctx, "group-2", []string{"user-1"}))
+	})
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.GroupsOfUsers(ctx, []string{"user-1", "user-2", "user-3", "user-1", "nobody"})
+		require.NoError(t, err)
+		for _, ids := range got {
+			slices.Sort(ids)
+		}
+		require.Equal(t, map[string][]string{"user-1": {"group-1", "group-2"}, "user-2": {"group-1"}}, got, "users without groups are absent; repeated and unknown ids are harmless")
+		for _, id := range []string{"user-1", "user-2", "user-3"} {
+			want, err := tx.UserGroups(ctx, id)
+			require.NoError(t, err)
+			slices.Sort(want)
+			require.Equal(t, want, append([]string{}, got[id]...), "same as UserGroups for %s", id)
+		}
+		got, err = tx.GroupsOfUsers(ctx, nil)
+		require.NoError(t, err)
+		require.Empty(t, got)
+		return nil
+	})
 }
