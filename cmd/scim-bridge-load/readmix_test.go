@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"net"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scim-bridge/scim-bridge/bridge/app"
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 	"github.com/scim-bridge/scim-bridge/config"
 )
@@ -26,35 +24,22 @@ func TestReadmixAgainstAnEmbeddedBridge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a bridge and load for seconds; skipped with -short")
 	}
-	sim, err := simulator.New(simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
-	require.NoError(t, err)
-	simTS := httptest.NewServer(sim)
-	t.Cleanup(simTS.Close)
+	_, simURL := apptest.SimServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
 
 	const token = "readmix-test-token-0123456789"
 	cfg := config.Default()
 	cfg.Database = config.Secret("sqlite:" + filepath.Join(t.TempDir(), "bridge.db"))
 	cfg.SCIM.Tokens = []config.Secret{token}
-	cfg.BigCommerce.APIURL = simTS.URL
+	cfg.BigCommerce.APIURL = simURL
 	cfg.BigCommerce.AccountUUID = simulator.DefaultAccountUUID
 	cfg.BigCommerce.Token = simulator.DefaultToken
 	cfg.BigCommerce.RateLimit = "1000/1m"
 	cfg.Reconcile.Interval = 0
 	require.NoError(t, cfg.Validate())
-
-	ctx, cancel := context.WithCancel(t.Context())
-	a, err := app.New(ctx, cfg, zap.NewNop(), app.Options{Version: "test"})
-	require.NoError(t, err)
-	scimLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	telLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, scimLn, telLn) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	b := apptest.Start(t, cfg, apptest.Options{App: app.Options{Version: "test"}, Logger: zap.NewNop()})
 
 	var stdout, stderr bytes.Buffer
-	code := runReadmix(t.Context(), []string{"--url", "http://" + scimLn.Addr().String() + "/scim/v2", "--token", token,
+	code := runReadmix(t.Context(), []string{"--url", b.SCIMURL, "--token", token,
 		"--seed-users", "40", "--seed-clients", "4", "--clients", "2", "--duration", "1s", "--sample", "40"}, &stdout, &stderr)
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", &stdout, &stderr)
 	require.Contains(t, stdout.String(), "seed: 40 users created, 0 failed")

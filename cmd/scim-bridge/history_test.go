@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,9 +18,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/scim-bridge/scim-bridge/bridge/app"
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 	"github.com/scim-bridge/scim-bridge/bridge/simclock"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
@@ -113,27 +111,14 @@ func testAccessHistoryOfAMonth(t *testing.T, db string) {
 	sim, err := simulator.New(simulator.Options{Now: clk.Now, RateLimit: 5000, RateWindow: time.Hour})
 	require.NoError(t, err)
 	ts := httptest.NewServer(clk.hold(sim))
-	defer ts.Close()
+	t.Cleanup(ts.Close)
 	simURL := ts.URL
-	cfg := e2eConfig(db, simURL, "5000/1h", 50)
+	cfg := apptest.Config(db, simURL, "5000/1h", 50)
 	cfg.Delivery.RemovalLinger, cfg.Delivery.AdditionLinger = 5*time.Second, 30*time.Second
 	cfg.Delivery.RetryBackoff = 10 * time.Second
 	require.NoError(t, cfg.Validate())
-
-	actx, cancel := context.WithCancel(ctx)
-	a, err := app.New(actx, cfg, zaptest.NewLogger(t), app.Options{Version: version, Now: clk.Now})
-	require.NoError(t, err)
-	scimLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	telLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(actx, scimLn, telLn) }()
-	defer func() {
-		cancel()
-		require.NoError(t, <-done)
-	}()
-	c := scimClient{base: "http://" + scimLn.Addr().String() + "/scim/v2", http: &http.Client{Timeout: 10 * time.Second}}
+	b := apptest.Start(t, cfg, apptest.Options{App: app.Options{Version: version, Now: clk.Now}})
+	a, c := b.App, b.Client
 
 	// settle lets simulated time flow until nothing is pending in the outbox
 	// and ok holds for BigCommerce, then freezes it again.
@@ -197,12 +182,12 @@ func testAccessHistoryOfAMonth(t *testing.T, db string) {
 	day(1)
 	ids := map[string]string{}
 	for _, n := range []string{"ann", "ben", "cat", "dan", "eve", "fay"} {
-		u := c.must(t, "POST", "/Users", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s@corp.example","active":true}`, n), 201)
+		u := c.Must(t, "POST", "/Users", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s@corp.example","active":true}`, n), 201)
 		ids[n] = u["id"].(string)
 	}
-	fresh := c.must(t, "POST", "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market","members":[{"value":%q},{"value":%q},{"value":%q}]}`,
+	fresh := c.Must(t, "POST", "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market","members":[{"value":%q},{"value":%q},{"value":%q}]}`,
 		ids["ann"], ids["ben"], ids["cat"]), 201)["id"].(string)
-	garden := c.must(t, "POST", "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Garden Tools","members":[{"value":%q},{"value":%q}]}`,
+	garden := c.Must(t, "POST", "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Garden Tools","members":[{"value":%q},{"value":%q}]}`,
 		ids["dan"], ids["eve"]), 201)["id"].(string)
 	settle("joiners", all(has("ann@corp.example", "abc123"), has("ben@corp.example", "abc123"), has("cat@corp.example", "abc123"),
 		has("dan@corp.example", "def456"), has("eve@corp.example", "def456"), has("fay@corp.example")))
@@ -216,7 +201,7 @@ func testAccessHistoryOfAMonth(t *testing.T, db string) {
 		if strings.HasPrefix(path, "/Groups/") {
 			status = http.StatusNoContent
 		}
-		c.must(t, "PATCH", path, `{"schemas":["`+patchOp+`"],"Operations":[`+ops+`]}`, status)
+		c.Must(t, "PATCH", path, `{"schemas":["`+apptest.PatchOp+`"],"Operations":[`+ops+`]}`, status)
 	}
 
 	// Day 5: ben moves from Plant Market to Garden Tools.
@@ -233,7 +218,7 @@ func testAccessHistoryOfAMonth(t *testing.T, db string) {
 	patch("/Users/"+ids["ann"], `{"op":"replace","path":"active","value":false}`)
 	clk.Advance(3 * time.Second)
 	requested["dan@corp.example/"] = clk.Now()
-	c.must(t, "DELETE", "/Users/"+ids["dan"], "", 204)
+	c.Must(t, "DELETE", "/Users/"+ids["dan"], "", 204)
 	clk.Advance(2 * time.Second)
 	requested["eve@corp.example/def456"] = clk.Now()
 	patch("/Groups/"+garden, fmt.Sprintf(`{"op":"remove","path":"members[value eq \"%s\"]"}`, ids["eve"]))
@@ -271,7 +256,7 @@ func testAccessHistoryOfAMonth(t *testing.T, db string) {
 	// Day 20: the IdP deactivates the account owner, whom BigCommerce never
 	// removes: a dead letter, and the owner keeps access.
 	day(5)
-	owner := c.must(t, "POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"owner@example.com","active":true}`, 201)["id"].(string)
+	owner := c.Must(t, "POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"owner@example.com","active":true}`, 201)["id"].(string)
 	settle("owner managed", func(map[string][]string) bool { return true })
 	requested["owner@example.com/"] = clk.Now()
 	patch("/Users/"+owner, `{"op":"replace","path":"active","value":false}`)

@@ -18,6 +18,9 @@ const module = "github.com/scim-bridge/scim-bridge"
 // configuration, joining the SCIM layer and the domain.
 const appPackage = module + "/bridge/app"
 
+// appTestPackage runs whole bridges built by bridge/app in tests.
+const appTestPackage = appPackage + "/apptest"
+
 // simclockPackage is the simulated clock of the tests and the benchmark.
 const simclockPackage = module + "/bridge/simclock"
 
@@ -59,12 +62,16 @@ func TestDependencyRules(t *testing.T) {
 	}{
 		{func(p string) bool { return p == module+"/config" }, func(d string) bool { return strings.HasPrefix(d, module+"/") },
 			"config is a leaf: everything may import it, it imports no project package", true},
-		{func(p string) bool { return strings.HasPrefix(p, module+"/bridge") && p != appPackage }, func(d string) bool {
+		{func(p string) bool {
+			return strings.HasPrefix(p, module+"/bridge") && p != appPackage && p != appTestPackage
+		}, func(d string) bool {
 			return strings.HasPrefix(d, module+"/scim") || strings.HasPrefix(d, module+"/cmd") || strings.HasPrefix(d, "github.com/gin-gonic/") ||
 				d == appPackage
 		}, "the domain does not know about HTTP, SCIM, the assembly or the commands", true},
 		{func(p string) bool { return p == appPackage }, func(d string) bool { return strings.HasPrefix(d, module+"/cmd") },
 			"bridge/app assembles the components (the one place that joins the SCIM layer and the domain); the commands use it, never the reverse", true},
+		{func(p string) bool { return p == appTestPackage }, func(d string) bool { return strings.HasPrefix(d, module+"/cmd") },
+			"bridge/app/apptest runs the assembly for the tests of any package, the commands' included; it never depends on a command", true},
 		{func(p string) bool { return p == module+"/bridge/reconcile" || p == module+"/bridge/known" }, func(d string) bool { return d == module+"/bridge/delivery" },
 			"reconciliation and the known BigCommerce state stand beside delivery, not on it", true},
 		{func(p string) bool { return strings.HasPrefix(p, module+"/scim") }, func(d string) bool { return d == appPackage },

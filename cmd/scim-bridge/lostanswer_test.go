@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"syscall"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 	"github.com/scim-bridge/scim-bridge/bridge/store/storetest"
 )
@@ -31,12 +31,12 @@ func TestLostAnswerThenOppositeChange(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			db := databases[backend](t)
-			sim, simURL := simServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
-			cfg := e2eConfig(db, simURL, "1000/1m", 50)
+			sim, simURL := apptest.SimServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
+			cfg := apptest.Config(db, simURL, "1000/1m", 50)
 			ch := startChild(t, cfg)
 			waitSettledIn(t, ch)
-			cl := scimClient{base: ch.base, http: &http.Client{Timeout: 5 * time.Second}}
-			plant := cl.must(t, http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market"}`, 201)["id"].(string)
+			cl := apptest.NewClient(ch.base, e2eToken).WithTimeout(5 * time.Second)
+			plant := cl.Must(t, http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market"}`, 201)["id"].(string)
 
 			// crash kills serve once the simulator applied field for email (its
 			// answer being held), and starts a fresh serve on the same store.
@@ -48,40 +48,40 @@ func TestLostAnswerThenOppositeChange(t *testing.T) {
 				sim.SetHoldResponse(0)
 				ch = startChild(t, cfg)
 				waitSettledIn(t, ch)
-				cl = scimClient{base: ch.base, http: &http.Client{Timeout: 5 * time.Second}}
+				cl = apptest.NewClient(ch.base, e2eToken).WithTimeout(5 * time.Second)
 			}
 			eventually := func(what string, cond func(map[string][]string) bool) {
 				t.Helper()
-				require.Eventually(t, func() bool { return cond(bcState(sim)) }, 30*time.Second, 50*time.Millisecond,
-					"%s; BigCommerce: %v", what, bcState(sim))
+				require.Eventually(t, func() bool { return cond(apptest.BCState(sim)) }, 30*time.Second, 50*time.Millisecond,
+					"%s; BigCommerce: %v", what, apptest.BCState(sim))
 			}
 
 			// Create -> applied -> crash -> deactivate: the user leaves.
 			sim.SetHoldResponse(10 * time.Second)
-			ann := cl.must(t, http.MethodPost, "/Users", userJSON("ann@corp.example", true), 201)["id"].(string)
+			ann := cl.Must(t, http.MethodPost, "/Users", apptest.UserJSON("ann@corp.example", true), 201)["id"].(string)
 			crash("addUserToAccount", "ann@corp.example")
-			cl.must(t, http.MethodPatch, "/Users/"+ann, activeJSON(false), 200)
+			cl.Must(t, http.MethodPatch, "/Users/"+ann, apptest.ActiveJSON(false), 200)
 			eventually("the leaver is removed", func(bc map[string][]string) bool { _, in := bc["ann@corp.example"]; return !in })
 
 			// The mirror: deactivate -> applied -> crash -> reactivate: the
 			// joiner is back.
 			sim.SetHoldResponse(10 * time.Second)
-			cl.must(t, http.MethodPatch, "/Users/"+ann, activeJSON(true), 200)
+			cl.Must(t, http.MethodPatch, "/Users/"+ann, apptest.ActiveJSON(true), 200)
 			eventually("reactivated", func(bc map[string][]string) bool { _, in := bc["ann@corp.example"]; return in })
 			sim.SetHoldResponse(10 * time.Second)
-			cl.must(t, http.MethodPatch, "/Users/"+ann, activeJSON(false), 200)
+			cl.Must(t, http.MethodPatch, "/Users/"+ann, apptest.ActiveJSON(false), 200)
 			crash("removeUserFromAccount", "ann@corp.example")
-			cl.must(t, http.MethodPatch, "/Users/"+ann, activeJSON(true), 200)
+			cl.Must(t, http.MethodPatch, "/Users/"+ann, apptest.ActiveJSON(true), 200)
 			eventually("the joiner is back", func(bc map[string][]string) bool { _, in := bc["ann@corp.example"]; return in })
 
 			// Added to the store -> applied -> crash -> removed from the group:
 			// the store access goes.
-			bea := cl.must(t, http.MethodPost, "/Users", userJSON("bea@corp.example", true), 201)["id"].(string)
+			bea := cl.Must(t, http.MethodPost, "/Users", apptest.UserJSON("bea@corp.example", true), 201)["id"].(string)
 			eventually("bea joined", func(bc map[string][]string) bool { _, in := bc["bea@corp.example"]; return in })
 			sim.SetHoldResponse(10 * time.Second)
-			cl.must(t, http.MethodPatch, "/Groups/"+plant, addMembersJSON(bea), 204)
+			cl.Must(t, http.MethodPatch, "/Groups/"+plant, apptest.AddMembersJSON(bea), 204)
 			crash("addUserToStore", "bea@corp.example")
-			cl.must(t, http.MethodPatch, "/Groups/"+plant, removeMemberJSON(bea), 204)
+			cl.Must(t, http.MethodPatch, "/Groups/"+plant, apptest.RemoveMemberJSON(bea), 204)
 			eventually("bea lost the store", func(bc map[string][]string) bool {
 				s, in := bc["bea@corp.example"]
 				return in && len(s) == 0
@@ -89,18 +89,18 @@ func TestLostAnswerThenOppositeChange(t *testing.T) {
 
 			// The mirror: removed from the store -> applied -> crash -> added
 			// back: the store access returns.
-			cl.must(t, http.MethodPatch, "/Groups/"+plant, addMembersJSON(bea), 204)
-			eventually("bea has the store", func(bc map[string][]string) bool { return sameSet(bc["bea@corp.example"], []string{"abc123"}) })
+			cl.Must(t, http.MethodPatch, "/Groups/"+plant, apptest.AddMembersJSON(bea), 204)
+			eventually("bea has the store", func(bc map[string][]string) bool { return apptest.SameSet(bc["bea@corp.example"], []string{"abc123"}) })
 			sim.SetHoldResponse(10 * time.Second)
-			cl.must(t, http.MethodPatch, "/Groups/"+plant, removeMemberJSON(bea), 204)
+			cl.Must(t, http.MethodPatch, "/Groups/"+plant, apptest.RemoveMemberJSON(bea), 204)
 			crash("removeUserFromStore", "bea@corp.example")
-			cl.must(t, http.MethodPatch, "/Groups/"+plant, addMembersJSON(bea), 204)
-			eventually("bea has the store again", func(bc map[string][]string) bool { return sameSet(bc["bea@corp.example"], []string{"abc123"}) })
+			cl.Must(t, http.MethodPatch, "/Groups/"+plant, apptest.AddMembersJSON(bea), 204)
+			eventually("bea has the store again", func(bc map[string][]string) bool { return apptest.SameSet(bc["bea@corp.example"], []string{"abc123"}) })
 
 			// SIGTERM during a held answer: serve waits for it (within its
 			// grace) and records it before exiting, so nothing is in doubt.
 			sim.SetHoldResponse(2 * time.Second)
-			cy := cl.must(t, http.MethodPost, "/Users", userJSON("cy@corp.example", true), 201)["id"].(string)
+			cy := cl.Must(t, http.MethodPost, "/Users", apptest.UserJSON("cy@corp.example", true), 201)["id"].(string)
 			require.Eventually(t, func() bool { return applied(sim, "addUserToAccount", "cy@corp.example") }, 20*time.Second, 10*time.Millisecond)
 			start := time.Now()
 			require.NoError(t, ch.cmd.Process.Signal(syscall.SIGTERM))
@@ -108,11 +108,11 @@ func TestLostAnswerThenOppositeChange(t *testing.T) {
 			require.Less(t, time.Since(start), 15*time.Second)
 			sim.SetHoldResponse(0)
 			ch = startChild(t, cfg)
-			cl = scimClient{base: ch.base, http: &http.Client{Timeout: 5 * time.Second}}
-			u := cl.must(t, http.MethodGet, "/Users/"+cy, "", 200)
+			cl = apptest.NewClient(ch.base, e2eToken).WithTimeout(5 * time.Second)
+			u := cl.Must(t, http.MethodGet, "/Users/"+cy, "", 200)
 			sync := u["urn:ietf:params:scim:schemas:extension:scim-bridge:2.0:User"].(map[string]any)
 			require.Equal(t, "synced", sync["syncState"], "the held answer was recorded before serve exited")
-			cl.must(t, http.MethodPatch, "/Users/"+cy, activeJSON(false), 200)
+			cl.Must(t, http.MethodPatch, "/Users/"+cy, apptest.ActiveJSON(false), 200)
 			eventually("cy is removed", func(bc map[string][]string) bool { _, in := bc["cy@corp.example"]; return !in })
 		})
 	}
@@ -158,8 +158,4 @@ func lastEvent(sim *simulator.Server, email string) simulator.Event {
 		}
 	}
 	return last
-}
-
-func removeMemberJSON(id string) string {
-	return fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"remove","path":"members[value eq \"%s\"]"}]}`, patchOp, id)
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/store/backend"
@@ -26,7 +27,7 @@ type cliAccount struct {
 
 func newCLIAccount(t *testing.T, opts simulator.Options) cliAccount {
 	t.Helper()
-	sim, url := simServer(t, opts)
+	sim, url := apptest.SimServer(t, opts)
 	db := "sqlite:" + filepath.Join(t.TempDir(), "bridge.db")
 	t.Setenv("SCIM_BRIDGE_DATABASE", db)
 	t.Setenv("SCIM_BRIDGE_SCIM_TOKENS", e2eToken)

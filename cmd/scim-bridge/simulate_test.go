@@ -10,31 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 )
-
-// syncBuffer is an io.Writer that the command writes to from its goroutine
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestParseRateLimit(t *testing.T) {
 	tests := []struct {
@@ -146,7 +128,7 @@ func TestSimulateServesUntilCancelled(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &apptest.Buffer{}, &apptest.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- runSimulate(ctx, []string{
@@ -226,7 +208,7 @@ func TestSimulateServesUntilCancelled(t *testing.T) {
 func startSimulate(t *testing.T, args ...string) (url, banner string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &apptest.Buffer{}, &apptest.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- runSimulate(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), stdout, stderr) }()
 	t.Cleanup(func() {

@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 )
 
@@ -23,7 +23,7 @@ import (
 // 1, and never print the token.
 func TestServeStartupCredentialCheck(t *testing.T) {
 	const limited = "limited-token-without-account-read"
-	_, simURL := simServer(t, simulator.Options{
+	_, simURL := apptest.SimServer(t, simulator.Options{
 		RateLimit: 100, RateWindow: time.Minute,
 		Tokens: map[string][]string{limited: {simulator.ScopeUsersRead, simulator.ScopeUsersWrite, simulator.ScopeUsersDelete, simulator.ScopeStoresRead}},
 	})
@@ -94,7 +94,7 @@ log:
 // file, the store (without its password) and the BigCommerce endpoint, and
 // log each configuration warning.
 func TestServeStartsWithItsSources(t *testing.T) {
-	_, simURL := simServer(t, simulator.Options{RateLimit: 100, RateWindow: time.Minute})
+	_, simURL := apptest.SimServer(t, simulator.Options{RateLimit: 100, RateWindow: time.Minute})
 	db := filepath.Join(t.TempDir(), "bridge.db")
 	path := writeConfig(t, `
 listen: "127.0.0.1:0"
@@ -110,7 +110,7 @@ reconcile:
   interval: 0s
 `)
 	ctx, cancel := context.WithCancel(t.Context())
-	var stderr lockedBuffer
+	var stderr apptest.Buffer
 	done := make(chan int, 1)
 	go func() { done <- runServe(ctx, []string{"--config", path}, io.Discard, &stderr) }()
 	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "scim-bridge serving") }, 20*time.Second, 20*time.Millisecond, stderr.String())
@@ -125,22 +125,4 @@ reconcile:
 	require.Equal(t, simURL+"/accounts/"+simulator.DefaultAccountUUID+"/graphql", starting["bigcommerce_api"], "the full URL was split and joined again")
 	require.Contains(t, stderr.String(), `"msg":"configuration warning: bigcommerce.rate_limit: 100/1m allows about 6000 requests in an hour`)
 	require.Contains(t, stderr.String(), `"store":"sqlite, file `+db)
-}
-
-// lockedBuffer is a bytes.Buffer safe for a writing goroutine and a reading test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 	"github.com/scim-bridge/scim-bridge/scim"
 )
@@ -105,7 +106,7 @@ mapping:
 }
 
 func TestValidateChecksBigCommerce(t *testing.T) {
-	_, simURL := simServer(t, simulator.Options{
+	_, simURL := apptest.SimServer(t, simulator.Options{
 		RateLimit: 100, RateWindow: time.Minute,
 		Tokens: map[string][]string{"no-account-scope-token": {simulator.ScopeUsersRead, simulator.ScopeUsersWrite}},
 	})

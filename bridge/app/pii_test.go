@@ -1,12 +1,9 @@
-package main
+package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/scim-bridge/scim-bridge/bridge/app"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -16,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scim-bridge/scim-bridge/bridge/app"
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 	"github.com/scim-bridge/scim-bridge/bridge/store/storetest"
@@ -85,15 +84,15 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 }
 
 func noPersonalDataInLogs(t *testing.T, database string) {
-	sim, simURL := simServer(t, simulator.Options{Token: piiBCToken, RateLimit: 1000, RateWindow: time.Minute})
-	cfg := e2eConfig(database, simURL, "1000/1m", 50)
+	sim, simURL := apptest.SimServer(t, simulator.Options{Token: piiBCToken, RateLimit: 1000, RateWindow: time.Minute})
+	cfg := apptest.Config(database, simURL, "1000/1m", 50)
 	cfg.SCIM.Tokens = []config.Secret{piiSCIMToken}
 	cfg.BigCommerce.Token = piiBCToken
 	cfg.Mapping.Groups = map[string]string{piiGardeners: "abc123", piiGhosts: "zzz999"}
 	cfg.Log.Level = "debug"
 	require.NoError(t, cfg.Validate())
 
-	var logs syncBuffer
+	var logs apptest.Buffer
 	log, err := app.NewLogger(cfg.Log, &logs)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -101,26 +100,10 @@ func noPersonalDataInLogs(t *testing.T, database string) {
 			t.Logf("the bridge's log:\n%s", logs.String())
 		}
 	})
-	ctx, cancel := context.WithCancel(t.Context())
-	a, err := app.New(ctx, cfg, log, app.Options{Version: version})
-	require.NoError(t, err)
-	scimLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	telLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, scimLn, telLn) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			require.NoError(t, <-done)
-		}
-	}
-	t.Cleanup(stop)
-	base := "http://" + scimLn.Addr().String() + "/scim/v2"
-	tel := "http://" + telLn.Addr().String()
+	b := apptest.Start(t, cfg, apptest.Options{App: app.Options{Version: version}, Logger: log})
+	a, stop := b.App, b.Stop
+	base := b.SCIMURL
+	tel := b.TelemetryURL
 	client := &http.Client{Timeout: 10 * time.Second}
 
 	// send makes a SCIM request and returns the status and the raw body.
@@ -153,7 +136,7 @@ func noPersonalDataInLogs(t *testing.T, database string) {
 	}
 	converge := func(what string, cond func(bc map[string][]string) bool) {
 		t.Helper()
-		require.Eventually(t, func() bool { return cond(bcState(sim)) }, 30*time.Second, 50*time.Millisecond, "%s; BigCommerce: %v", what, bcState(sim))
+		require.Eventually(t, func() bool { return cond(apptest.BCState(sim)) }, 30*time.Second, 50*time.Millisecond, "%s; BigCommerce: %v", what, apptest.BCState(sim))
 	}
 
 	// Create: Alice and Bob active, Carol active, Dora inactive.
@@ -165,12 +148,12 @@ func noPersonalDataInLogs(t *testing.T, database string) {
 	// Groups: a mapped one (members added by PATCH), an unmapped one, and one
 	// mapped to a store BigCommerce does not have.
 	gardeners := must(http.MethodPost, "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":%q,"externalId":"ext-grp-gardeners-5e5e"}`, piiGardeners), 201)["id"].(string)
-	must(http.MethodPatch, "/Groups/"+gardeners, addMembersJSON(alice, bob, dora), 204)
+	must(http.MethodPatch, "/Groups/"+gardeners, apptest.AddMembersJSON(alice, bob, dora), 204)
 	society := must(http.MethodPost, "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":%q,"members":[{"value":%q}]}`, piiSociety, carol), 201)["id"].(string)
 	must(http.MethodPost, "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":%q,"members":[{"value":%q}]}`, piiGhosts, carol), 201)
 	converge("Alice and Bob reach the store", func(bc map[string][]string) bool {
 		_, carolIn := bc[piiCarol.userName]
-		return sameSet(bc[piiAlice.userName], []string{"abc123"}) && sameSet(bc[piiBob.userName], []string{"abc123"}) && carolIn
+		return apptest.SameSet(bc[piiAlice.userName], []string{"abc123"}) && apptest.SameSet(bc[piiBob.userName], []string{"abc123"}) && carolIn
 	})
 
 	// Reads with filters holding emails, a projection, a PUT, PATCHes.
@@ -178,9 +161,9 @@ func noPersonalDataInLogs(t *testing.T, database string) {
 	must(http.MethodGet, "/Users?filter="+url.QueryEscape(fmt.Sprintf(`emails[value eq %q] or name.familyName sw "Qwer"`, piiBob.homeEmail))+"&attributes=userName,emails", "", 200)
 	must(http.MethodGet, "/Groups?filter="+url.QueryEscape(fmt.Sprintf(`displayName eq %q`, piiSociety))+"&excludedAttributes=members", "", 200)
 	must(http.MethodGet, "/Users/"+alice, "", 200)
-	must(http.MethodPatch, "/Users/"+alice, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"replace","path":"name.givenName","value":"Alicewonderful"},{"op":"replace","path":"title","value":%q}]}`, patchOp, piiAlice.title), 200)
+	must(http.MethodPatch, "/Users/"+alice, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"replace","path":"name.givenName","value":"Alicewonderful"},{"op":"replace","path":"title","value":%q}]}`, apptest.PatchOp, piiAlice.title), 200)
 	must(http.MethodPut, "/Users/"+bob, piiBob.json(true), 200)
-	must(http.MethodPatch, "/Groups/"+society, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"replace","value":{"displayName":%q}}]}`, patchOp, piiRenamed), 204)
+	must(http.MethodPatch, "/Groups/"+society, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"replace","value":{"displayName":%q}}]}`, apptest.PatchOp, piiRenamed), 204)
 
 	// Failures: a wrong token with a body full of personal data, invalid
 	// bodies and filters that carry emails, a conflict, a missing resource.
@@ -194,18 +177,18 @@ func noPersonalDataInLogs(t *testing.T, database string) {
 	require.Equal(t, http.StatusBadRequest, status, "an unparsable filter holding an email")
 	status, _ = send(http.MethodGet, "/Users?filter="+url.QueryEscape(fmt.Sprintf(`nosuchattr eq %q`, piiCarol.homeEmail)), piiSCIMToken, "")
 	require.Equal(t, http.StatusBadRequest, status, "a filter on an unknown attribute")
-	status, _ = send(http.MethodPatch, "/Users/"+bob, piiSCIMToken, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"replace","path":"emails[value eq %q].nope","value":%q}]}`, patchOp, piiBob.homeEmail, piiBob.userName))
+	status, _ = send(http.MethodPatch, "/Users/"+bob, piiSCIMToken, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"replace","path":"emails[value eq %q].nope","value":%q}]}`, apptest.PatchOp, piiBob.homeEmail, piiBob.userName))
 	require.Equal(t, http.StatusBadRequest, status, "a bad PATCH path holding an email")
 	status, _ = send(http.MethodPost, "/Users", piiSCIMToken, piiBob.json(true))
 	require.Equal(t, http.StatusConflict, status)
-	status, _ = send(http.MethodPatch, "/Users/"+carol, piiSCIMToken, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"replace","path":"userName","value":%q}]}`, patchOp, piiBob.userName))
+	status, _ = send(http.MethodPatch, "/Users/"+carol, piiSCIMToken, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"replace","path":"userName","value":%q}]}`, apptest.PatchOp, piiBob.userName))
 	require.Equal(t, http.StatusConflict, status, "taking another user's userName")
 	status, _ = send(http.MethodGet, "/Users/"+url.PathEscape(piiAlice.userName), piiSCIMToken, "")
 	require.Equal(t, http.StatusNotFound, status, "an email where an id belongs")
 
 	// Deliveries that fail: two 503s while Bob is deactivated.
 	sim.FailNext(2, http.StatusServiceUnavailable)
-	must(http.MethodPatch, "/Users/"+bob, activeJSON(false), 200)
+	must(http.MethodPatch, "/Users/"+bob, apptest.ActiveJSON(false), 200)
 	converge("Bob removed despite the 503s", func(bc map[string][]string) bool { _, in := bc[piiBob.userName]; return !in })
 	// Carol's store grant to the missing store ends in the dead letters.
 	require.Eventually(t, func() bool {
@@ -287,26 +270,6 @@ func noPersonalDataInLogs(t *testing.T, database string) {
 	for _, s := range seen {
 		check("operator output", s)
 	}
-}
-
-// hogWith spends the simulated account's quota with token until stopped.
-func hogWith(t *testing.T, simURL, token string) func() {
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	client := &http.Client{Timeout: 2 * time.Second}
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, simURL+"/accounts/"+simulator.DefaultAccountUUID+"/graphql",
-				strings.NewReader(`{"query":"{ account { id } }"}`))
-			req.Header.Set("X-Auth-Token", token)
-			if res, err := client.Do(req); err == nil {
-				res.Body.Close()
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	return func() { cancel(); <-done }
 }
 
 // auditDetails renders every audit event of st.

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"io"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 )
 
@@ -18,23 +19,23 @@ import (
 // scim.trust_proxy_cidrs, scim.requests_per_second and scim.burst reach the
 // SCIM listener of a whole bridge, and that throttling shows in /metrics.
 func TestServeHardeningFromConfig(t *testing.T) {
-	_, simURL := simServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
-	start := func(t *testing.T, allow, trust []string, rps float64, burst int) (scimClient, string) {
+	_, simURL := apptest.SimServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
+	start := func(t *testing.T, allow, trust []string, rps float64, burst int) (apptest.Client, string) {
 		t.Helper()
-		cfg := e2eConfig("sqlite:"+filepath.Join(t.TempDir(), "bridge.db"), simURL, "1000/1m", 50)
+		cfg := apptest.Config("sqlite:"+filepath.Join(t.TempDir(), "bridge.db"), simURL, "1000/1m", 50)
 		cfg.SCIM.AllowCIDRs, cfg.SCIM.TrustProxyCIDRs = allow, trust
 		cfg.SCIM.RequestsPerSecond, cfg.SCIM.Burst = rps, burst
 		return startApp(t, cfg)
 	}
-	get := func(t *testing.T, c scimClient, headers ...string) *http.Response {
+	get := func(t *testing.T, c apptest.Client, headers ...string) *http.Response {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, c.base+"/Users", nil)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, c.Base+"/Users", nil)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+e2eToken)
 		for i := 0; i+1 < len(headers); i += 2 {
 			req.Header.Set(headers[i], headers[i+1])
 		}
-		res, err := c.http.Do(req)
+		res, err := c.HTTP.Do(req)
 		require.NoError(t, err)
 		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()

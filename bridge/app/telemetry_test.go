@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scim-bridge/scim-bridge/bridge/app/apptest"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 )
 
@@ -20,23 +21,23 @@ import (
 // bridge after some traffic: /status has its sections, /readyz is ready, and
 // /metrics passes the linter promtool check metrics uses, with zero problems.
 func TestTelemetryOfARunningBridge(t *testing.T) {
-	sim, simURL := simServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
-	cfg := e2eConfig("sqlite:"+filepath.Join(t.TempDir(), "bridge.db"), simURL, "1000/1m", 50)
+	sim, simURL := apptest.SimServer(t, simulator.Options{RateLimit: 1000, RateWindow: time.Minute})
+	cfg := apptest.Config("sqlite:"+filepath.Join(t.TempDir(), "bridge.db"), simURL, "1000/1m", 50)
 	cfg.SCIM.RequestsPerSecond, cfg.SCIM.Burst = 1000, 1000
 	c, tel := startApp(t, cfg)
 
-	ann := c.must(t, http.MethodPost, "/Users", userJSON("tel.ann@corp.example", true), 201)["id"].(string)
-	c.must(t, http.MethodPost, "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market","members":[{"value":%q}]}`, ann), 201)
-	c.must(t, http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Not A Store"}`, 201)
-	c.must(t, http.MethodGet, "/Users?filter="+urlQuery(`userName eq "tel.ann@corp.example"`), "", 200)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, c.base+"/Users", nil)
+	ann := c.Must(t, http.MethodPost, "/Users", apptest.UserJSON("tel.ann@corp.example", true), 201)["id"].(string)
+	c.Must(t, http.MethodPost, "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market","members":[{"value":%q}]}`, ann), 201)
+	c.Must(t, http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Not A Store"}`, 201)
+	c.Must(t, http.MethodGet, "/Users?filter="+urlQuery(`userName eq "tel.ann@corp.example"`), "", 200)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, c.Base+"/Users", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer wrong-token-0123456789")
-	res, err := c.http.Do(req)
+	res, err := c.HTTP.Do(req)
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
-	require.Eventually(t, func() bool { return sameSet(bcState(sim)["tel.ann@corp.example"], []string{"abc123"}) },
+	require.Eventually(t, func() bool { return apptest.SameSet(apptest.BCState(sim)["tel.ann@corp.example"], []string{"abc123"}) },
 		30*time.Second, 50*time.Millisecond, "delivered")
 
 	get := func(path string) (int, string) {
