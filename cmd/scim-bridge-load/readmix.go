@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -46,6 +47,7 @@ func runReadmix(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	seedClients := fs.Int("seed-clients", 8, "concurrent clients while seeding")
 	sample := fs.Int("sample", 2000, "users sampled from the bridge for the by-id and filter requests")
 	pageSize := fs.Int("page-size", 100, "count of the page requests")
+	floor := fs.Bool("floor", false, "then run the same seed and mix against the library floor (the SCIM library and gin over an in-memory map: no store, no authentication) served by this process, and print the bridge's share of the floor's throughput; without --url only the floor runs")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: scim-bridge-load readmix --url URL --token TOKEN [flags]
 
@@ -65,8 +67,8 @@ Flags:
 		}
 		return 2
 	}
-	if *base == "" || *token == "" {
-		fmt.Fprintln(stderr, "readmix: --url and --token are required")
+	if (*base == "" || *token == "") && !*floor {
+		fmt.Fprintln(stderr, "readmix: --url and --token are required (or --floor alone)")
 		return 2
 	}
 	var clients []int
@@ -82,10 +84,59 @@ Flags:
 		fmt.Fprintln(stderr, "readmix: --seed-clients, --sample, --page-size and --duration must be positive")
 		return 2
 	}
-	maxConns := max(slices.Max(clients), *seedClients)
-	c := &loadClient{
-		base:  strings.TrimRight(*base, "/"),
-		token: *token,
+	o := mixOptions{clients: clients, duration: *duration, seed: *seed, seedClients: *seedClients, sample: *sample, pageSize: *pageSize}
+	code := 0
+	var bridge []mixSummary
+	if *base != "" {
+		fmt.Fprintln(stdout, "bridge:")
+		var c int
+		bridge, c = runMix(ctx, newLoadClient(*base, *token, o), o, stdout, stderr)
+		code = max(code, c)
+	}
+	if *floor {
+		h, err := newFloor()
+		if err != nil {
+			fmt.Fprintf(stderr, "readmix: floor: %v\n", err)
+			return 1
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintf(stderr, "readmix: floor: %v\n", err)
+			return 1
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		fmt.Fprintln(stdout, "floor (the SCIM library and gin over an in-memory map, in this process):")
+		floorRes, c := runMix(ctx, newLoadClient("http://"+ln.Addr().String()+"/scim/v2", "floor", o), o, stdout, stderr)
+		code = max(code, c)
+		for i := range min(len(bridge), len(floorRes)) {
+			fmt.Fprintf(stdout, "bridge/floor at %d clients: %.2f of the floor's requests per second\n",
+				bridge[i].clients, bridge[i].rps/floorRes[i].rps)
+		}
+	}
+	return code
+}
+
+// mixOptions are the readmix flags one run uses.
+type mixOptions struct {
+	clients           []int
+	duration          time.Duration
+	seed, seedClients int
+	sample, pageSize  int
+}
+
+// mixSummary is one client count's throughput.
+type mixSummary struct {
+	clients int
+	rps     float64
+}
+
+func newLoadClient(base, token string, o mixOptions) *loadClient {
+	maxConns := max(slices.Max(o.clients), o.seedClients)
+	return &loadClient{
+		base:  strings.TrimRight(base, "/"),
+		token: token,
 		http: &http.Client{
 			Timeout: 30 * time.Second,
 			Transport: &http.Transport{
@@ -94,47 +145,58 @@ Flags:
 			},
 		},
 	}
+}
 
-	if *seed > 0 {
+// runMix seeds (when asked), samples users and runs the mix once per client
+// count against one server, printing a table; it returns each count's
+// throughput and the exit status.
+func runMix(ctx context.Context, c *loadClient, o mixOptions, stdout, stderr io.Writer) ([]mixSummary, int) {
+	if o.seed > 0 {
 		start := time.Now()
-		created, failed, err := c.seed(ctx, *seed, *seedClients)
+		created, failed, err := c.seed(ctx, o.seed, o.seedClients)
 		el := time.Since(start)
 		fmt.Fprintf(stdout, "seed: %d users created, %d failed, %d clients, %s, %.0f POSTs/s\n",
-			created, failed, *seedClients, el.Round(time.Millisecond), float64(created)/el.Seconds())
+			created, failed, o.seedClients, el.Round(time.Millisecond), float64(created)/el.Seconds())
 		if err != nil {
 			fmt.Fprintf(stderr, "readmix: seed: %v\n", err)
-			return 1
+			return nil, 1
 		}
 	}
 
-	total, users, err := c.sampleUsers(ctx, *sample)
+	total, users, err := c.sampleUsers(ctx, o.sample)
 	if err != nil {
 		fmt.Fprintf(stderr, "readmix: sample users: %v\n", err)
-		return 1
+		return nil, 1
 	}
 	if len(users) == 0 {
-		fmt.Fprintln(stderr, "readmix: the bridge has no users; seed some with --seed-users")
-		return 1
+		fmt.Fprintln(stderr, "readmix: the server has no users; seed some with --seed-users")
+		return nil, 1
 	}
-	fmt.Fprintf(stdout, "users: %d on the bridge, %d sampled\n", total, len(users))
+	fmt.Fprintf(stdout, "users: %d on the server, %d sampled\n", total, len(users))
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "clients\trps\trequests\t5xx\terrors\t")
 	for _, k := range kindNames {
 		fmt.Fprintf(tw, "%s p50\t%s p99\t", k, k)
 	}
-	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "all p99\t")
 	code := 0
-	for _, n := range clients {
+	var out []mixSummary
+	for _, n := range o.clients {
 		if ctx.Err() != nil {
 			break
 		}
-		r := c.mix(ctx, n, *duration, total, *pageSize, users)
-		fmt.Fprintf(tw, "%d\t%.0f\t%d\t%d\t%d\t", n, float64(r.requests)/r.elapsed.Seconds(), r.requests, r.status5xx, r.errors)
+		r := c.mix(ctx, n, o.duration, total, o.pageSize, users)
+		rps := float64(r.requests) / r.elapsed.Seconds()
+		out = append(out, mixSummary{clients: n, rps: rps})
+		fmt.Fprintf(tw, "%d\t%.0f\t%d\t%d\t%d\t", n, rps, r.requests, r.status5xx, r.errors)
+		var all []time.Duration
 		for k := range numKinds {
 			fmt.Fprintf(tw, "%s\t%s\t", fmtMS(pct(r.lat[k], 0.50)), fmtMS(pct(r.lat[k], 0.99)))
+			all = append(all, r.lat[k]...)
 		}
-		fmt.Fprintln(tw)
+		slices.Sort(all)
+		fmt.Fprintf(tw, "%s\t\n", fmtMS(pct(all, 0.99)))
 		if r.status5xx > 0 || r.errors > 0 {
 			code = 1
 		}
@@ -143,7 +205,7 @@ Flags:
 	if code != 0 {
 		fmt.Fprintln(stderr, "readmix: some requests failed (see 5xx and errors)")
 	}
-	return code
+	return out, code
 }
 
 type loadClient struct {
