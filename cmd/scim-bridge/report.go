@@ -193,11 +193,12 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitError
 	}
 	printEstimate(ctx, stderr, "report", est, d)
-	reader, progress, err := reportReader(d, stderr, est.Requests)
+	reader, progress, err := retryingReadClient(d, stderr, "report")
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: %v\n", err)
 		return exitError
 	}
+	progress.expect(est.Requests)
 	snap, err := known.Read(ctx, reader, readPriority, d.Now)
 	progress.done()
 	if err != nil {
@@ -224,19 +225,19 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return exitOK
 }
 
-// reportReader is the BigCommerce reader of the report: it shows progress
-// on stderr against the expected requests and retries a failed page read
-// as reportRetry allows, saying so on stderr.
-func reportReader(d *app.Deps, stderr io.Writer, expected int) (*retryingReader, *progressGate, error) {
-	client, progress, err := readClient(d, stderr, "report")
+// retryingReadClient is the BigCommerce reader of the read-only commands
+// (cmd names the command in messages): it shows progress on stderr and
+// retries passing failures (5xx, timeouts, 429) as reportRetry allows,
+// saying so on stderr.
+func retryingReadClient(d *app.Deps, stderr io.Writer, cmd string) (*retryingReader, *progressGate, error) {
+	client, progress, err := readClient(d, stderr, cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-	progress.expect(expected)
 	return &retryingReader{inner: client, policy: reportRetry, onRetry: func(what string, attempt int, wait time.Duration, err error) {
 		progress.done()
-		fmt.Fprintf(stderr, "scim-bridge report: %s failed (%v); retrying in %s (attempt %d of %d)\n",
-			what, err, wait, attempt+1, reportRetry.attempts)
+		fmt.Fprintf(stderr, "scim-bridge %s: %s failed (%v); retrying in %s (attempt %d of %d)\n",
+			cmd, what, err, wait, attempt+1, reportRetry.attempts)
 	}}, progress, nil
 }
 
