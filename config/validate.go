@@ -59,120 +59,161 @@ func ParseRateLimit(s string) (RateLimit, error) {
 // else the field's YAML path (with the line of the file when the file set it).
 // It assumes secrets given by file were resolved (Resolve).
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, c.problem(field, fmt.Sprintf(format, args...)))
-	}
+	p := &problems{c: c}
+	c.validateListeners(p)
+	c.validateDatabase(p)
+	c.validateSCIM(p)
+	c.validateBigCommerce(p)
+	c.validateMapping(p)
+	c.validateDelivery(p)
+	c.validateReconcile(p)
+	c.validateRetention(p)
+	c.validateLog(p)
+	c.validateTLS(p)
+	return errors.Join(p.errs...)
+}
+
+// problems collects a configuration's problems in the order they are found.
+type problems struct {
+	c    Config
+	errs []error
+}
+
+// bad records a problem with field, prefixed with where its value came from.
+func (p *problems) bad(field, format string, args ...any) {
+	p.errs = append(p.errs, p.c.problem(field, fmt.Sprintf(format, args...)))
+}
+
+// validateListeners checks the SCIM and telemetry addresses.
+func (c Config) validateListeners(p *problems) {
 	if err := checkListen(c.Listen); err != nil {
-		bad("listen", "%v", err)
+		p.bad("listen", "%v", err)
 	}
 	if err := checkListen(c.TelemetryListen); err != nil {
-		bad("telemetry_listen", "%v", err)
+		p.bad("telemetry_listen", "%v", err)
 	}
 	if c.Listen != "" && c.Listen == c.TelemetryListen && !strings.HasSuffix(c.Listen, ":0") {
-		bad("telemetry_listen", "must differ from listen (%s)", c.Listen)
+		p.bad("telemetry_listen", "must differ from listen (%s)", c.Listen)
 	}
+}
+
+// validateDatabase checks the store URL: a SQLite path or a PostgreSQL URL,
+// given once. Only the scheme of an unknown store is shown, as the rest may
+// hold a password.
+func (c Config) validateDatabase(p *problems) {
 	if c.Database != "" && c.DatabaseFile != "" {
-		bad("database_file", "set either database or database_file, not both")
+		p.bad("database_file", "set either database or database_file, not both")
 	}
 	db := c.Database.Value()
 	switch {
 	case db == "" && c.DatabaseFile != "":
 		// Resolve reports why the file could not be read.
 	case db == "":
-		bad("database", `is required: "sqlite:PATH" or "postgres://USER@HOST/DB"`)
+		p.bad("database", `is required: "sqlite:PATH" or "postgres://USER@HOST/DB"`)
 	case strings.HasPrefix(db, "sqlite:"):
 		if strings.TrimPrefix(db, "sqlite:") == "" {
-			bad("database", `"sqlite:" needs a file path, e.g. sqlite:/var/lib/scim-bridge/bridge.db`)
+			p.bad("database", `"sqlite:" needs a file path, e.g. sqlite:/var/lib/scim-bridge/bridge.db`)
 		}
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
 		if _, err := url.Parse(db); err != nil {
-			bad("database", "is not a valid PostgreSQL URL")
+			p.bad("database", "is not a valid PostgreSQL URL")
 		}
 	default:
 		if scheme := storeScheme(db); scheme != "" {
-			bad("database", `unknown store type %q: want "sqlite:PATH" or "postgres://..."`, scheme)
+			p.bad("database", `unknown store type %q: want "sqlite:PATH" or "postgres://..."`, scheme)
 		} else {
-			bad("database", `unknown store type: want "sqlite:PATH" or "postgres://..."`)
+			p.bad("database", `unknown store type: want "sqlite:PATH" or "postgres://..."`)
 		}
 	}
+}
 
+// validateSCIM checks the SCIM server: its tokens, public URL, limits and the
+// networks it accepts.
+func (c Config) validateSCIM(p *problems) {
 	if len(c.SCIM.Tokens) == 0 && c.SCIM.TokensFile == "" {
-		bad("scim.tokens", `at least one bearer token is required (mint one with "scim-bridge token")`)
+		p.bad("scim.tokens", `at least one bearer token is required (mint one with "scim-bridge token")`)
 	}
 	for i, t := range c.SCIM.Tokens {
 		if err := checkToken(t.Value()); err != nil {
-			bad(fmt.Sprintf("scim.tokens[%d]", i), "%v", err)
+			p.bad(fmt.Sprintf("scim.tokens[%d]", i), "%v", err)
 		}
 	}
 	if c.SCIM.PublicURL != "" {
 		u, err := url.Parse(c.SCIM.PublicURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("scim.public_url", "must be an absolute http(s) URL such as https://bridge.example.com/scim/v2")
+			p.bad("scim.public_url", "must be an absolute http(s) URL such as https://bridge.example.com/scim/v2")
 		}
 	}
 	if c.SCIM.MaxBodyBytes < 1024 {
-		bad("scim.max_body_bytes", "must be at least 1024")
+		p.bad("scim.max_body_bytes", "must be at least 1024")
 	}
 	if c.SCIM.MaxResults < 1 || c.SCIM.MaxResults > 1000 {
-		bad("scim.max_results", "must be between 1 and 1000")
+		p.bad("scim.max_results", "must be between 1 and 1000")
 	}
 	if c.SCIM.RequestsPerSecond < 0 {
-		bad("scim.requests_per_second", "must not be negative (0 disables the limit)")
+		p.bad("scim.requests_per_second", "must not be negative (0 disables the limit)")
 	}
 	if c.SCIM.RequestsPerSecond > 0 && c.SCIM.Burst < 1 {
-		bad("scim.burst", "must be at least 1 when requests_per_second is set")
+		p.bad("scim.burst", "must be at least 1 when requests_per_second is set")
 	}
 	for i, cidr := range c.SCIM.AllowCIDRs {
 		if _, err := ParseCIDR(cidr); err != nil {
-			bad(fmt.Sprintf("scim.allow_cidrs[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32", cidr)
+			p.bad(fmt.Sprintf("scim.allow_cidrs[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32", cidr)
 		}
 	}
 	for i, cidr := range c.SCIM.TrustProxyCIDRs {
 		if _, err := ParseCIDR(cidr); err != nil {
-			bad(fmt.Sprintf("scim.trust_proxy_cidrs[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32", cidr)
+			p.bad(fmt.Sprintf("scim.trust_proxy_cidrs[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32", cidr)
 		}
 	}
 	if len(c.SCIM.TrustProxyCIDRs) > 0 && len(c.SCIM.AllowCIDRs) == 0 {
-		bad("scim.trust_proxy_cidrs", "has no effect without scim.allow_cidrs (X-Forwarded-For is only read to check the allow-list)")
+		p.bad("scim.trust_proxy_cidrs", "has no effect without scim.allow_cidrs (X-Forwarded-For is only read to check the allow-list)")
 	}
+}
 
+// validateBigCommerce checks the BigCommerce account, its token and the
+// request budget the bridge spends.
+func (c Config) validateBigCommerce(p *problems) {
 	bc := c.BigCommerce
 	if u, err := url.Parse(bc.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		bad("bigcommerce.api_url", "must be an absolute http(s) URL")
+		p.bad("bigcommerce.api_url", "must be an absolute http(s) URL")
 	}
 	if bc.AccountUUID == "" {
-		bad("bigcommerce.account_uuid", "is required (Settings > Account-level API accounts shows it in the API path)")
+		p.bad("bigcommerce.account_uuid", "is required (Settings > Account-level API accounts shows it in the API path)")
 	} else if !uuidLike(bc.AccountUUID) {
-		bad("bigcommerce.account_uuid", "must be a UUID such as 6f1f9b4c-0a5e-4a43-9c1f-2b6f3c1d2e4f")
+		p.bad("bigcommerce.account_uuid", "must be a UUID such as 6f1f9b4c-0a5e-4a43-9c1f-2b6f3c1d2e4f")
 	}
 	if bc.Token != "" && bc.TokenFile != "" {
-		bad("bigcommerce.token_file", "set either token or token_file, not both")
+		p.bad("bigcommerce.token_file", "set either token or token_file, not both")
 	}
 	if bc.Token == "" && bc.TokenFile == "" {
-		bad("bigcommerce.token", "is required (an account-level API token; prefer token_file)")
+		p.bad("bigcommerce.token", "is required (an account-level API token; prefer token_file)")
 	}
 	if strings.ContainsAny(bc.Token.Value(), " \t\r\n\x00") {
 		// The value itself is never echoed.
-		bad("bigcommerce.token", "contains whitespace or a control character (a copy-and-paste slip?)")
+		p.bad("bigcommerce.token", "contains whitespace or a control character (a copy-and-paste slip?)")
 	}
 	if _, err := ParseRateLimit(bc.RateLimit); err != nil {
-		bad("bigcommerce.rate_limit", "%v", err)
+		p.bad("bigcommerce.rate_limit", "%v", err)
 	}
 	if bc.MaxBatch < 1 || bc.MaxBatch > 90 {
-		bad("bigcommerce.max_batch", "must be between 1 and 90 (a mutation costs about 103 of the 10000 complexity points)")
+		p.bad("bigcommerce.max_batch", "must be between 1 and 90 (a mutation costs about 103 of the 10000 complexity points)")
 	}
 	if bc.PageSize < 1 || bc.PageSize > 1000 {
-		bad("bigcommerce.page_size", "must be between 1 and 1000")
+		p.bad("bigcommerce.page_size", "must be between 1 and 1000")
 	}
 	if bc.Timeout < time.Second {
-		bad("bigcommerce.timeout", "must be at least 1s")
+		p.bad("bigcommerce.timeout", "must be at least 1s")
 	}
+}
 
+// validateMapping checks how users are matched and which groups map to which
+// stores.
+func (c Config) validateMapping(p *problems) {
 	switch c.Mapping.EmailSource {
 	case "auto", "userName", "primaryEmail":
 	default:
-		bad("mapping.email_source", `must be "auto", "userName" or "primaryEmail"`)
+		p.bad("mapping.email_source", `must be "auto", "userName" or "primaryEmail"`)
 	}
 	// Group names are compared case-insensitively, so two entries differing only
 	// in case would race for one group. Problems name the store hashes, not the
@@ -182,87 +223,106 @@ func (c Config) Validate() error {
 		hash := c.Mapping.Groups[name]
 		switch {
 		case strings.TrimSpace(name) == "" || strings.TrimSpace(hash) == "":
-			bad("mapping.groups", "entries need a group name and a store hash")
+			p.bad("mapping.groups", "entries need a group name and a store hash")
 		case !storeHashLike(hash):
-			bad("mapping.groups", "store hash %q must be letters and digits only, as in the store's API path (stores/{hash})", hash)
+			p.bad("mapping.groups", "store hash %q must be letters and digits only, as in the store's API path (stores/{hash})", hash)
 		}
 		k := strings.ToLower(name)
 		if other, dup := seen[k]; dup && name != "" {
-			bad("mapping.groups", "two group names differ only in letter case (mapped to %q and %q); names are compared case-insensitively", other, hash)
+			p.bad("mapping.groups", "two group names differ only in letter case (mapped to %q and %q); names are compared case-insensitively", other, hash)
 		}
 		seen[k] = hash
 	}
+}
 
+// validateDelivery checks delivery's budget reserve, lingers, retries and
+// lease.
+func (c Config) validateDelivery(p *problems) {
 	d := c.Delivery
 	if d.Reserve < 0 || d.Reserve >= 1 {
-		bad("delivery.reserve", "must be at least 0 and below 1")
+		p.bad("delivery.reserve", "must be at least 0 and below 1")
 	}
 	if d.RemovalLinger < 0 || d.RemovalLinger > time.Minute {
-		bad("delivery.removal_linger", "must be between 0 and 1m (leavers must lose access quickly)")
+		p.bad("delivery.removal_linger", "must be between 0 and 1m (leavers must lose access quickly)")
 	}
 	if d.AdditionLinger < 0 {
-		bad("delivery.addition_linger", "must not be negative")
+		p.bad("delivery.addition_linger", "must not be negative")
 	}
 	if d.MaxAttempts < 1 {
-		bad("delivery.max_attempts", "must be at least 1")
+		p.bad("delivery.max_attempts", "must be at least 1")
 	}
 	if d.RetryBackoff < 10*time.Millisecond || d.RetryBackoff > 10*time.Minute {
-		bad("delivery.retry_backoff", "must be between 10ms and 10m")
+		p.bad("delivery.retry_backoff", "must be between 10ms and 10m")
 	}
 	if d.LeaseTTL < 2*time.Second {
-		bad("delivery.lease_ttl", "must be at least 2s")
+		p.bad("delivery.lease_ttl", "must be at least 2s")
 	}
+}
 
+// validateReconcile checks the reconciliation interval, what it does with
+// unmanaged users and whom it never removes.
+func (c Config) validateReconcile(p *problems) {
 	r := c.Reconcile
 	if r.Interval < 0 || (r.Interval > 0 && r.Interval < time.Minute) {
-		bad("reconcile.interval", "must be 0 (off) or at least 1m")
+		p.bad("reconcile.interval", "must be 0 (off) or at least 1m")
 	}
 	if r.Unmanaged != "report" && r.Unmanaged != "remove" {
-		bad("reconcile.unmanaged", `must be "report" or "remove"`)
+		p.bad("reconcile.unmanaged", `must be "report" or "remove"`)
 	}
 	if r.MaxRemovals < 0 {
-		bad("reconcile.max_removals", "must not be negative")
+		p.bad("reconcile.max_removals", "must not be negative")
 	}
 	for i, e := range r.ProtectedEmails {
 		if !strings.Contains(e, "@") {
-			bad(fmt.Sprintf("reconcile.protected_emails[%d]", i), "is not an email address")
+			p.bad(fmt.Sprintf("reconcile.protected_emails[%d]", i), "is not an email address")
 		}
 	}
+}
 
+// validateRetention checks how long settled intents, the audit log and the
+// access history are kept, and the deprovisioning objective the history is
+// measured against.
+func (c Config) validateRetention(p *problems) {
 	// Below an hour a settled intent could go while a reconciliation or an
 	// operator still looks at it; there is no reason to keep less.
 	if c.Retention.Intents < time.Hour {
-		bad("retention.intents", "must be at least 1h")
+		p.bad("retention.intents", "must be at least 1h")
 	}
 	if c.Retention.Audit < time.Hour {
-		bad("retention.audit", "must be at least 1h")
+		p.bad("retention.audit", "must be at least 1h")
 	}
 	if c.Retention.History < 24*time.Hour {
-		bad("retention.history", "must be at least 24h (the default keeps the access history for seven years: 61320h)")
+		p.bad("retention.history", "must be at least 24h (the default keeps the access history for seven years: 61320h)")
 	}
 	if c.Delivery.DeprovisionSLO < time.Second || c.Delivery.DeprovisionSLO > 30*24*time.Hour {
-		bad("delivery.deprovision_slo", "must be between 1s and 720h")
+		p.bad("delivery.deprovision_slo", "must be between 1s and 720h")
 	}
+}
 
+// validateLog checks the log format, level and excluded keys.
+func (c Config) validateLog(p *problems) {
 	switch c.Log.Format {
 	case "json", "console":
 	default:
-		bad("log.format", `must be "json" or "console"`)
+		p.bad("log.format", `must be "json" or "console"`)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("log.level", `must be "debug", "info", "warn" or "error"`)
+		p.bad("log.level", `must be "debug", "info", "warn" or "error"`)
 	}
 	for i, k := range c.Log.ExcludeKeys {
 		if strings.TrimSpace(k) == "" {
-			bad(fmt.Sprintf("log.exclude_keys[%d]", i), "must not be empty")
+			p.bad(fmt.Sprintf("log.exclude_keys[%d]", i), "must not be empty")
 		}
 	}
+}
+
+// validateTLS checks that the certificate and its key come together.
+func (c Config) validateTLS(p *problems) {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
-		bad("tls", "cert_file and key_file must be set together")
+		p.bad("tls", "cert_file and key_file must be set together")
 	}
-	return errors.Join(errs...)
 }
 
 // Resolve reads the secrets given by file (database_file, scim.tokens_file,

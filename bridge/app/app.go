@@ -79,7 +79,26 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 	d.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "build_info",
 			Help: "Build information; the value is 1.", ConstLabels: prometheus.Labels{"version": o.Version}}, func() float64 { return 1 }))
+	if err := a.setupLeaderWork(cfg, log, &engine); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.setupElection(cfg, log)
+	a.registerBudgetMetrics()
+	if err := a.setupSCIM(cfg, log); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.telemetry = telemetry.Handler(telemetry.Options{Gatherer: d.Registry, Store: d.Store, Downstream: a.downstream, Status: a.statusDoc})
+	return a, nil
+}
 
+// setupLeaderWork builds what only the lease holder runs: the delivery
+// engine (published in engine, so that commits wake it), scheduled
+// reconciliation and retention pruning, which keeps what a reconciliation
+// in progress still needs.
+func (a *App) setupLeaderWork(cfg config.Config, log *zap.Logger, engine *atomic.Pointer[delivery.Engine]) error {
+	d := a.Deps
 	dm := delivery.NewMetrics(d.Registry)
 	dm.SetConfiguredBatch(cfg.BigCommerce.MaxBatch)
 	eng, err := delivery.New(delivery.Options{
@@ -89,8 +108,7 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 		DeprovisionSLO: cfg.Delivery.DeprovisionSLO, Now: d.Now,
 	})
 	if err != nil {
-		_ = d.Close()
-		return nil, err
+		return err
 	}
 	engine.Store(eng)
 	a.engine = eng
@@ -102,8 +120,7 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 		Policy: reconcile.Policy{Unmanaged: cfg.Reconcile.Unmanaged, Protected: cfg.Reconcile.ProtectedEmails, MaxRemovals: cfg.Reconcile.MaxRemovals},
 	})
 	if err != nil {
-		_ = d.Close()
-		return nil, err
+		return err
 	}
 	a.runner = runner
 	a.leaders = append(a.leaders, func(ctx context.Context, _ store.Lease) error { return runner.Run(ctx) })
@@ -114,55 +131,55 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger, o Options) (*A
 		Logger: log, Registerer: d.Registry,
 	})
 	if err != nil {
-		_ = d.Close()
-		return nil, err
+		return err
 	}
 	a.leaders = append(a.leaders, func(ctx context.Context, _ store.Lease) error { return pruner.Run(ctx) })
+	return nil
+}
 
+// setupElection sets up the election for the delivery lease under a
+// replica id unique to this process, and the gauge that shows whether this
+// replica holds it.
+func (a *App) setupElection(cfg config.Config, log *zap.Logger) {
 	host, _ := os.Hostname()
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
-	a.elector = leader.New(d.Store, "delivery", host+"-"+hex.EncodeToString(suffix[:]), cfg.Delivery.LeaseTTL, log)
+	a.elector = leader.New(a.Store, "delivery", host+"-"+hex.EncodeToString(suffix[:]), cfg.Delivery.LeaseTTL, log)
 	leaderGauge := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "scim_bridge", Name: "leader",
 		Help: "1 when this replica holds the delivery lease (runs delivery and reconciliation)."})
-	d.Registry.MustRegister(leaderGauge)
+	a.Registry.MustRegister(leaderGauge)
 	a.elector.OnChange = func(l bool) { leaderGauge.Set(map[bool]float64{true: 1, false: 0}[l]) }
-	a.registerBudgetMetrics()
+}
 
+// setupSCIM builds the SCIM handler: its tokens, the networks it accepts
+// and trusts, its limits and its metrics.
+func (a *App) setupSCIM(cfg config.Config, log *zap.Logger) error {
 	tokens := make([]scim.TokenHash, 0, len(cfg.SCIM.Tokens))
 	for i, t := range cfg.SCIM.Tokens {
 		h, err := scim.ParseToken(t.Value())
 		if err != nil {
-			_ = d.Close()
-			return nil, fmt.Errorf("scim.tokens[%d]: %w", i, err)
+			return fmt.Errorf("scim.tokens[%d]: %w", i, err)
 		}
 		tokens = append(tokens, h)
 	}
 	allow, err := parseCIDRs(cfg.SCIM.AllowCIDRs, "scim.allow_cidrs")
 	if err != nil {
-		_ = d.Close()
-		return nil, err
+		return err
 	}
 	trust, err := parseCIDRs(cfg.SCIM.TrustProxyCIDRs, "scim.trust_proxy_cidrs")
 	if err != nil {
-		_ = d.Close()
-		return nil, err
+		return err
 	}
-	sm := scim.NewMetrics(d.Registry)
-	d.Registry.MustRegister(newGroupsCollector(d.Service))
+	sm := scim.NewMetrics(a.Registry)
+	a.Registry.MustRegister(newGroupsCollector(a.Service))
 	gin.SetMode(gin.ReleaseMode)
 	a.scim, err = scim.NewHandler(scim.Options{
-		Service: d.Service, Tokens: tokens, PublicURL: cfg.SCIM.PublicURL, MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
+		Service: a.Service, Tokens: tokens, PublicURL: cfg.SCIM.PublicURL, MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
 		MaxResults: cfg.SCIM.MaxResults, Logger: log,
 		AllowCIDRs: allow, TrustProxyCIDRs: trust,
 		RequestsPerSecond: cfg.SCIM.RequestsPerSecond, Burst: cfg.SCIM.Burst, Throttled: sm.Throttled, Observe: sm.Observe,
 	})
-	if err != nil {
-		_ = d.Close()
-		return nil, err
-	}
-	a.telemetry = telemetry.Handler(telemetry.Options{Gatherer: d.Registry, Store: d.Store, Downstream: a.downstream, Status: a.statusDoc})
-	return a, nil
+	return err
 }
 
 // registerBudgetMetrics exposes the request budget as of its last change.

@@ -167,24 +167,67 @@ func (p PlanResult) Unrepaired() int {
 // When the removals exceed Policy.MaxRemovals the plan is Aborted: the items
 // are still returned, so the operator sees why, but no intent is.
 func Plan(desired []bridge.Desired, outbox Outbox, actual known.Snapshot, policy Policy) PlanResult {
-	protected := lowerSet(policy.Protected)
-	pending := lowerSet(outbox.Pending)
-	deleted := lowerSet(outbox.Deleted)
-	removeUnmanaged := policy.Unmanaged == UnmanagedRemove
+	p := newPlanner(desired, outbox, actual, policy)
+	for _, e := range p.emails() {
+		p.planEmail(e)
+	}
+	out := p.out
+	sortItems(out.Items)
+	if out.Removals > policy.MaxRemovals {
+		out.Aborted = true
+		out.Reason = fmt.Sprintf("the plan needs %d removals, more than the cap of %d (reconcile.max_removals or --max-removals): nothing was applied",
+			out.Removals, policy.MaxRemovals)
+		out.Intents = nil
+	}
+	return out
+}
 
-	stores := make(map[string]bool, len(actual.StoreUsers))
+// planner holds what Plan compares, indexed by lower-case email, and the
+// plan it builds.
+type planner struct {
+	protected, pending, deleted map[string]bool
+	removeUnmanaged             bool
+	// stores are the account's store hashes; have its users.
+	stores map[string]bool
+	have   map[string]store.BCUser
+	// present: the SCIM user who wants the email in the account; inactive:
+	// the first (by id) SCIM user who has the email but is not present.
+	present, inactive map[string]bridge.Desired
+	out               PlanResult
+}
+
+// newPlanner indexes the desired users, the outbox, the account and the
+// policy for Plan, and starts a plan with every class counted at zero.
+func newPlanner(desired []bridge.Desired, outbox Outbox, actual known.Snapshot, policy Policy) *planner {
+	p := &planner{
+		protected:       lowerSet(policy.Protected),
+		pending:         lowerSet(outbox.Pending),
+		deleted:         lowerSet(outbox.Deleted),
+		removeUnmanaged: policy.Unmanaged == UnmanagedRemove,
+		stores:          make(map[string]bool, len(actual.StoreUsers)),
+		out:             PlanResult{Counts: make(map[Class]int, len(Classes()))},
+	}
 	for _, su := range actual.StoreUsers {
-		stores[su.Store.Hash] = true
+		p.stores[su.Store.Hash] = true
 	}
 	known := actual.Known()
-	have := make(map[string]store.BCUser, len(known))
+	p.have = make(map[string]store.BCUser, len(known))
 	for _, k := range known {
-		have[k.Email] = k
+		p.have[k.Email] = k
 	}
-	// present: the SCIM user who wants the email in the account; inactive: the
-	// first (by id) SCIM user who has the email but is not present.
-	present := make(map[string]bridge.Desired, len(desired))
-	inactive := map[string]bridge.Desired{}
+	p.present, p.inactive = indexDesired(desired)
+	for _, c := range Classes() {
+		p.out.Counts[c] = 0
+	}
+	return p
+}
+
+// indexDesired indexes the SCIM users by lower-case email: present holds
+// the one (lowest id) who wants the email in the account, inactive the
+// first by id of those who have it but are not present.
+func indexDesired(desired []bridge.Desired) (present, inactive map[string]bridge.Desired) {
+	present = make(map[string]bridge.Desired, len(desired))
+	inactive = map[string]bridge.Desired{}
 	for _, d := range desired {
 		e := strings.ToLower(d.Email)
 		if e == "" {
@@ -200,86 +243,110 @@ func Plan(desired []bridge.Desired, outbox Outbox, actual known.Snapshot, policy
 			inactive[e] = d
 		}
 	}
+	return present, inactive
+}
 
-	emails := make([]string, 0, len(have)+len(present))
-	for e := range have {
+// emails returns, sorted, every email in the account or wanted in it.
+func (p *planner) emails() []string {
+	emails := make([]string, 0, len(p.have)+len(p.present))
+	for e := range p.have {
 		emails = append(emails, e)
 	}
-	for e := range present {
-		if _, ok := have[e]; !ok {
+	for e := range p.present {
+		if _, ok := p.have[e]; !ok {
 			emails = append(emails, e)
 		}
 	}
 	sort.Strings(emails)
+	return emails
+}
 
-	out := PlanResult{Counts: make(map[Class]int, len(Classes()))}
-	for _, c := range Classes() {
-		out.Counts[c] = 0
-	}
-	add := func(c Class, email, hash, userID string, kind store.IntentKind) {
-		action := ActionNone
-		if kind != "" {
-			action = string(kind)
-			out.Intents = append(out.Intents, store.Intent{
-				Kind: kind, Email: email, StoreHash: hash, UserID: userID,
-				Source: store.SourceReconcile, Cause: "reconcile.repair", State: store.IntentPending,
-			})
-			if kind == store.AccountRemove || kind == store.StoreRemove {
-				out.Removals++
-			}
-		}
-		out.Items = append(out.Items, Item{Class: c, Email: email, Store: hash, UserID: userID, Action: action})
-		out.Counts[c]++
-	}
-
-	for _, e := range emails {
-		bc, inBC := have[e]
-		want, isPresent := present[e]
-		switch {
-		case protected[e]:
-			add(ClassProtected, e, "", want.UserID, "")
-		case pending[e]:
-			out.Pending = append(out.Pending, e)
-		case isPresent && !inBC:
-			add(ClassMissingFromAccount, e, "", want.UserID, store.AccountAdd)
-			for _, h := range want.Stores {
-				if stores[h] {
-					add(ClassMissingFromStore, e, h, want.UserID, store.StoreAdd)
-				}
-			}
-		case isPresent:
-			wantStores := make(map[string]bool, len(want.Stores))
-			for _, h := range want.Stores {
-				wantStores[h] = true
-			}
-			haveStores := make(map[string]bool, len(bc.Stores))
-			for _, h := range bc.Stores {
-				haveStores[h] = true
-			}
-			for _, h := range want.Stores {
-				if stores[h] && !haveStores[h] {
-					add(ClassMissingFromStore, e, h, want.UserID, store.StoreAdd)
-				}
-			}
-			for _, h := range bc.Stores {
-				if !wantStores[h] {
-					add(ClassExcessStoreAccess, e, h, want.UserID, store.StoreRemove)
-				}
-			}
-		default:
-			if d, ok := inactive[e]; ok {
-				add(ClassDeactivatedPresent, e, "", d.UserID, store.AccountRemove)
-			} else if deleted[e] {
-				add(ClassDeletedPresent, e, "", "", store.AccountRemove)
-			} else if removeUnmanaged {
-				add(ClassUnmanaged, e, "", "", store.AccountRemove)
-			} else {
-				add(ClassUnmanaged, e, "", "", "")
-			}
+// add records an item of class c and, when kind is set, the intent that
+// repairs it, counting removals against the cap.
+func (p *planner) add(c Class, email, hash, userID string, kind store.IntentKind) {
+	out := &p.out
+	action := ActionNone
+	if kind != "" {
+		action = string(kind)
+		out.Intents = append(out.Intents, store.Intent{
+			Kind: kind, Email: email, StoreHash: hash, UserID: userID,
+			Source: store.SourceReconcile, Cause: "reconcile.repair", State: store.IntentPending,
+		})
+		if kind == store.AccountRemove || kind == store.StoreRemove {
+			out.Removals++
 		}
 	}
-	sort.SliceStable(out.Items, func(i, j int) bool {
-		a, b := out.Items[i], out.Items[j]
+	out.Items = append(out.Items, Item{Class: c, Email: email, Store: hash, UserID: userID, Action: action})
+	out.Counts[c]++
+}
+
+// planEmail plans one email: protected and pending emails are left alone,
+// a wanted user is added or has its stores repaired, and anyone else in the
+// account is removed or reported.
+func (p *planner) planEmail(e string) {
+	bc, inBC := p.have[e]
+	want, isPresent := p.present[e]
+	switch {
+	case p.protected[e]:
+		p.add(ClassProtected, e, "", want.UserID, "")
+	case p.pending[e]:
+		p.out.Pending = append(p.out.Pending, e)
+	case isPresent && !inBC:
+		p.add(ClassMissingFromAccount, e, "", want.UserID, store.AccountAdd)
+		for _, h := range want.Stores {
+			if p.stores[h] {
+				p.add(ClassMissingFromStore, e, h, want.UserID, store.StoreAdd)
+			}
+		}
+	case isPresent:
+		p.planStores(e, want, bc)
+	default:
+		p.planAbsent(e)
+	}
+}
+
+// planStores repairs the stores of a user who is in the account and wanted
+// there: stores it should reach and does not, and stores it reaches and
+// should not.
+func (p *planner) planStores(e string, want bridge.Desired, bc store.BCUser) {
+	wantStores := make(map[string]bool, len(want.Stores))
+	for _, h := range want.Stores {
+		wantStores[h] = true
+	}
+	haveStores := make(map[string]bool, len(bc.Stores))
+	for _, h := range bc.Stores {
+		haveStores[h] = true
+	}
+	for _, h := range want.Stores {
+		if p.stores[h] && !haveStores[h] {
+			p.add(ClassMissingFromStore, e, h, want.UserID, store.StoreAdd)
+		}
+	}
+	for _, h := range bc.Stores {
+		if !wantStores[h] {
+			p.add(ClassExcessStoreAccess, e, h, want.UserID, store.StoreRemove)
+		}
+	}
+}
+
+// planAbsent plans an account user no SCIM user wants there: deactivated
+// and deleted users are removed, an unmanaged one as the policy says.
+func (p *planner) planAbsent(e string) {
+	if d, ok := p.inactive[e]; ok {
+		p.add(ClassDeactivatedPresent, e, "", d.UserID, store.AccountRemove)
+	} else if p.deleted[e] {
+		p.add(ClassDeletedPresent, e, "", "", store.AccountRemove)
+	} else if p.removeUnmanaged {
+		p.add(ClassUnmanaged, e, "", "", store.AccountRemove)
+	} else {
+		p.add(ClassUnmanaged, e, "", "", "")
+	}
+}
+
+// sortItems orders items by email, then class, then store.
+func sortItems(items []Item) {
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i], items[j]
 		if a.Email != b.Email {
 			return a.Email < b.Email
 		}
@@ -288,13 +355,6 @@ func Plan(desired []bridge.Desired, outbox Outbox, actual known.Snapshot, policy
 		}
 		return a.Store < b.Store
 	})
-	if out.Removals > policy.MaxRemovals {
-		out.Aborted = true
-		out.Reason = fmt.Sprintf("the plan needs %d removals, more than the cap of %d (reconcile.max_removals or --max-removals): nothing was applied",
-			out.Removals, policy.MaxRemovals)
-		out.Intents = nil
-	}
-	return out
 }
 
 func classRank(c Class) int {

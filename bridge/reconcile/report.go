@@ -128,6 +128,29 @@ func (r *Report) AddGrants(grants map[string]map[string]history.Grant) {
 // the one with the smallest SCIM id. SCIM users without an email are left out:
 // they cannot be in BigCommerce.
 func BuildReport(desired []bridge.Desired, actual known.Snapshot) Report {
+	rep := Report{GeneratedAt: actual.At.UTC()}
+	users := reportUsers{}
+	for _, u := range actual.Users {
+		users.user(u)
+	}
+	for _, su := range actual.StoreUsers {
+		rep.Stores = append(rep.Stores, ReportStore{Hash: su.Store.Hash, Name: su.Store.Name, Users: len(su.Users)})
+		for _, u := range su.Users {
+			users.user(u).addStore(su.Store, u)
+		}
+	}
+	sort.Slice(rep.Stores, func(i, j int) bool { return rep.Stores[i].Hash < rep.Stores[j].Hash })
+	rep.matchOwners(users, reportOwners(desired))
+	rep.Users = make([]ReportUser, 0, len(users))
+	for _, e := range sortedKeys(users) {
+		rep.Users = append(rep.Users, *users[e])
+	}
+	return rep
+}
+
+// reportOwners picks, per lower-case email, the SCIM user the report
+// shows: a present one before a deactivated one, then the lowest id.
+func reportOwners(desired []bridge.Desired) map[string]bridge.Desired {
 	owner := map[string]bridge.Desired{}
 	for _, d := range desired {
 		e := strings.ToLower(d.Email)
@@ -139,63 +162,69 @@ func BuildReport(desired []bridge.Desired, actual known.Snapshot) Report {
 			owner[e] = d
 		}
 	}
+	return owner
+}
 
-	rep := Report{GeneratedAt: actual.At.UTC()}
-	users := map[string]*ReportUser{}
-	get := func(u downstream.User) *ReportUser {
-		e := strings.ToLower(u.Email)
-		ru, ok := users[e]
-		if !ok {
-			ru = &ReportUser{
-				Email: e, InBigCommerce: true, BigCommerceID: u.ID, FirstName: u.FirstName, LastName: u.LastName,
-				Status: u.Status, Locale: u.Locale, LastLoginAt: utcPtr(u.LastLoginAt), Stores: []StoreAccess{},
-			}
-			users[e] = ru
-		}
-		// BigCommerce documents status, locale and lastLoginAt on a store's
-		// users only: fill in what the account's listing did not give.
-		if ru.Status == "" {
-			ru.Status = u.Status
-		}
-		if ru.Locale == "" {
-			ru.Locale = u.Locale
-		}
-		if t := utcPtr(u.LastLoginAt); t != nil && (ru.LastLoginAt == nil || t.After(*ru.LastLoginAt)) {
-			ru.LastLoginAt = t
-		}
-		return ru
-	}
-	for _, u := range actual.Users {
-		get(u)
-	}
-	for _, su := range actual.StoreUsers {
-		rep.Stores = append(rep.Stores, ReportStore{Hash: su.Store.Hash, Name: su.Store.Name, Users: len(su.Users)})
-		for _, u := range su.Users {
-			ru := get(u)
-			perms := slices.Clone(u.Permissions)
-			if perms == nil {
-				perms = []string{}
-			}
-			sort.Strings(perms)
-			ru.Stores = append(ru.Stores, StoreAccess{
-				Hash: su.Store.Hash, Name: su.Store.Name, Status: u.Status, Permissions: perms, LastLoginAt: utcPtr(u.LastLoginAt),
-			})
-		}
-	}
-	sort.Slice(rep.Stores, func(i, j int) bool { return rep.Stores[i].Hash < rep.Stores[j].Hash })
+// reportUsers are the report's users by lower-case email.
+type reportUsers map[string]*ReportUser
 
-	manage := func(ru *ReportUser, d bridge.Desired) {
-		ru.Managed, ru.SCIMID, ru.ExternalID = true, d.UserID, d.ExternalID
-		ru.IdPState = IdPDeactivated
-		if d.Present {
-			ru.IdPState = IdPActive
-			ru.GrantedStores = slices.Clone(d.Stores)
+// user returns the report user of a BigCommerce user, adding it on first
+// sight. BigCommerce documents status, locale and lastLoginAt on a store's
+// users only: each sighting fills in what the account's listing did not
+// give, and keeps the latest login.
+func (users reportUsers) user(u downstream.User) *ReportUser {
+	e := strings.ToLower(u.Email)
+	ru, ok := users[e]
+	if !ok {
+		ru = &ReportUser{
+			Email: e, InBigCommerce: true, BigCommerceID: u.ID, FirstName: u.FirstName, LastName: u.LastName,
+			Status: u.Status, Locale: u.Locale, LastLoginAt: utcPtr(u.LastLoginAt), Stores: []StoreAccess{},
 		}
+		users[e] = ru
 	}
+	if ru.Status == "" {
+		ru.Status = u.Status
+	}
+	if ru.Locale == "" {
+		ru.Locale = u.Locale
+	}
+	if t := utcPtr(u.LastLoginAt); t != nil && (ru.LastLoginAt == nil || t.After(*ru.LastLoginAt)) {
+		ru.LastLoginAt = t
+	}
+	return ru
+}
+
+// addStore records the user's access to store as the store's listing of u
+// shows it, with the permissions sorted.
+func (ru *ReportUser) addStore(s downstream.Store, u downstream.User) {
+	perms := slices.Clone(u.Permissions)
+	if perms == nil {
+		perms = []string{}
+	}
+	sort.Strings(perms)
+	ru.Stores = append(ru.Stores, StoreAccess{
+		Hash: s.Hash, Name: s.Name, Status: u.Status, Permissions: perms, LastLoginAt: utcPtr(u.LastLoginAt),
+	})
+}
+
+// manage marks the user as managed by the SCIM user d, with the stores the
+// IdP grants when d is active.
+func (ru *ReportUser) manage(d bridge.Desired) {
+	ru.Managed, ru.SCIMID, ru.ExternalID = true, d.UserID, d.ExternalID
+	ru.IdPState = IdPDeactivated
+	if d.Present {
+		ru.IdPState = IdPActive
+		ru.GrantedStores = slices.Clone(d.Stores)
+	}
+}
+
+// matchOwners matches the account's users with their SCIM owners, adds the
+// SCIM users missing from the account, and counts both in the summary.
+func (rep *Report) matchOwners(users reportUsers, owner map[string]bridge.Desired) {
 	for e, ru := range users {
 		rep.Summary.BigCommerceUsers++
 		if d, ok := owner[e]; ok {
-			manage(ru, d)
+			ru.manage(d)
 			rep.Summary.Managed++
 			if !d.Present {
 				rep.Summary.DeactivatedPresent++
@@ -210,7 +239,7 @@ func BuildReport(desired []bridge.Desired, actual known.Snapshot) Report {
 			continue
 		}
 		ru := &ReportUser{Email: e, Stores: []StoreAccess{}}
-		manage(ru, d)
+		ru.manage(d)
 		users[e] = ru
 		if d.Present {
 			rep.Summary.MissingFromBigCommerce++
@@ -218,12 +247,6 @@ func BuildReport(desired []bridge.Desired, actual known.Snapshot) Report {
 			rep.Summary.DeactivatedAbsent++
 		}
 	}
-
-	rep.Users = make([]ReportUser, 0, len(users))
-	for _, e := range sortedKeys(users) {
-		rep.Users = append(rep.Users, *users[e])
-	}
-	return rep
 }
 
 func utcPtr(t *time.Time) *time.Time {

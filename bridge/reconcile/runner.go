@@ -250,26 +250,7 @@ func (r *Runner) RunOnce(ctx context.Context, dryRun bool) (Result, error) {
 }
 
 func (r *Runner) run(ctx context.Context, res *Result) error {
-	var mark outboxMark
-	err := r.o.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		if res.Estimate, err = estimateIn(ctx, tx, r.o.PageSize); err != nil {
-			return err
-		}
-		st, err := tx.OutboxStamp(ctx)
-		if err != nil {
-			return fmt.Errorf("read outbox stamp: %w", err)
-		}
-		pending, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}})
-		if err != nil {
-			return fmt.Errorf("list intents: %w", err)
-		}
-		mark = outboxMark{maxSeq: st.MaxSeq, pending: make(map[int64]string, len(pending))}
-		for _, in := range pending {
-			mark.pending[in.Seq] = in.Email
-		}
-		return nil
-	})
+	mark, err := r.markOutbox(ctx, res)
 	if err != nil {
 		return fmt.Errorf("prepare reconciliation: %w", err)
 	}
@@ -301,32 +282,11 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 		return fmt.Errorf("read desired state: %w", err)
 	}
 	res.SCIMUsers = len(desired)
-	ids := make(map[string]bool, len(desired))
-	for _, d := range desired {
-		ids[d.UserID] = true
-	}
-
-	planIn := func(tx store.Tx) (PlanResult, []string, error) {
-		pending, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}})
-		if err != nil {
-			return PlanResult{}, nil, fmt.Errorf("list intents: %w", err)
-		}
-		since, err := tx.ListIntents(ctx, store.IntentFilter{AfterSeq: mark.maxSeq})
-		if err != nil {
-			return PlanResult{}, nil, fmt.Errorf("list intents: %w", err)
-		}
-		removed, err := tx.ListRemovedIdentities(ctx)
-		if err != nil {
-			return PlanResult{}, nil, fmt.Errorf("list removed identities: %w", err)
-		}
-		ob, changed := outboxFor(pending, since, removed, mark, ids)
-		return Plan(desired, ob, snap, r.o.Policy), changed, nil
-	}
-
+	in := newPlanInput(desired, snap, mark, r.o.Policy)
 	if res.DryRun {
 		err := r.o.Store.View(ctx, func(tx store.Tx) error {
 			var err error
-			res.Plan, _, err = planIn(tx)
+			res.Plan, _, err = in.plan(ctx, tx)
 			return err
 		})
 		if err != nil {
@@ -334,11 +294,86 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 		}
 		return nil
 	}
-
-	now := store.Truncate(r.o.Now())
-	err = r.o.Store.Update(ctx, func(tx store.Tx) error {
+	if err := r.apply(ctx, res, in); err != nil {
 		res.Queued = 0
-		p, changed, err := planIn(tx)
+		return fmt.Errorf("apply plan: %w", err)
+	}
+	return nil
+}
+
+// markOutbox estimates the run's reads into res and marks the outbox as it
+// stands before BigCommerce is read: its last sequence number and the
+// pending intents, so that the plan can tell what changed during the read.
+func (r *Runner) markOutbox(ctx context.Context, res *Result) (outboxMark, error) {
+	var mark outboxMark
+	err := r.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if res.Estimate, err = estimateIn(ctx, tx, r.o.PageSize); err != nil {
+			return err
+		}
+		st, err := tx.OutboxStamp(ctx)
+		if err != nil {
+			return fmt.Errorf("read outbox stamp: %w", err)
+		}
+		pending, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}})
+		if err != nil {
+			return fmt.Errorf("list intents: %w", err)
+		}
+		mark = outboxMark{maxSeq: st.MaxSeq, pending: make(map[int64]string, len(pending))}
+		for _, in := range pending {
+			mark.pending[in.Seq] = in.Email
+		}
+		return nil
+	})
+	return mark, err
+}
+
+// planInput is what a run plans from once BigCommerce is read: the SCIM
+// users (and their ids), the account, the outbox mark and the policy.
+type planInput struct {
+	desired []bridge.Desired
+	ids     map[string]bool
+	snap    known.Snapshot
+	mark    outboxMark
+	policy  Policy
+}
+
+// newPlanInput gathers a run's plan input and indexes the SCIM user ids.
+func newPlanInput(desired []bridge.Desired, snap known.Snapshot, mark outboxMark, policy Policy) *planInput {
+	ids := make(map[string]bool, len(desired))
+	for _, d := range desired {
+		ids[d.UserID] = true
+	}
+	return &planInput{desired: desired, ids: ids, snap: snap, mark: mark, policy: policy}
+}
+
+// plan reads the outbox in tx as it is now, against the mark, and plans the
+// repairs. It also returns the emails whose intents changed during the read.
+func (in *planInput) plan(ctx context.Context, tx store.Tx) (PlanResult, []string, error) {
+	pending, err := tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentPending}})
+	if err != nil {
+		return PlanResult{}, nil, fmt.Errorf("list intents: %w", err)
+	}
+	since, err := tx.ListIntents(ctx, store.IntentFilter{AfterSeq: in.mark.maxSeq})
+	if err != nil {
+		return PlanResult{}, nil, fmt.Errorf("list intents: %w", err)
+	}
+	removed, err := tx.ListRemovedIdentities(ctx)
+	if err != nil {
+		return PlanResult{}, nil, fmt.Errorf("list removed identities: %w", err)
+	}
+	ob, changed := outboxFor(pending, since, removed, in.mark, in.ids)
+	return Plan(in.desired, ob, in.snap, in.policy), changed, nil
+}
+
+// apply plans in one transaction and, unless the plan is aborted, saves the
+// listing (but for the emails that changed meanwhile) and queues the
+// repairs, with an audit event either way.
+func (r *Runner) apply(ctx context.Context, res *Result, in *planInput) error {
+	now := store.Truncate(r.o.Now())
+	return r.o.Store.Update(ctx, func(tx store.Tx) error {
+		res.Queued = 0
+		p, changed, err := in.plan(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -347,14 +382,14 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 			return tx.AppendAudit(ctx, r.audit(res, "reconcile.aborted", now))
 		}
 		origin := known.Origin{Source: store.SourceReconcile, RequestID: res.RunID, Cause: "reconcile.listing"}
-		if err := known.Save(ctx, tx, snap, origin, changed...); err != nil {
+		if err := known.Save(ctx, tx, in.snap, origin, changed...); err != nil {
 			return err
 		}
 		if len(p.Intents) > 0 {
 			intents := make([]store.Intent, len(p.Intents))
-			for i, in := range p.Intents {
-				in.RequestID, in.CreatedAt = res.RunID, now
-				intents[i] = in
+			for i, it := range p.Intents {
+				it.RequestID, it.CreatedAt = res.RunID, now
+				intents[i] = it
 			}
 			if _, err := tx.AppendIntents(ctx, intents); err != nil {
 				return fmt.Errorf("append repairs: %w", err)
@@ -363,11 +398,6 @@ func (r *Runner) run(ctx context.Context, res *Result) error {
 		}
 		return tx.AppendAudit(ctx, r.audit(res, "reconcile.apply", now))
 	})
-	if err != nil {
-		res.Queued = 0
-		return fmt.Errorf("apply plan: %w", err)
-	}
-	return nil
 }
 
 // outboxFor derives a plan's Outbox (see RunOnce) from the intents pending

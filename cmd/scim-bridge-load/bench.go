@@ -153,6 +153,29 @@ type benchEvent struct {
 	joiner bool
 }
 
+// benchRun is one delivery benchmark: the simulated account, the bridge in
+// front of it on a simulated clock, and what the run has done so far.
+type benchRun struct {
+	ctx      context.Context
+	o        benchOptions
+	progress io.Writer
+	clk      *simclock.Clock
+	sim      *simulator.Server
+	simURL   string
+	st       store.Store
+	eng      *delivery.Engine
+	scim     http.Handler
+	rep      *benchReport
+	// ids maps a user's email to its SCIM id; groupID is the store group.
+	ids     map[string]string
+	groupID string
+	// t0 is when the schedule starts; joinAt is each joiner's offset in it
+	// and deactivatedAt when each leaver was deactivated.
+	t0            time.Time
+	joinAt        map[string]time.Duration
+	deactivatedAt map[string]time.Time
+}
+
 func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progress io.Writer) (*benchReport, error) {
 	wallStart := time.Now()
 	dir, err := os.MkdirTemp("", "scim-bridge-bench-")
@@ -160,136 +183,186 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	clk := simclock.New(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	r := &benchRun{ctx: ctx, o: o, progress: progress, rep: &benchReport{Options: o, RequestsByPurpose: map[string]int{}},
+		ids: map[string]string{}, joinAt: map[string]time.Duration{}, deactivatedAt: map[string]time.Time{}}
+	closeAll, err := r.open(filepath.Join(dir, "bench.db"), log)
+	defer closeAll()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prepare(); err != nil {
+		return nil, err
+	}
+	logStart := len(r.sim.Log())
+	statsStart := r.sim.Stats()
+	if err := r.play(r.schedule()); err != nil {
+		return nil, err
+	}
+	if err := r.measure(r.sim.Log()[logStart:], statsStart); err != nil {
+		return nil, err
+	}
+	r.rep.DeadLetters = countState(ctx, r.st, store.IntentDead)
+	r.rep.BatchMode = r.eng.Status().BatchMode
+	r.rep.WallTime = time.Since(wallStart)
+	return r.rep, nil
+}
 
-	sim, err := simulator.New(simulator.Options{RateLimit: 70, RateWindow: time.Hour, MaxMutations: o.MaxMutations, Now: clk.Now, Profile: o.Profile})
-	if err != nil {
-		return nil, err
+// open starts the simulator (70 requests an hour) and wires the store at
+// path, the service, the budget, the delivery engine and the SCIM handler
+// on the simulated clock. The returned function closes what was opened, also
+// after an error.
+func (r *benchRun) open(path string, log *zap.Logger) (closeAll func(), err error) {
+	var closers []func()
+	closeAll = func() {
+		for _, c := range slices.Backward(closers) {
+			c()
+		}
 	}
-	simTS := httptest.NewServer(sim)
-	defer simTS.Close()
-	st, err := backend.Open(ctx, "sqlite:"+filepath.Join(dir, "bench.db"), log)
-	if err != nil {
-		return nil, err
+	r.clk = simclock.New(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	o := r.o
+	if r.sim, err = simulator.New(simulator.Options{RateLimit: 70, RateWindow: time.Hour, MaxMutations: o.MaxMutations, Now: r.clk.Now, Profile: o.Profile}); err != nil {
+		return closeAll, err
 	}
-	defer st.Close()
-	var eng *delivery.Engine
-	svc, err := bridge.NewService(bridge.Options{Store: st, Now: clk.Now, Logger: log, Mapping: bridge.Mapping{ByName: true}})
-	if err != nil {
-		return nil, err
+	simTS := httptest.NewServer(r.sim)
+	closers = append(closers, simTS.Close)
+	r.simURL = simTS.URL
+	if r.st, err = backend.Open(r.ctx, "sqlite:"+path, log); err != nil {
+		return closeAll, err
 	}
-	budget := delivery.NewBudget(st, 70, time.Hour, o.Reserve, clk.Now, log)
-	client, err := downstream.New(downstream.Options{BaseURL: simTS.URL, AccountUUID: sim.AccountUUID(), Token: simulator.DefaultToken, Gate: budget, Logger: log})
+	closers = append(closers, func() { _ = r.st.Close() })
+	svc, err := bridge.NewService(bridge.Options{Store: r.st, Now: r.clk.Now, Logger: log, Mapping: bridge.Mapping{ByName: true}})
 	if err != nil {
-		return nil, err
+		return closeAll, err
 	}
-	eng, err = delivery.New(delivery.Options{Store: st, Client: client, Budget: budget, Service: svc, Logger: log, Now: clk.Now,
-		MaxBatch: o.MaxBatch, RemovalLinger: o.RemovalLinger, AdditionLinger: o.AdditionLinger, Rand: rand.New(rand.NewPCG(o.Seed, 7)).Float64})
+	budget := delivery.NewBudget(r.st, 70, time.Hour, o.Reserve, r.clk.Now, log)
+	client, err := downstream.New(downstream.Options{BaseURL: r.simURL, AccountUUID: r.sim.AccountUUID(), Token: simulator.DefaultToken, Gate: budget, Logger: log})
 	if err != nil {
-		return nil, err
+		return closeAll, err
+	}
+	if r.eng, err = delivery.New(delivery.Options{Store: r.st, Client: client, Budget: budget, Service: svc, Logger: log, Now: r.clk.Now,
+		MaxBatch: o.MaxBatch, RemovalLinger: o.RemovalLinger, AdditionLinger: o.AdditionLinger, Rand: rand.New(rand.NewPCG(o.Seed, 7)).Float64}); err != nil {
+		return closeAll, err
 	}
 	gin.SetMode(gin.ReleaseMode)
 	tok, err := scim.ParseToken("bench-token-0123456789")
 	if err != nil {
-		return nil, err
+		return closeAll, err
 	}
-	h, err := scim.NewHandler(scim.Options{Service: svc, Tokens: []scim.TokenHash{tok}, Logger: log})
+	r.scim, err = scim.NewHandler(scim.Options{Service: svc, Tokens: []scim.TokenHash{tok}, Logger: log})
+	return closeAll, err
+}
+
+// scimDo sends one SCIM request to the bridge's handler, counts it, and
+// returns the decoded answer; an answer of 300 or more is an error.
+func (r *benchRun) scimDo(method, path, body string) (map[string]any, error) {
+	req := httptest.NewRequestWithContext(r.ctx, method, "http://bridge"+scim.Prefix+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer bench-token-0123456789")
+	req.Header.Set("Content-Type", "application/scim+json")
+	rec := httptest.NewRecorder()
+	r.scim.ServeHTTP(rec, req)
+	r.rep.SCIMRequests++
+	if rec.Code >= 300 {
+		r.rep.SCIMErrors++
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
+	}
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return out, nil
+}
+
+// create creates a user by SCIM and pushes it into the store group, as an
+// IdP does for an assignment.
+func (r *benchRun) create(email string) error {
+	u, err := r.scimDo(http.MethodPost, "/Users", userJSON(email, true))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rep := &benchReport{Options: o, RequestsByPurpose: map[string]int{}}
-	ids := map[string]string{}
-	scimDo := func(method, path, body string) (map[string]any, error) {
-		req := httptest.NewRequestWithContext(ctx, method, "http://bridge"+scim.Prefix+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer bench-token-0123456789")
-		req.Header.Set("Content-Type", "application/scim+json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		rep.SCIMRequests++
-		if rec.Code >= 300 {
-			rep.SCIMErrors++
-			return nil, fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
+	r.ids[email] = u["id"].(string)
+	_, err = r.scimDo(http.MethodPatch, "/Groups/"+r.groupID, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"add","path":"members","value":[{"value":%q,"display":%q}]}]}`, patchOp, r.ids[email], email))
+	return err
+}
+
+// prepare sets the account up as it stands before the run: the store group
+// and the earlier users exist and were delivered, and a reconciliation
+// recorded the account. Then an hour of quiet refills the budget and closes
+// the server's window, and the schedule's clock starts.
+func (r *benchRun) prepare() error {
+	group, err := r.scimDo(http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market"}`)
+	if err != nil {
+		return err
+	}
+	r.groupID = group["id"].(string)
+	for i := range r.o.Earlier {
+		if err := r.create(fmt.Sprintf("earlier%03d@corp.example", i)); err != nil {
+			return err
 		}
-		var out map[string]any
-		_ = json.Unmarshal(rec.Body.Bytes(), &out)
-		return out, nil
 	}
-	group, err := scimDo(http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Plant Market"}`)
-	if err != nil {
-		return nil, err
+	if err := r.deliverEarlier(); err != nil {
+		return err
 	}
-	groupID := group["id"].(string)
-	create := func(email string) error {
-		u, err := scimDo(http.MethodPost, "/Users", userJSON(email, true))
+	if err := r.recordAccount(); err != nil {
+		return err
+	}
+	r.clk.Advance(time.Hour)
+	r.t0 = r.clk.Now()
+	return nil
+}
+
+// deliverEarlier steps the engine on the simulated clock until the outbox
+// is empty.
+func (r *benchRun) deliverEarlier() error {
+	for i := 0; ; i++ {
+		next, err := r.eng.Step(r.ctx)
 		if err != nil {
 			return err
 		}
-		ids[email] = u["id"].(string)
-		_, err = scimDo(http.MethodPatch, "/Groups/"+groupID, fmt.Sprintf(`{"schemas":[%q],"Operations":[{"op":"add","path":"members","value":[{"value":%q,"display":%q}]}]}`, patchOp, ids[email], email))
-		return err
-	}
-	// drain steps the engine on the simulated clock until the outbox is empty
-	// and nothing is scheduled before until (zero: no limit).
-	step := func() (time.Time, error) { return eng.Step(ctx) }
-
-	// Before the run: the earlier users exist and were delivered; a
-	// reconciliation recorded the account. Then an hour of quiet refills the
-	// budget and closes the server's window.
-	for i := range o.Earlier {
-		if err := create(fmt.Sprintf("earlier%03d@corp.example", i)); err != nil {
-			return nil, err
-		}
-	}
-	for i := 0; ; i++ {
-		next, err := step()
-		if err != nil {
-			return nil, err
-		}
-		if pendingCount(ctx, st) == 0 {
-			break
+		if pendingCount(r.ctx, r.st) == 0 {
+			return nil
 		}
 		if i > 10000 {
-			return nil, errors.New("the earlier users were not delivered")
+			return errors.New("the earlier users were not delivered")
 		}
-		clk.Set(next)
+		r.clk.Set(next)
 	}
-	free, err := downstream.New(downstream.Options{BaseURL: simTS.URL, AccountUUID: sim.AccountUUID(), Token: simulator.DefaultToken})
-	if err != nil {
-		return nil, err
-	}
-	clk.Advance(time.Hour)
-	snap, err := known.Read(ctx, free, downstream.PriorityRead, clk.Now)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Update(ctx, func(tx store.Tx) error {
-		return known.Save(ctx, tx, snap, known.Origin{Source: store.SourceOperator, Cause: "bench.listing"})
-	}); err != nil {
-		return nil, err
-	}
-	clk.Advance(time.Hour)
-	t0 := clk.Now()
-	logStart := len(sim.Log())
-	statsStart := sim.Stats()
+}
 
-	// The schedule: joiners uniformly over the arrival window (Okta's pace), each
-	// followed a second later by the group push; leavers at random moments while
-	// joiners are queued.
+// recordAccount reads the account an hour later, outside the budget, and
+// saves it as an operator's listing, as a reconciliation would.
+func (r *benchRun) recordAccount() error {
+	free, err := downstream.New(downstream.Options{BaseURL: r.simURL, AccountUUID: r.sim.AccountUUID(), Token: simulator.DefaultToken})
+	if err != nil {
+		return err
+	}
+	r.clk.Advance(time.Hour)
+	snap, err := known.Read(r.ctx, free, downstream.PriorityRead, r.clk.Now)
+	if err != nil {
+		return err
+	}
+	return r.st.Update(r.ctx, func(tx store.Tx) error {
+		return known.Save(r.ctx, tx, snap, known.Origin{Source: store.SourceOperator, Cause: "bench.listing"})
+	})
+}
+
+// schedule returns the run's SCIM events in time order: joiners uniformly
+// over the arrival window (Okta's pace), each followed a second later by the
+// group push; leavers at random moments while joiners are queued; and every
+// earlier user deactivated during the run. It records each joiner's offset.
+func (r *benchRun) schedule() []benchEvent {
+	o := r.o
 	rng := rand.New(rand.NewPCG(o.Seed, 42))
 	var events []benchEvent
-	joinAt := map[string]time.Duration{}
 	for i := range o.Joiners {
 		email := fmt.Sprintf("joiner%04d@corp.example", i)
 		at := time.Duration(rng.Int64N(int64(o.Arrival)))
 		if o.Scenario == "lone" {
 			at = time.Duration(i) * o.Arrival
 		}
-		joinAt[email] = at
+		r.joinAt[email] = at
 		events = append(events, benchEvent{at: at, email: email, joiner: true})
 	}
 	for _, i := range rng.Perm(o.Joiners)[:o.Leavers] {
 		email := fmt.Sprintf("joiner%04d@corp.example", i)
-		lo := joinAt[email] + 5*time.Second
+		lo := r.joinAt[email] + 5*time.Second
 		hi := o.Arrival + time.Minute
 		events = append(events, benchEvent{at: lo + time.Duration(rng.Int64N(int64(max(hi-lo, time.Second)))), kind: 1, email: email, joiner: true})
 	}
@@ -297,68 +370,87 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 		events = append(events, benchEvent{at: time.Duration(rng.Int64N(int64(o.Arrival + time.Minute))), kind: 1, email: fmt.Sprintf("earlier%03d@corp.example", i)})
 	}
 	sort.SliceStable(events, func(i, j int) bool { return events[i].at < events[j].at })
+	return events
+}
 
-	deactivatedAt := map[string]time.Time{}
-	wake := t0
+// play sends the events at their moments and steps the engine whenever it
+// is due before the next one, until every event is sent and the outbox is
+// empty. It reports progress every five seconds of wall time.
+func (r *benchRun) play(events []benchEvent) error {
+	wake := r.t0
 	k := 0
 	lastTick := time.Now()
 	for {
-		if k == len(events) && pendingCount(ctx, st) == 0 {
-			break
+		if k == len(events) && pendingCount(r.ctx, r.st) == 0 {
+			return nil
 		}
-		nextEvent := t0.Add(1000 * time.Hour)
+		nextEvent := r.t0.Add(1000 * time.Hour)
 		if k < len(events) {
-			nextEvent = t0.Add(events[k].at)
+			nextEvent = r.t0.Add(events[k].at)
 		}
 		if !nextEvent.After(wake) {
-			clk.Set(nextEvent)
-			for k < len(events) && !t0.Add(events[k].at).After(clk.Now()) {
-				ev := events[k]
-				k++
-				if ev.kind == 0 {
-					if err := create(ev.email); err != nil {
-						return nil, err
-					}
-				} else {
-					if _, err := scimDo(http.MethodPatch, "/Users/"+ids[ev.email], activeJSON(false)); err != nil {
-						return nil, err
-					}
-					deactivatedAt[ev.email] = clk.Now()
+			r.clk.Set(nextEvent)
+			for k < len(events) && !r.t0.Add(events[k].at).After(r.clk.Now()) {
+				if err := r.send(events[k]); err != nil {
+					return err
 				}
+				k++
 			}
-			wake = clk.Now()
+			wake = r.clk.Now()
 			continue
 		}
-		clk.Set(wake)
-		next, err := step()
+		r.clk.Set(wake)
+		next, err := r.eng.Step(r.ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if next.Before(clk.Now()) {
-			next = clk.Now()
+		if next.Before(r.clk.Now()) {
+			next = r.clk.Now()
 		}
 		wake = next
-		if time.Since(lastTick) > 5*time.Second && progress != nil {
+		if time.Since(lastTick) > 5*time.Second && r.progress != nil {
 			lastTick = time.Now()
-			fmt.Fprintf(progress, "bench: simulated %s, %d/%d SCIM events, %d pending intents\n",
-				clk.Now().Sub(t0).Round(time.Second), k, len(events), pendingCount(ctx, st))
+			fmt.Fprintf(r.progress, "bench: simulated %s, %d/%d SCIM events, %d pending intents\n",
+				r.clk.Now().Sub(r.t0).Round(time.Second), k, len(events), pendingCount(r.ctx, r.st))
 		}
-		if clk.Now().Sub(t0) > 200*time.Hour {
-			return nil, errors.New("the outbox did not drain within 200 simulated hours")
+		if r.clk.Now().Sub(r.t0) > 200*time.Hour {
+			return errors.New("the outbox did not drain within 200 simulated hours")
 		}
 	}
+}
 
-	// Measure from the simulator's log.
-	evs := sim.Log()[logStart:]
-	joinerReq := map[int]int{}
-	allReq := map[int]bool{}
-	removedAt := map[string]time.Time{}
-	addedAt, storeAt := map[string]time.Time{}, map[string]time.Time{}
-	var last time.Time
+// send sends one event: a create with its group push, or a deactivation,
+// whose moment it records.
+func (r *benchRun) send(ev benchEvent) error {
+	if ev.kind == 0 {
+		return r.create(ev.email)
+	}
+	if _, err := r.scimDo(http.MethodPatch, "/Users/"+r.ids[ev.email], activeJSON(false)); err != nil {
+		return err
+	}
+	r.deactivatedAt[ev.email] = r.clk.Now()
+	return nil
+}
+
+// benchLog is what the simulator's log of a run shows: the mutation
+// requests, and when each user was first added to the account, first given
+// a store and first removed.
+type benchLog struct {
+	joinerReq                   map[int]int
+	allReq                      map[int]bool
+	addedAt, storeAt, removedAt map[string]time.Time
+	last                        time.Time
+}
+
+// readBenchLog reads the simulator's log of a run and counts the joiners'
+// operations into rep.
+func readBenchLog(evs []simulator.Event, rep *benchReport) benchLog {
+	l := benchLog{joinerReq: map[int]int{}, allReq: map[int]bool{},
+		addedAt: map[string]time.Time{}, storeAt: map[string]time.Time{}, removedAt: map[string]time.Time{}}
 	for _, ev := range evs {
-		allReq[ev.Request] = true
-		if ev.At.After(last) {
-			last = ev.At
+		l.allReq[ev.Request] = true
+		if ev.At.After(l.last) {
+			l.last = ev.At
 		}
 		if ev.Code != "" {
 			continue
@@ -366,38 +458,63 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 		switch ev.Field {
 		case "addUserToAccount", "addUserToStore":
 			if strings.HasPrefix(ev.Email, "joiner") {
-				joinerReq[ev.Request]++
+				l.joinerReq[ev.Request]++
 				rep.JoinerOperations++
-				at := addedAt
+				at := l.addedAt
 				if ev.Field == "addUserToStore" {
-					at = storeAt
+					at = l.storeAt
 				}
 				if _, ok := at[ev.Email]; !ok {
 					at[ev.Email] = ev.At
 				}
 			}
 		case "removeUserFromAccount":
-			if _, ok := removedAt[ev.Email]; !ok {
-				removedAt[ev.Email] = ev.At
+			if _, ok := l.removedAt[ev.Email]; !ok {
+				l.removedAt[ev.Email] = ev.At
 			}
 		}
 	}
-	rep.JoinerRequests = len(joinerReq)
+	return l
+}
+
+// measure fills the report from the simulator's log of the run and its
+// request counts since statsStart, and checks the outcome: every leaver
+// removed or never added, every remaining joiner in its store.
+func (r *benchRun) measure(evs []simulator.Event, statsStart simulator.Stats) error {
+	rep := r.rep
+	l := readBenchLog(evs, rep)
+	rep.JoinerRequests = len(l.joinerReq)
 	if rep.JoinerRequests > 0 {
 		rep.OpsPerJoinerRequestAv = float64(rep.JoinerOperations) / float64(rep.JoinerRequests)
 	}
-	stats := sim.Stats()
+	stats := r.sim.Stats()
 	rep.TotalRequests = stats.Counted - statsStart.Counted
 	rep.RateLimited = stats.RateLimited - statsStart.RateLimited
-	rep.RequestsByPurpose["mutations"] = len(allReq)
-	rep.RequestsByPurpose["other"] = rep.TotalRequests - len(allReq)
-	rep.AllAppliedAfter = last.Sub(t0)
-	for email, at := range deactivatedAt {
-		if r, ok := removedAt[email]; ok {
-			rep.LeaverLatencies = append(rep.LeaverLatencies, r.Sub(at))
+	rep.RequestsByPurpose["mutations"] = len(l.allReq)
+	rep.RequestsByPurpose["other"] = rep.TotalRequests - len(l.allReq)
+	rep.AllAppliedAfter = l.last.Sub(r.t0)
+	if err := r.measureLeavers(l.removedAt); err != nil {
+		return err
+	}
+	if err := r.checkJoiners(); err != nil {
+		return err
+	}
+	if r.o.Scenario == "lone" {
+		r.measureJoiners(l.addedAt, l.storeAt)
+	}
+	return nil
+}
+
+// measureLeavers records each leaver's time from deactivation to removal
+// and its percentiles; a leaver never removed must never have been added.
+func (r *benchRun) measureLeavers(removedAt map[string]time.Time) error {
+	rep := r.rep
+	for email, at := range r.deactivatedAt {
+		if rm, ok := removedAt[email]; ok {
+			rep.LeaverLatencies = append(rep.LeaverLatencies, rm.Sub(at))
 			rep.LeaversRemoved++
-		} else if _, inBC := bcStores(sim)[email]; inBC {
-			return nil, fmt.Errorf("leaver %s still in BigCommerce", email)
+		} else if _, inBC := bcStores(r.sim)[email]; inBC {
+			return fmt.Errorf("leaver %s still in BigCommerce", email)
 		} else {
 			rep.LeaversCancelled++
 		}
@@ -408,31 +525,37 @@ func benchDelivery(ctx context.Context, o benchOptions, log *zap.Logger, progres
 		rep.LeaverP50 = rep.LeaverLatencies[n/2]
 		rep.LeaverP95 = rep.LeaverLatencies[min(n-1, n*95/100)]
 	}
-	// Every joiner that was not deactivated is in BigCommerce with its store.
-	bc := bcStores(sim)
-	for email := range joinAt {
-		if _, left := deactivatedAt[email]; left {
+	return nil
+}
+
+// checkJoiners reports a joiner that was not deactivated and is not in
+// BigCommerce with its store.
+func (r *benchRun) checkJoiners() error {
+	bc := bcStores(r.sim)
+	for email := range r.joinAt {
+		if _, left := r.deactivatedAt[email]; left {
 			continue
 		}
 		if !sameSet(bc[email], []string{"abc123"}) {
-			return nil, fmt.Errorf("joiner %s not delivered: %v", email, bc[email])
+			return fmt.Errorf("joiner %s not delivered: %v", email, bc[email])
 		}
 	}
-	if o.Scenario == "lone" {
-		for i := range o.Joiners {
-			email := fmt.Sprintf("joiner%04d@corp.example", i)
-			// The group push follows the create by a second (create()).
-			join := t0.Add(joinAt[email])
-			rep.JoinerLatencies = append(rep.JoinerLatencies, addedAt[email].Sub(join))
-			rep.StoreLatencies = append(rep.StoreLatencies, storeAt[email].Sub(join))
-			rep.JoinerMax = max(rep.JoinerMax, addedAt[email].Sub(join))
-			rep.StoreMax = max(rep.StoreMax, storeAt[email].Sub(join))
-		}
+	return nil
+}
+
+// measureJoiners records, per joiner in order, the time from its create to
+// its account addition and to its store access (lone scenario).
+func (r *benchRun) measureJoiners(addedAt, storeAt map[string]time.Time) {
+	rep := r.rep
+	for i := range r.o.Joiners {
+		email := fmt.Sprintf("joiner%04d@corp.example", i)
+		// The group push follows the create by a second (create()).
+		join := r.t0.Add(r.joinAt[email])
+		rep.JoinerLatencies = append(rep.JoinerLatencies, addedAt[email].Sub(join))
+		rep.StoreLatencies = append(rep.StoreLatencies, storeAt[email].Sub(join))
+		rep.JoinerMax = max(rep.JoinerMax, addedAt[email].Sub(join))
+		rep.StoreMax = max(rep.StoreMax, storeAt[email].Sub(join))
 	}
-	rep.DeadLetters = countState(ctx, st, store.IntentDead)
-	rep.BatchMode = eng.Status().BatchMode
-	rep.WallTime = time.Since(wallStart)
-	return rep, nil
 }
 
 func pendingCount(ctx context.Context, st store.Store) int {

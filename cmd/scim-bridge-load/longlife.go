@@ -196,44 +196,12 @@ func longlife(ctx context.Context, o longlifeOptions, progress io.Writer) (*long
 	pruned := retention.Result{}
 	lastTick := time.Now()
 	for day := 1; day <= o.Days; day++ {
-		r.clk.Set(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).Add(time.Duration(day) * 24 * time.Hour))
-		measure := day == startDay || day == o.Days
-		var before []bridge.Desired
-		if measure {
-			if before, err = r.svc.Desired(ctx); err != nil {
-				return nil, err
-			}
-		}
-		if err := r.traffic(day); err != nil {
-			return nil, fmt.Errorf("day %d: %w", day, err)
-		}
-		var steps *longlifeSample
-		if measure {
-			steps = &longlifeSample{}
-			if err := r.stepTimes(before, steps); err != nil {
-				return nil, fmt.Errorf("day %d: delivery steps: %w", day, err)
-			}
-		}
-		r.clk.Set(r.clk.Now().Add(time.Hour))
-		if err := r.settle(); err != nil {
-			return nil, fmt.Errorf("day %d: settle: %w", day, err)
-		}
-		res, err := r.pruner.Once(ctx)
+		res, err := r.runDay(day, day == startDay || day == o.Days, maintain)
 		if err != nil {
-			return nil, fmt.Errorf("day %d: prune: %w", day, err)
+			return nil, err
 		}
 		for k, n := range res {
 			pruned[k] += n
-		}
-		if err := maintain(); err != nil {
-			return nil, fmt.Errorf("day %d: database maintenance: %w", day, err)
-		}
-		if measure {
-			s, err := r.sample(day, steps)
-			if err != nil {
-				return nil, err
-			}
-			r.rep.Samples = append(r.rep.Samples, s)
 		}
 		if progress != nil && time.Since(lastTick) > 15*time.Second {
 			lastTick = time.Now()
@@ -244,6 +212,50 @@ func longlife(ctx context.Context, o longlifeOptions, progress io.Writer) (*long
 	r.rep.Pruned = pruned
 	r.rep.WallTime = time.Since(wall)
 	return r.rep, nil
+}
+
+// runDay simulates one day: its traffic, delivery settling an hour later,
+// a pruning pass and the database's maintenance. On a measured day it also
+// times delivery steps and samples the store and memory. It returns what the
+// pruning deleted.
+func (r *llRun) runDay(day int, measure bool, maintain func() error) (retention.Result, error) {
+	r.clk.Set(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).Add(time.Duration(day) * 24 * time.Hour))
+	var before []bridge.Desired
+	if measure {
+		var err error
+		if before, err = r.svc.Desired(r.ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.traffic(day); err != nil {
+		return nil, fmt.Errorf("day %d: %w", day, err)
+	}
+	var steps *longlifeSample
+	if measure {
+		steps = &longlifeSample{}
+		if err := r.stepTimes(before, steps); err != nil {
+			return nil, fmt.Errorf("day %d: delivery steps: %w", day, err)
+		}
+	}
+	r.clk.Set(r.clk.Now().Add(time.Hour))
+	if err := r.settle(); err != nil {
+		return nil, fmt.Errorf("day %d: settle: %w", day, err)
+	}
+	res, err := r.pruner.Once(r.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("day %d: prune: %w", day, err)
+	}
+	if err := maintain(); err != nil {
+		return nil, fmt.Errorf("day %d: database maintenance: %w", day, err)
+	}
+	if measure {
+		s, err := r.sample(day, steps)
+		if err != nil {
+			return nil, err
+		}
+		r.rep.Samples = append(r.rep.Samples, s)
+	}
+	return res, nil
 }
 
 // openLonglifeStore opens a fresh store and returns a function measuring

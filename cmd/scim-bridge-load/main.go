@@ -6,16 +6,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
-	"syscall"
-	"text/tabwriter"
 
 	"github.com/scim-bridge/scim-bridge/bridge/downstream/simulator"
 	"github.com/scim-bridge/scim-bridge/cmd/internal/cli"
@@ -31,10 +27,12 @@ const (
 	exitUsage = cli.ExitUsage
 )
 
+// command is one row of the command table. run returns the process exit
+// status.
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	run     cli.RunFunc
 }
 
 func commands() []command {
@@ -48,42 +46,17 @@ func commands() []command {
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+// run dispatches args (without the program name) and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		usage(stdout)
-		return exitOK
+	d := cli.Dispatcher{
+		Program:  "scim-bridge-load",
+		Synopsis: "scim-bridge-load COMMAND [flags]",
+		Footer:   `Run "scim-bridge-load COMMAND -h" for a command's flags.`,
 	}
 	for _, c := range commands() {
-		if c.name == args[0] {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			if len(args) > 1 && slices.Contains([]string{"-h", "-help", "--help"}, args[1]) {
-				// Help goes to standard output and ends with status 0.
-				if code := c.run(ctx, args[1:], stdout, stdout); code != exitUsage {
-					return code
-				}
-				return exitOK
-			}
-			return c.run(ctx, args[1:], stdout, stderr)
-		}
+		d.Commands = append(d.Commands, cli.Command{Name: c.name, Summary: c.summary, Run: c.run})
 	}
-	fmt.Fprintf(stderr, "scim-bridge-load: unknown command %q; run \"scim-bridge-load help\" for the list\n", args[0])
-	return exitUsage
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: scim-bridge-load COMMAND [flags]\n\nCommands:")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, c := range commands() {
-		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
-	}
-	_ = tw.Flush()
-	fmt.Fprintln(w, "\nRun \"scim-bridge-load COMMAND -h\" for a command's flags.")
+	return d.Run(args, stdout, stderr)
 }
 
 // parseFlags is cli.ParseFlags for this program.

@@ -194,30 +194,11 @@ Flags:`)
 		fmt.Fprintln(stderr, "scim-bridge-load soak: --output must be text or json")
 		return exitUsage
 	}
-	var logOut io.Writer
-	if *logFile != "" {
-		f, err := os.Create(*logFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "scim-bridge-load soak: %v\n", err)
-			return exitError
-		}
-		defer f.Close()
-		bw := bufio.NewWriter(f)
-		defer bw.Flush()
-		logOut = &lockedWriter{w: bw}
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintf(stderr, "scim-bridge-load soak: %v\n", err)
-			return exitError
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "scim-bridge-load soak: %v\n", err)
-			return exitError
-		}
-		defer pprof.StopCPUProfile()
+	logOut, closeOutputs, err := openSoakOutputs(*logFile, *cpuProfile)
+	defer closeOutputs()
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-bridge-load soak: %v\n", err)
+		return exitError
 	}
 	rep, err := soak(ctx, o, logOut, stderr)
 	if err != nil {
@@ -226,15 +207,54 @@ Flags:`)
 	}
 	writeReport(stdout, *output, rep, func() { printSoak(stdout, rep) })
 	if rep.failed() {
-		fmt.Fprintf(stderr, "scim-bridge-load soak: FAILED: %d requests, %d 5xx, %d without answer, %d unexpected statuses",
-			rep.Requests, rep.ServerErrors, rep.TransportErrors, rep.Unexpected)
-		if rep.BridgeError != "" {
-			fmt.Fprintf(stderr, "; the bridge stopped with: %s", rep.BridgeError)
-		}
-		fmt.Fprintln(stderr)
+		printSoakFailure(stderr, rep)
 		return exitError
 	}
 	return exitOK
+}
+
+// openSoakOutputs opens what the soak flags ask for: the bridge's log in
+// logFile, buffered, and a CPU profile in cpuProfile, started. closeAll
+// stops the profile, flushes the log and closes both, also after an error.
+func openSoakOutputs(logFile, cpuProfile string) (logOut io.Writer, closeAll func(), err error) {
+	var closers []func()
+	closeAll = func() {
+		for _, c := range slices.Backward(closers) {
+			c()
+		}
+	}
+	if logFile != "" {
+		f, err := os.Create(logFile)
+		if err != nil {
+			return nil, closeAll, err
+		}
+		closers = append(closers, func() { _ = f.Close() })
+		bw := bufio.NewWriter(f)
+		closers = append(closers, func() { _ = bw.Flush() })
+		logOut = &lockedWriter{w: bw}
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return logOut, closeAll, err
+		}
+		closers = append(closers, func() { _ = f.Close() })
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return logOut, closeAll, err
+		}
+		closers = append(closers, pprof.StopCPUProfile)
+	}
+	return logOut, closeAll, nil
+}
+
+// printSoakFailure says on w which soak targets the run broke.
+func printSoakFailure(w io.Writer, rep *soakReport) {
+	fmt.Fprintf(w, "scim-bridge-load soak: FAILED: %d requests, %d 5xx, %d without answer, %d unexpected statuses",
+		rep.Requests, rep.ServerErrors, rep.TransportErrors, rep.Unexpected)
+	if rep.BridgeError != "" {
+		fmt.Fprintf(w, "; the bridge stopped with: %s", rep.BridgeError)
+	}
+	fmt.Fprintln(w)
 }
 
 // soak runs the bridge and the clients and measures. logOut, when set, receives
@@ -243,19 +263,11 @@ func soak(ctx context.Context, o soakOptions, logOut, progress io.Writer) (*soak
 	if o.LogLevel == "" {
 		o.LogLevel = "info"
 	}
-	database := o.Database
-	if database == "" {
-		dir, err := os.MkdirTemp("", "scim-bridge-soak-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		database = "sqlite:" + filepath.Join(dir, "soak.db")
+	database, cleanup, err := soakDatabase(o)
+	if err != nil {
+		return nil, err
 	}
-	storeType, _, _ := strings.Cut(strings.ToLower(database), ":")
-	if storeType == "postgresql" {
-		storeType = "postgres"
-	}
+	defer cleanup()
 
 	// BigCommerce's real budget: delivery runs as in production, within 70
 	// requests an hour; the soak measures the SCIM side.
@@ -276,6 +288,103 @@ func soak(ctx context.Context, o soakOptions, logOut, progress io.Writer) (*soak
 	token := "soak-" + hex.EncodeToString(raw[:])
 	runID := hex.EncodeToString(raw[:3])
 
+	tally := newLogTally()
+	b, err := startSoakBridge(ctx, o, database, token, sim, simLn.Addr().String(), tally, logOut)
+	if err != nil {
+		return nil, err
+	}
+	defer b.stop()
+
+	setup := newSoakClient(-1, b.base, token, runID, nil, o, nil)
+	if err := setup.waitReady(ctx, b.done); err != nil {
+		return nil, err
+	}
+	groups, err := setup.sharedGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	rep := &soakReport{Options: o, Store: soakStoreType(database), DurationSeconds: o.Duration.Seconds(), Statuses: map[string]int{},
+		Kinds: map[string]kindSummary{}}
+	runtime.GC()
+	rep.MemoryBefore = sampleMemory()
+	stopSampling := sampleMemoryPeak(ctx, rep.MemoryBefore)
+	shared := &soakShared{groups: groups}
+	start := time.Now()
+	stopProgress := reportSoakProgress(ctx, progress, start, shared)
+	clients := runSoakClients(ctx, o, b.base, token, runID, groups, shared, start.Add(o.Duration))
+	elapsed := time.Since(start)
+	peak := stopSampling()
+	stopProgress()
+	rep.addMemoryAfter(peak)
+	rep.Interrupted = ctx.Err() != nil
+	if n, err := b.app.CountIntents(context.WithoutCancel(ctx), store.IntentPending); err == nil {
+		rep.OutboxPending = n
+	} else {
+		rep.OutboxPending = -1
+	}
+	if runErr := b.stop(); runErr != nil {
+		rep.BridgeError = runErr.Error()
+	}
+	st := sim.Stats()
+	rep.Downstream.Requests, rep.Downstream.RateLimited = st.Counted, st.RateLimited
+
+	rep.ElapsedSeconds = elapsed.Seconds()
+	rep.addClients(clients)
+	rep.addShared(shared, tally, elapsed)
+	return rep, nil
+}
+
+// soakStoreType names the store of a database URL for the report: sqlite
+// or postgres.
+func soakStoreType(database string) string {
+	storeType, _, _ := strings.Cut(strings.ToLower(database), ":")
+	if storeType == "postgresql" {
+		return "postgres"
+	}
+	return storeType
+}
+
+// addMemoryAfter records memory as the clients stop: a sample, the peak
+// with that sample, and the heap in use after a GC.
+func (r *soakReport) addMemoryAfter(peak memSample) {
+	r.MemoryAfter = sampleMemory()
+	r.MemoryPeak = memSample{RSSBytes: max(peak.RSSBytes, r.MemoryAfter.RSSBytes), HeapInuseBytes: max(peak.HeapInuseBytes, r.MemoryAfter.HeapInuseBytes)}
+	runtime.GC()
+	r.HeapAfterGC = sampleMemory().HeapInuseBytes
+}
+
+// soakDatabase returns the store a soak runs on: o.Database as is, or a
+// fresh SQLite file in a temporary directory that cleanup removes.
+func soakDatabase(o soakOptions) (database string, cleanup func(), err error) {
+	if o.Database != "" {
+		return o.Database, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "scim-bridge-soak-")
+	if err != nil {
+		return "", nil, err
+	}
+	return "sqlite:" + filepath.Join(dir, "soak.db"), func() { _ = os.RemoveAll(dir) }, nil
+}
+
+// soakBridge is the whole bridge a soak runs against, serving SCIM and
+// telemetry on 127.0.0.1.
+type soakBridge struct {
+	app *app.App
+	// base is the SCIM base URL.
+	base    string
+	stopApp context.CancelFunc
+	// done receives what the bridge's Run returned.
+	done    chan error
+	stopped bool
+	runErr  error
+}
+
+// startSoakBridge configures the bridge as production would, on the store
+// database and against the simulator at simAddr within 70 requests an
+// hour, with one SCIM token for all clients, and starts it. Its log goes
+// through tally to logOut.
+func startSoakBridge(ctx context.Context, o soakOptions, database, token string, sim *simulator.Server, simAddr string, tally *logTally, logOut io.Writer) (*soakBridge, error) {
 	scimLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -285,63 +394,59 @@ func soak(ctx context.Context, o soakOptions, logOut, progress io.Writer) (*soak
 		_ = scimLn.Close()
 		return nil, err
 	}
-	cfg := config.Default()
-	cfg.Listen, cfg.TelemetryListen = scimLn.Addr().String(), telLn.Addr().String()
-	cfg.Database = config.Secret(database)
-	cfg.SCIM.Tokens = []config.Secret{config.Secret(token)}
-	cfg.SCIM.RequestsPerSecond = 0 // one token for all clients: no per-token limit
-	cfg.BigCommerce.APIURL = "http://" + simLn.Addr().String()
-	cfg.BigCommerce.AccountUUID = sim.AccountUUID()
-	cfg.BigCommerce.Token = config.Secret(simulator.DefaultToken)
-	cfg.BigCommerce.RateLimit = "70/1h"
-	cfg.Log.Level = o.LogLevel
+	cfg := soakConfig(o, database, token, sim, simAddr, scimLn.Addr().String(), telLn.Addr().String())
 	if err := cfg.Validate(); err != nil {
 		_, _ = scimLn.Close(), telLn.Close()
 		return nil, fmt.Errorf("soak configuration: %w", err)
 	}
-	tally := newLogTally()
 	log, err := tally.logger(cfg.Log, logOut)
 	if err != nil {
 		_, _ = scimLn.Close(), telLn.Close()
 		return nil, err
 	}
-
 	appCtx, stopApp := context.WithCancel(ctx)
-	defer stopApp()
 	a, err := app.New(appCtx, cfg, log, app.Options{Version: version})
 	if err != nil {
+		stopApp()
 		_, _ = scimLn.Close(), telLn.Close()
 		return nil, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(appCtx, scimLn, telLn) }()
-	var runErr error
-	bridgeStopped := false
-	stopBridge := func() {
-		if !bridgeStopped {
-			bridgeStopped = true
-			stopApp()
-			runErr = <-done
-		}
-	}
-	defer stopBridge()
+	b := &soakBridge{app: a, base: "http://" + cfg.Listen + scim.Prefix, stopApp: stopApp, done: make(chan error, 1)}
+	go func() { b.done <- a.Run(appCtx, scimLn, telLn) }()
+	return b, nil
+}
 
-	base := "http://" + cfg.Listen + scim.Prefix
-	setup := newSoakClient(-1, base, token, runID, nil, o, nil)
-	if err := setup.waitReady(ctx, done); err != nil {
-		return nil, err
-	}
-	groups, err := setup.sharedGroups(ctx)
-	if err != nil {
-		return nil, err
-	}
+// soakConfig is the bridge's configuration for a soak.
+func soakConfig(o soakOptions, database, token string, sim *simulator.Server, simAddr, scimAddr, telAddr string) config.Config {
+	cfg := config.Default()
+	cfg.Listen, cfg.TelemetryListen = scimAddr, telAddr
+	cfg.Database = config.Secret(database)
+	cfg.SCIM.Tokens = []config.Secret{config.Secret(token)}
+	cfg.SCIM.RequestsPerSecond = 0 // one token for all clients: no per-token limit
+	cfg.BigCommerce.APIURL = "http://" + simAddr
+	cfg.BigCommerce.AccountUUID = sim.AccountUUID()
+	cfg.BigCommerce.Token = config.Secret(simulator.DefaultToken)
+	cfg.BigCommerce.RateLimit = "70/1h"
+	cfg.Log.Level = o.LogLevel
+	return cfg
+}
 
-	rep := &soakReport{Options: o, Store: storeType, DurationSeconds: o.Duration.Seconds(), Statuses: map[string]int{},
-		Kinds: map[string]kindSummary{}}
-	runtime.GC()
-	rep.MemoryBefore = sampleMemory()
-	peak := rep.MemoryBefore
-	sampleCtx, stopSampling := context.WithCancel(ctx)
+// stop stops the bridge once and returns the error its Run returned; later
+// calls return the same.
+func (b *soakBridge) stop() error {
+	if !b.stopped {
+		b.stopped = true
+		b.stopApp()
+		b.runErr = <-b.done
+	}
+	return b.runErr
+}
+
+// sampleMemoryPeak samples memory once a second, from the sample start on,
+// until the returned stop, which returns the highest RSS and heap seen.
+func sampleMemoryPeak(ctx context.Context, start memSample) (stop func() memSample) {
+	ctx, cancel := context.WithCancel(ctx)
+	peak := start
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
@@ -349,7 +454,7 @@ func soak(ctx context.Context, o soakOptions, logOut, progress io.Writer) (*soak
 		defer t.Stop()
 		for {
 			select {
-			case <-sampleCtx.Done():
+			case <-ctx.Done():
 				return
 			case <-t.C:
 				m := sampleMemory()
@@ -357,28 +462,25 @@ func soak(ctx context.Context, o soakOptions, logOut, progress io.Writer) (*soak
 			}
 		}
 	}()
-
-	shared := &soakShared{groups: groups}
-	clients := make([]*soakClient, o.Clients)
-	start := time.Now()
-	end := start.Add(o.Duration)
-	var wg sync.WaitGroup
-	for i := range clients {
-		clients[i] = newSoakClient(i, base, token, runID, groups, o, shared)
-		wg.Add(1)
-		go func(c *soakClient) {
-			defer wg.Done()
-			c.loop(ctx, end)
-		}(clients[i])
+	return func() memSample {
+		cancel()
+		<-sampled
+		return peak
 	}
-	progressDone := make(chan struct{})
+}
+
+// reportSoakProgress writes the counters to progress (when not nil) every
+// ten seconds until the returned stop.
+func reportSoakProgress(ctx context.Context, progress io.Writer, start time.Time, shared *soakShared) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
-		defer close(progressDone)
+		defer close(done)
 		t := time.NewTicker(10 * time.Second)
 		defer t.Stop()
 		for {
 			select {
-			case <-sampleCtx.Done():
+			case <-ctx.Done():
 				return
 			case <-t.C:
 				if progress != nil {
@@ -389,29 +491,32 @@ func soak(ctx context.Context, o soakOptions, logOut, progress io.Writer) (*soak
 			}
 		}
 	}()
-	wg.Wait()
-	elapsed := time.Since(start)
-	stopSampling()
-	<-sampled
-	<-progressDone
-	rep.MemoryAfter = sampleMemory()
-	rep.MemoryPeak = memSample{RSSBytes: max(peak.RSSBytes, rep.MemoryAfter.RSSBytes), HeapInuseBytes: max(peak.HeapInuseBytes, rep.MemoryAfter.HeapInuseBytes)}
-	runtime.GC()
-	rep.HeapAfterGC = sampleMemory().HeapInuseBytes
-	rep.Interrupted = ctx.Err() != nil
-	if n, err := a.CountIntents(context.WithoutCancel(ctx), store.IntentPending); err == nil {
-		rep.OutboxPending = n
-	} else {
-		rep.OutboxPending = -1
+	return func() {
+		cancel()
+		<-done
 	}
-	stopBridge()
-	if runErr != nil {
-		rep.BridgeError = runErr.Error()
-	}
-	st := sim.Stats()
-	rep.Downstream.Requests, rep.Downstream.RateLimited = st.Counted, st.RateLimited
+}
 
-	rep.ElapsedSeconds = elapsed.Seconds()
+// runSoakClients runs o.Clients clients against the bridge at base until
+// end and returns them once all have stopped.
+func runSoakClients(ctx context.Context, o soakOptions, base, token, runID string, groups []soakGroup, shared *soakShared, end time.Time) []*soakClient {
+	clients := make([]*soakClient, o.Clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		clients[i] = newSoakClient(i, base, token, runID, groups, o, shared)
+		wg.Add(1)
+		go func(c *soakClient) {
+			defer wg.Done()
+			c.loop(ctx, end)
+		}(clients[i])
+	}
+	wg.Wait()
+	return clients
+}
+
+// addClients adds the clients' latencies, statuses and user counts to the
+// report, overall and per kind of request.
+func (r *soakReport) addClients(clients []*soakClient) {
 	all := []time.Duration{}
 	byKind := map[string][]time.Duration{}
 	for _, c := range clients {
@@ -420,39 +525,43 @@ func soak(ctx context.Context, o soakOptions, logOut, progress io.Writer) (*soak
 			all = append(all, ds...)
 		}
 		for k, codes := range c.statuses {
-			ks := rep.Kinds[k]
+			ks := r.Kinds[k]
 			if ks.Statuses == nil {
 				ks.Statuses = map[string]int{}
 			}
 			for code, n := range codes {
 				ks.Statuses[code] += n
-				rep.Statuses[code] += n
+				r.Statuses[code] += n
 			}
-			rep.Kinds[k] = ks
+			r.Kinds[k] = ks
 		}
-		rep.UsersCreated += c.created
-		rep.UsersDeleted += c.deleted
+		r.UsersCreated += c.created
+		r.UsersDeleted += c.deleted
 	}
 	for k, ds := range byKind {
-		ks := rep.Kinds[k]
+		ks := r.Kinds[k]
 		ks.Latency = summarize(ds)
-		rep.Kinds[k] = ks
+		r.Kinds[k] = ks
 	}
-	rep.Latency = summarize(all)
-	rep.Requests = int(shared.requests.Load())
-	rep.PerSecond = float64(rep.Requests) / elapsed.Seconds()
-	rep.ServerErrors = int(shared.serverErrors.Load())
-	rep.TransportErrors = int(shared.transportErrors.Load())
-	rep.Unexpected = int(shared.unexpected.Load())
-	rep.Failures = shared.failures
-	for i := range rep.Failures {
-		rep.Failures[i].Log = tally.forRequest(rep.Failures[i].RequestID)
-	}
-	rep.LogCounts, rep.LogSamples = tally.snapshot()
-	return rep, nil
+	r.Latency = summarize(all)
 }
 
-// soakShared is what the clients share: the groups and the counters.
+// addShared adds the clients' shared counters and failures to the report,
+// each failure with the bridge's log entries for its request, and the log
+// counts.
+func (r *soakReport) addShared(shared *soakShared, tally *logTally, elapsed time.Duration) {
+	r.Requests = int(shared.requests.Load())
+	r.PerSecond = float64(r.Requests) / elapsed.Seconds()
+	r.ServerErrors = int(shared.serverErrors.Load())
+	r.TransportErrors = int(shared.transportErrors.Load())
+	r.Unexpected = int(shared.unexpected.Load())
+	r.Failures = shared.failures
+	for i := range r.Failures {
+		r.Failures[i].Log = tally.forRequest(r.Failures[i].RequestID)
+	}
+	r.LogCounts, r.LogSamples = tally.snapshot()
+}
+
 type soakShared struct {
 	groups          []soakGroup
 	requests        atomic.Int64

@@ -60,66 +60,18 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, `scim-bridge dead-letters: --output must be "text" or "json"`)
 		return exitUsage
 	}
-	var only map[int64]bool
-	if *retry != "" && *retry != "all" {
-		only = map[int64]bool{}
-		for _, s := range strings.Split(*retry, ",") {
-			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-			if err != nil {
-				fmt.Fprintf(stderr, "scim-bridge dead-letters: --retry: %q is not a sequence number; give \"all\" or numbers from the list\n", s)
-				return exitUsage
-			}
-			only[n] = true
-		}
+	only, bad, ok := parseRetrySeqs(*retry)
+	if !ok {
+		fmt.Fprintf(stderr, "scim-bridge dead-letters: --retry: %q is not a sequence number; give \"all\" or numbers from the list\n", bad)
+		return exitUsage
 	}
 	d, code := openDeps(ctx, &cf, "dead-letters", stderr)
 	if d == nil {
 		return code
 	}
 	defer func() { _ = d.Close() }()
-	log := d.Log
 
-	var dead, retried []store.Intent
-	var unknown []int64
-	err := d.Store.Update(ctx, func(tx store.Tx) error {
-		retried, unknown = retried[:0], nil
-		var err error
-		if dead, err = tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentDead}}); err != nil {
-			return err
-		}
-		if *retry == "" {
-			return nil
-		}
-		if missing := notDead(only, dead); len(missing) > 0 {
-			unknown = missing
-			return errNotDead
-		}
-		now := time.Now().UTC()
-		for _, in := range dead {
-			if only != nil && !only[in.Seq] {
-				continue
-			}
-			in.State, in.Attempts, in.NextAttemptAt, in.LastError, in.DoneAt = store.IntentPending, 0, time.Time{}, "", time.Time{}
-			if err := tx.UpdateIntent(ctx, in, store.IntentDead); err != nil {
-				return err
-			}
-			if in.UserID != "" {
-				if u, err := tx.GetUser(ctx, in.UserID); err == nil {
-					s := u.Sync
-					s.State, s.LastError = store.SyncPending, ""
-					if err := tx.SetUserSync(ctx, u.ID, s); err != nil {
-						return err
-					}
-				}
-			}
-			retried = append(retried, in)
-		}
-		if len(retried) == 0 {
-			return nil
-		}
-		return tx.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "operator", Action: "intent.retry", ResourceType: "Intent",
-			Detail: fmt.Sprintf("retried=%d", len(retried))})
-	})
+	dead, retried, unknown, err := listDeadLetters(ctx, d.Store, *retry != "", only)
 	if errors.Is(err, errNotDead) {
 		seqs := make([]string, len(unknown))
 		for i, n := range unknown {
@@ -134,50 +86,136 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 		return exitError
 	}
 	if *retry != "" {
-		log.Info("dead letters requeued", zap.Int("count", len(retried)))
+		d.Log.Info("dead letters requeued", zap.Int("count", len(retried)))
 	}
 	if *output == "json" {
-		type item struct {
-			Seq       int64     `json:"seq"`
-			Kind      string    `json:"kind"`
-			Email     string    `json:"email"`
-			Store     string    `json:"store,omitempty"`
-			UserID    string    `json:"scimUserId,omitempty"`
-			Reason    string    `json:"reason"`
-			Attempts  int       `json:"attempts"`
-			CreatedAt time.Time `json:"createdAt"`
-			DeadAt    time.Time `json:"deadAt"`
-			Retried   bool      `json:"retried"`
+		writeDeadLettersJSON(stdout, dead, retried)
+	} else {
+		printDeadLetters(stdout, dead, retried, *retry != "")
+	}
+	return exitOK
+}
+
+// parseRetrySeqs parses the --retry value: "" or "all" select every dead
+// letter (only is nil), else a comma-separated list of sequence numbers. ok
+// is false, with the bad entry, when one is not a number.
+func parseRetrySeqs(retry string) (only map[int64]bool, bad string, ok bool) {
+	if retry == "" || retry == "all" {
+		return nil, "", true
+	}
+	only = map[int64]bool{}
+	for _, s := range strings.Split(retry, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, s, false
 		}
-		re := map[int64]bool{}
-		for _, in := range retried {
-			re[in.Seq] = true
+		only[n] = true
+	}
+	return only, "", true
+}
+
+// listDeadLetters lists the dead letters and, with retry, requeues those in
+// only (all when only is nil) in the same transaction, with one audit event.
+// When a requested sequence number is not a dead letter it returns
+// errNotDead with those numbers in unknown, and nothing is requeued.
+func listDeadLetters(ctx context.Context, st store.Store, retry bool, only map[int64]bool) (dead, retried []store.Intent, unknown []int64, err error) {
+	err = st.Update(ctx, func(tx store.Tx) error {
+		retried, unknown = retried[:0], nil
+		var err error
+		if dead, err = tx.ListIntents(ctx, store.IntentFilter{States: []store.IntentState{store.IntentDead}}); err != nil {
+			return err
 		}
-		items := []item{}
+		if !retry {
+			return nil
+		}
+		if missing := notDead(only, dead); len(missing) > 0 {
+			unknown = missing
+			return errNotDead
+		}
+		now := time.Now().UTC()
 		for _, in := range dead {
-			items = append(items, item{in.Seq, string(in.Kind), in.Email, in.StoreHash, in.UserID, in.LastError, in.Attempts, in.CreatedAt, in.DoneAt, re[in.Seq]})
+			if only != nil && !only[in.Seq] {
+				continue
+			}
+			if err := requeue(ctx, tx, in); err != nil {
+				return err
+			}
+			retried = append(retried, in)
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"deadLetters": items, "retried": len(retried)})
-		return exitOK
+		if len(retried) == 0 {
+			return nil
+		}
+		return tx.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "operator", Action: "intent.retry", ResourceType: "Intent",
+			Detail: fmt.Sprintf("retried=%d", len(retried))})
+	})
+	return dead, retried, unknown, err
+}
+
+// requeue puts a dead letter back in the queue with its attempts reset, and
+// marks its user's sync pending again when the user still exists.
+func requeue(ctx context.Context, tx store.Tx, in store.Intent) error {
+	in.State, in.Attempts, in.NextAttemptAt, in.LastError, in.DoneAt = store.IntentPending, 0, time.Time{}, "", time.Time{}
+	if err := tx.UpdateIntent(ctx, in, store.IntentDead); err != nil {
+		return err
 	}
+	if in.UserID == "" {
+		return nil
+	}
+	u, err := tx.GetUser(ctx, in.UserID)
+	if err != nil {
+		return nil // the user is gone: no sync state to reset
+	}
+	s := u.Sync
+	s.State, s.LastError = store.SyncPending, ""
+	return tx.SetUserSync(ctx, u.ID, s)
+}
+
+// writeDeadLettersJSON writes the dead letters as JSON, each marked when
+// this run requeued it.
+func writeDeadLettersJSON(w io.Writer, dead, retried []store.Intent) {
+	type item struct {
+		Seq       int64     `json:"seq"`
+		Kind      string    `json:"kind"`
+		Email     string    `json:"email"`
+		Store     string    `json:"store,omitempty"`
+		UserID    string    `json:"scimUserId,omitempty"`
+		Reason    string    `json:"reason"`
+		Attempts  int       `json:"attempts"`
+		CreatedAt time.Time `json:"createdAt"`
+		DeadAt    time.Time `json:"deadAt"`
+		Retried   bool      `json:"retried"`
+	}
+	re := map[int64]bool{}
+	for _, in := range retried {
+		re[in.Seq] = true
+	}
+	items := []item{}
+	for _, in := range dead {
+		items = append(items, item{in.Seq, string(in.Kind), in.Email, in.StoreHash, in.UserID, in.LastError, in.Attempts, in.CreatedAt, in.DoneAt, re[in.Seq]})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(map[string]any{"deadLetters": items, "retried": len(retried)})
+}
+
+// printDeadLetters writes the dead letters as a table, then what was
+// requeued or, when nothing was asked, how to retry.
+func printDeadLetters(w io.Writer, dead, retried []store.Intent, retry bool) {
 	if len(dead) == 0 {
-		fmt.Fprintln(stdout, "No dead letters: every accepted change was delivered or is still queued.")
-		return exitOK
+		fmt.Fprintln(w, "No dead letters: every accepted change was delivered or is still queued.")
+		return
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tKIND\tEMAIL\tSTORE\tREASON\tATTEMPTS\tDEAD SINCE")
 	for _, in := range dead {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", in.Seq, in.Kind, in.Email, in.StoreHash, in.LastError, in.Attempts, in.DoneAt.Format(time.RFC3339))
 	}
 	_ = tw.Flush()
-	if *retry != "" {
-		fmt.Fprintf(stdout, "\nRequeued %s of %d; the leader's delivery engine sends them within its budget.\n", countOf(len(retried), "change", "changes"), len(dead))
+	if retry {
+		fmt.Fprintf(w, "\nRequeued %s of %d; the leader's delivery engine sends them within its budget.\n", countOf(len(retried), "change", "changes"), len(dead))
 	} else {
-		fmt.Fprintln(stdout, "\nFix the cause (see REASON), then run: scim-bridge dead-letters --retry all (or --retry SEQ,...)")
+		fmt.Fprintln(w, "\nFix the cause (see REASON), then run: scim-bridge dead-letters --retry all (or --retry SEQ,...)")
 	}
-	return exitOK
 }
 
 // notDead returns the requested sequence numbers (nil: all) that are not

@@ -23,10 +23,11 @@ import (
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	dir := fs.String("dir", "scim-bridge-demo", "working `directory` (the SQLite store and the log file; recreated on each run)")
-	listen := fs.String("listen", "127.0.0.1:8080", "SCIM listener (a free port is picked when this one is taken)")
-	telemetryListen := fs.String("telemetry-listen", "127.0.0.1:9464", "telemetry listener (a free port is picked when taken)")
-	rate := fs.String("rate-limit", "70/1m", "the simulated account's request budget: BigCommerce's 70 per hour, accelerated 60x")
+	var o demoOptions
+	fs.StringVar(&o.dir, "dir", "scim-bridge-demo", "working `directory` (the SQLite store and the log file; recreated on each run)")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "SCIM listener (a free port is picked when this one is taken)")
+	fs.StringVar(&o.telemetryListen, "telemetry-listen", "127.0.0.1:9464", "telemetry listener (a free port is picked when taken)")
+	fs.StringVar(&o.rate, "rate-limit", "70/1m", "the simulated account's request budget: BigCommerce's 70 per hour, accelerated 60x")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: scim-bridge demo [flags]
 
@@ -44,25 +45,39 @@ Flags (-name and --name both work):`)
 	if !noArguments(fs, stderr) {
 		return exitUsage
 	}
-	limit, err := config.ParseRateLimit(*rate)
-	if err != nil {
+	var err error
+	if o.limit, err = config.ParseRateLimit(o.rate); err != nil {
 		fmt.Fprintf(stderr, "scim-bridge demo: --rate-limit: %v\n", err)
 		return exitUsage
 	}
-	if err := freshDir(*dir); err != nil {
+	if err := demo(ctx, o, stdout); err != nil {
 		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
 		return exitError
 	}
+	fmt.Fprintln(stdout, "\nDemo stopped. The store is in", o.dir, "(it is recreated on the next run).")
+	return exitOK
+}
 
-	sim, err := simulator.New(simulator.Options{RateLimit: limit.N, RateWindow: limit.Window})
+// demoOptions are the demo's flags.
+type demoOptions struct {
+	dir, listen, telemetryListen, rate string
+	limit                              config.RateLimit
+}
+
+// demo recreates the working directory, starts the simulator and the bridge
+// in front of it, prints the walkthrough and every mutation the simulator
+// receives, and runs until ctx ends.
+func demo(ctx context.Context, o demoOptions, stdout io.Writer) error {
+	if err := freshDir(o.dir); err != nil {
+		return err
+	}
+	sim, err := simulator.New(simulator.Options{RateLimit: o.limit.N, RateWindow: o.limit.Window})
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
-		return exitError
+		return err
 	}
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
-		return exitError
+		return err
 	}
 	simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = simSrv.Serve(simLn) }()
@@ -72,59 +87,52 @@ Flags (-name and --name both work):`)
 	var raw [24]byte
 	_, _ = rand.Read(raw[:])
 	token := "demo-" + hex.EncodeToString(raw[:])
-
-	cfg := config.Default()
-	cfg.Database = config.Secret("sqlite:" + filepath.Join(*dir, "bridge.db"))
-	cfg.SCIM.Tokens = []config.Secret{config.Secret(token)}
-	cfg.BigCommerce.APIURL = simURL
-	cfg.BigCommerce.AccountUUID = sim.AccountUUID()
-	cfg.BigCommerce.Token = config.Secret(simulator.DefaultToken)
-	cfg.BigCommerce.RateLimit = *rate
-	cfg.Delivery.RemovalLinger = 2 * time.Second
-	cfg.Delivery.AdditionLinger = 5 * time.Second
-	cfg.Log.Format = "console"
-
-	scimLn, err := listenOrAny(*listen, "SCIM", stdout)
+	cfg := demoConfig(o, sim, simURL, token)
+	scimLn, err := listenOrAny(o.listen, "SCIM", stdout)
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
-		return exitError
+		return err
 	}
-	telLn, err := listenOrAny(*telemetryListen, "telemetry", stdout)
+	telLn, err := listenOrAny(o.telemetryListen, "telemetry", stdout)
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
-		return exitError
+		return err
 	}
 	cfg.Listen, cfg.TelemetryListen = scimLn.Addr().String(), telLn.Addr().String()
 	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "scim-bridge demo: internal configuration error: %v\n", err)
-		return exitError
+		return fmt.Errorf("internal configuration error: %w", err)
 	}
-	logFile, err := os.Create(filepath.Join(*dir, "bridge.log"))
+	logFile, err := os.Create(filepath.Join(o.dir, "bridge.log"))
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
-		return exitError
+		return err
 	}
 	defer logFile.Close()
 	log, err := app.NewLogger(cfg.Log, logFile)
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
-		return exitError
+		return err
 	}
 	a, err := app.New(ctx, cfg, log, app.Options{Version: version})
 	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
-		return exitError
+		return err
 	}
-
-	base := "http://" + cfg.Listen + scim.Prefix
-	printWalkthrough(stdout, base, "http://"+cfg.TelemetryListen, simURL, token, *dir, limit)
+	printWalkthrough(stdout, "http://"+cfg.Listen+scim.Prefix, "http://"+cfg.TelemetryListen, simURL, token, o.dir, o.limit)
 	go feed(ctx, stdout, sim)
-	if err := a.Run(ctx, scimLn, telLn); err != nil {
-		fmt.Fprintf(stderr, "scim-bridge demo: %v\n", err)
-		return exitError
-	}
-	fmt.Fprintln(stdout, "\nDemo stopped. The store is in", *dir, "(it is recreated on the next run).")
-	return exitOK
+	return a.Run(ctx, scimLn, telLn)
+}
+
+// demoConfig is the bridge's configuration for the demo: a SQLite store in
+// the working directory, the simulator at simURL within the demo's budget,
+// short lingers so that changes show quickly, and a console log.
+func demoConfig(o demoOptions, sim *simulator.Server, simURL, token string) config.Config {
+	cfg := config.Default()
+	cfg.Database = config.Secret("sqlite:" + filepath.Join(o.dir, "bridge.db"))
+	cfg.SCIM.Tokens = []config.Secret{config.Secret(token)}
+	cfg.BigCommerce.APIURL = simURL
+	cfg.BigCommerce.AccountUUID = sim.AccountUUID()
+	cfg.BigCommerce.Token = config.Secret(simulator.DefaultToken)
+	cfg.BigCommerce.RateLimit = o.rate
+	cfg.Delivery.RemovalLinger = 2 * time.Second
+	cfg.Delivery.AdditionLinger = 5 * time.Second
+	cfg.Log.Format = "console"
+	return cfg
 }
 
 // freshDir creates dir and removes a previous demo's store: the simulator starts

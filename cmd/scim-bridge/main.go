@@ -10,9 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 
 	"github.com/scim-bridge/scim-bridge/cmd/internal/cli"
 )
@@ -20,11 +17,12 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// command is one subcommand. run returns the process exit status.
+// command is one row of the command table. run returns the process exit
+// status.
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	run     cli.RunFunc
 }
 
 // Exit statuses shared by the subcommands.
@@ -52,72 +50,22 @@ func commands() []command {
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+// run dispatches args (without the program name) and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			return run([]string{args[1], "-h"}, stdout, stderr)
-		}
-		usage(stdout)
-		return exitOK
-	case "--version", "-version", "-v":
-		return runVersion(context.Background(), args[1:], stdout, stderr)
+	d := cli.Dispatcher{
+		Program:  "scim-bridge",
+		Synopsis: "scim-bridge <command> [flags]",
+		Footer: `Run "scim-bridge <command> -h" (or "scim-bridge help <command>") for a command's flags,
+"scim-bridge serve -h" for the SCIM_BRIDGE_* environment variables, and
+"scim-bridge --version" for the version.`,
+		Aliases:      map[string]string{"--version": "version", "-version": "version", "-v": "version"},
+		HelpTopics:   true,
+		HelpAnywhere: true,
 	}
 	for _, c := range commands() {
-		if c.name != args[0] {
-			continue
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		if helpRequested(args[1:]) {
-			// Help goes to standard output and ends with status 0 for every
-			// command, also for those whose flag parsing treats -h as a usage
-			// error.
-			if code := c.run(ctx, args[1:], stdout, stdout); code != exitUsage {
-				return code
-			}
-			return exitOK
-		}
-		return c.run(ctx, args[1:], stdout, stderr)
+		d.Commands = append(d.Commands, cli.Command{Name: c.name, Summary: c.summary, Run: c.run})
 	}
-	fmt.Fprintf(stderr, "scim-bridge: unknown command %q; run \"scim-bridge help\" for the list\n", args[0])
-	return exitUsage
-}
-
-// helpRequested reports whether the leading flags of args ask for help.
-func helpRequested(args []string) bool {
-	for _, a := range args {
-		if a == "--" || !strings.HasPrefix(a, "-") {
-			return false
-		}
-		switch a {
-		case "-h", "-help", "--help", "--h":
-			return true
-		}
-	}
-	return false
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: scim-bridge <command> [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
-	cs := commands()
-	width := 0
-	for _, c := range cs {
-		width = max(width, len(c.name))
-	}
-	for _, c := range cs {
-		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, `Run "scim-bridge <command> -h" (or "scim-bridge help <command>") for a command's flags,`)
-	fmt.Fprintln(w, `"scim-bridge serve -h" for the SCIM_BRIDGE_* environment variables, and`)
-	fmt.Fprintln(w, `"scim-bridge --version" for the version.`)
+	return d.Run(args, stdout, stderr)
 }
 
 // parseFlags is cli.ParseFlags for this program.

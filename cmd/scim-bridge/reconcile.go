@@ -95,17 +95,11 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if maxRemovals >= 0 {
 		policy.MaxRemovals = maxRemovals
 	}
-	client, progress, err := readClient(d, stderr, "reconcile")
+	reader, progress, err := retryingReadClient(d, stderr, "reconcile")
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge reconcile: %v\n", err)
 		return exitError
 	}
-	// Passing failures (5xx, timeouts, 429) are retried like the report's.
-	reader := &retryingReader{inner: client, policy: reportRetry, onRetry: func(what string, attempt int, wait time.Duration, err error) {
-		progress.done()
-		fmt.Fprintf(stderr, "scim-bridge reconcile: %s failed (%v); retrying in %s (attempt %d of %d)\n",
-			what, err, wait, attempt+1, reportRetry.attempts)
-	}}
 	runner, err := reconcile.New(reconcile.Options{
 		Store: d.Store, Service: d.Service, Client: reader, Policy: policy, Logger: log,
 		Metrics: reconcile.NewMetrics(d.Registry), Now: d.Now, PageSize: cfg.BigCommerce.PageSize,
@@ -125,17 +119,21 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return exitError
 	}
 	code = reconcileExit(res)
-	if output == "json" {
-		if err := writeReconcileJSON(stdout, res, policy, code); err != nil {
-			fmt.Fprintf(stderr, "scim-bridge reconcile: write the plan: %v\n", err)
-			return exitError
-		}
-	} else if err := writeReconcileText(stdout, res, policy); err != nil {
+	if err := writeReconcilePlan(stdout, output, res, policy, code); err != nil {
 		fmt.Fprintf(stderr, "scim-bridge reconcile: write the plan: %v\n", err)
 		return exitError
 	}
 	fmt.Fprintf(stderr, "scim-bridge reconcile: %s spent (estimated %d)\n", countOf(res.RequestsSpent, "request", "requests"), res.Estimate.Requests)
 	return code
+}
+
+// writeReconcilePlan writes the run's plan in the output format: JSON with
+// the exit status it ends with, or text.
+func writeReconcilePlan(w io.Writer, output string, res reconcile.Result, policy reconcile.Policy, code int) error {
+	if output == "json" {
+		return writeReconcileJSON(w, res, policy, code)
+	}
+	return writeReconcileText(w, res, policy)
 }
 
 // reconcileExit maps a completed run to the command's exit status.

@@ -193,55 +193,29 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitError
 	}
 	printEstimate(ctx, stderr, "report", est, d)
-	client, progress, err := readClient(d, stderr, "report")
+	reader, progress, err := retryingReadClient(d, stderr, "report")
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: %v\n", err)
 		return exitError
 	}
 	progress.expect(est.Requests)
-	reader := &retryingReader{inner: client, policy: reportRetry, onRetry: func(what string, attempt int, wait time.Duration, err error) {
-		progress.done()
-		fmt.Fprintf(stderr, "scim-bridge report: %s failed (%v); retrying in %s (attempt %d of %d)\n",
-			what, err, wait, attempt+1, reportRetry.attempts)
-	}}
 	snap, err := known.Read(ctx, reader, readPriority, d.Now)
 	progress.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: read BigCommerce: %v\nNo report was written (%s spent).\n", err, countOf(snap.Requests, "request", "requests"))
 		return exitError
 	}
-	desired, err := d.Service.Desired(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "scim-bridge report: read the SCIM users: %v\n", err)
-		return exitError
-	}
-	rep := reconcile.BuildReport(desired, snap)
-	entries, err := history.Load(ctx, d.Store, store.HistoryFilter{})
+	rep, err := buildAccessReport(ctx, d, snap)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: %v\n", err)
 		return exitError
 	}
-	rep.AddGrants(history.Grants(entries))
-
-	var buf bytes.Buffer
-	if format == "json" {
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(rep)
-	} else {
-		err = writeReportCSV(&buf, rep)
-	}
+	data, err := renderReport(rep, format)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: render: %v\n", err)
 		return exitError
 	}
-	where := "standard output"
-	if output == "-" {
-		_, err = stdout.Write(buf.Bytes())
-	} else {
-		where = output
-		err = writePrivateFile(output, buf.Bytes())
-	}
+	where, err := writeReportTo(stdout, output, data)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim-bridge report: write: %v\n", err)
 		return exitError
@@ -249,6 +223,62 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fmt.Fprintf(stderr, "scim-bridge report: %s; %s spent (estimated %d); written to %s\n",
 		summaryText(rep), countOf(snap.Requests, "request", "requests"), est.Requests, where)
 	return exitOK
+}
+
+// retryingReadClient is the BigCommerce reader of the read-only commands
+// (cmd names the command in messages): it shows progress on stderr and
+// retries passing failures (5xx, timeouts, 429) as reportRetry allows,
+// saying so on stderr.
+func retryingReadClient(d *app.Deps, stderr io.Writer, cmd string) (*retryingReader, *progressGate, error) {
+	client, progress, err := readClient(d, stderr, cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &retryingReader{inner: client, policy: reportRetry, onRetry: func(what string, attempt int, wait time.Duration, err error) {
+		progress.done()
+		fmt.Fprintf(stderr, "scim-bridge %s: %s failed (%v); retrying in %s (attempt %d of %d)\n",
+			cmd, what, err, wait, attempt+1, reportRetry.attempts)
+	}}, progress, nil
+}
+
+// buildAccessReport compares the SCIM users with the account as read in
+// snap and adds since when each access was granted, from the history.
+func buildAccessReport(ctx context.Context, d *app.Deps, snap known.Snapshot) (reconcile.Report, error) {
+	desired, err := d.Service.Desired(ctx)
+	if err != nil {
+		return reconcile.Report{}, fmt.Errorf("read the SCIM users: %w", err)
+	}
+	rep := reconcile.BuildReport(desired, snap)
+	entries, err := history.Load(ctx, d.Store, store.HistoryFilter{})
+	if err != nil {
+		return reconcile.Report{}, err
+	}
+	rep.AddGrants(history.Grants(entries))
+	return rep, nil
+}
+
+// renderReport renders the report as indented JSON or as CSV.
+func renderReport(rep reconcile.Report, format string) ([]byte, error) {
+	var buf bytes.Buffer
+	var err error
+	if format == "json" {
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = writeReportCSV(&buf, rep)
+	}
+	return buf.Bytes(), err
+}
+
+// writeReportTo writes data to stdout when output is "-", else to the
+// private file output, and says where for the summary line.
+func writeReportTo(stdout io.Writer, output string, data []byte) (where string, err error) {
+	if output == "-" {
+		_, err = stdout.Write(data)
+		return "standard output", err
+	}
+	return output, writePrivateFile(output, data)
 }
 
 // summaryText is the report's one-line summary. Users the IdP deactivated

@@ -104,11 +104,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // parseSimulateFlags parses and validates the flags. When ok is false the
 // caller exits with code (a usage error, or 0 after -h).
-func parseSimulateFlags(args []string, stderr io.Writer) (cfg simulateConfig, code int, ok bool) {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: scim-bridge simulate [flags]
+// simulateUsage is the help text of simulate, before its flags.
+const simulateUsage = `Usage: scim-bridge simulate [flags]
 
 Runs an in-memory reconstruction of BigCommerce's Account-level GraphQL API
 (POST /accounts/{uuid}/graphql, header X-Auth-Token) plus the test endpoint
@@ -132,24 +129,16 @@ Seed file (JSON, unknown keys are errors):
    "apps":[{"name":"…","stores":["abc123"]}]}
 
 Flags (-name and --name both work):
-`)
+`
+
+func parseSimulateFlags(args []string, stderr io.Writer) (cfg simulateConfig, code int, ok bool) {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), simulateUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8090", "`address` to listen on (host:port; port 0 picks a free one)")
-	fs.StringVar(&cfg.opts.AccountUUID, "account-uuid", "", "account `UUID` in the URL path (default: the seed's, else "+simulator.DefaultAccountUUID+")")
-	fs.StringVar(&cfg.opts.Token, "token", simulator.DefaultToken, "access `token` clients send in X-Auth-Token (full scope)")
-	fs.StringVar(&cfg.rateLimitText, "rate-limit", "70/1h", "rate limit as `N/DURATION`, e.g. 70/1h or 5/1m")
-	fs.StringVar(&cfg.seedPath, "seed", "", "seed `file` (JSON, format above; default: the built-in account)")
-	fs.Float64Var(&cfg.failRate, "fail-rate", 0, "share of requests answered with --fail-status, from 0 to 1")
-	fs.IntVar(&cfg.failStatus, "fail-status", http.StatusInternalServerError, "HTTP `status` (5xx) for --fail-rate failures")
-	fs.DurationVar(&cfg.latency, "latency", 0, "delay added to every GraphQL request, e.g. 200ms")
-	fs.IntVar(&cfg.opts.MaxComplexity, "max-complexity", simulator.DefaultMaxComplexity, "refuse documents whose complexity score is higher")
-	fs.IntVar(&cfg.opts.MaxMutations, "max-mutations", 0, "refuse documents with more mutation fields; 0 = no limit beyond complexity (1 emulates a one-mutation-per-request API)")
-	fs.IntVar(&cfg.opts.MaxPageSize, "max-page-size", 0, fmt.Sprintf("largest page a connection returns (default %d in the full profile, where larger first/last are clamped; %d in the documented profile, where a larger first is refused)",
-		simulator.DefaultMaxPageSize, simulator.DocumentedMaxPageSize))
-	fs.StringVar(&cfg.opts.Profile, "profile", simulator.ProfileFull, "simulator `profile`: "+strings.Join(simulator.Profiles(), " or ")+" (see above)")
-	fs.DurationVar(&cfg.opts.HoldResponse, "hold-response", 0, "apply each GraphQL request, then wait this `duration` before answering, e.g. 30s (a response lost after BigCommerce applied it)")
-
+	cfg.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, exitOK, false
@@ -157,45 +146,7 @@ Flags (-name and --name both work):
 		fmt.Fprintln(stderr, `Run "scim-bridge simulate -h" for the flags.`)
 		return cfg, exitUsage, false
 	}
-	var problems []string
-	if fs.NArg() > 0 {
-		problems = append(problems, fmt.Sprintf("unexpected argument %q: simulate takes only flags", fs.Arg(0)))
-	}
-	n, window, err := parseRateLimit(cfg.rateLimitText)
-	if err != nil {
-		problems = append(problems, err.Error())
-	}
-	cfg.opts.RateLimit, cfg.opts.RateWindow = n, window
-	if cfg.failRate < 0 || cfg.failRate > 1 {
-		problems = append(problems, fmt.Sprintf("--fail-rate %v is outside 0..1 (0.1 fails one request in ten)", cfg.failRate))
-	}
-	if cfg.failStatus < 500 || cfg.failStatus > 599 {
-		problems = append(problems, fmt.Sprintf("--fail-status %d is not a 5xx status (try 500, 502 or 503)", cfg.failStatus))
-	}
-	if cfg.latency < 0 {
-		problems = append(problems, fmt.Sprintf("--latency %v is negative", cfg.latency))
-	}
-	if cfg.opts.MaxComplexity <= 0 {
-		problems = append(problems, fmt.Sprintf("--max-complexity %d must be positive (BigCommerce's limit is 10000)", cfg.opts.MaxComplexity))
-	}
-	if cfg.opts.MaxMutations < 0 {
-		problems = append(problems, fmt.Sprintf("--max-mutations %d must be 0 (no limit) or positive", cfg.opts.MaxMutations))
-	}
-	pageSizeSet := false
-	fs.Visit(func(f *flag.Flag) { pageSizeSet = pageSizeSet || f.Name == "max-page-size" })
-	if pageSizeSet && cfg.opts.MaxPageSize <= 0 {
-		problems = append(problems, fmt.Sprintf("--max-page-size %d must be positive", cfg.opts.MaxPageSize))
-	}
-	if !slices.Contains(simulator.Profiles(), cfg.opts.Profile) {
-		problems = append(problems, fmt.Sprintf("--profile %q is not a profile; choose one of: %s", cfg.opts.Profile, strings.Join(simulator.Profiles(), ", ")))
-	}
-	if cfg.opts.HoldResponse < 0 {
-		problems = append(problems, fmt.Sprintf("--hold-response %v is negative", cfg.opts.HoldResponse))
-	}
-	if cfg.opts.Token == "" {
-		problems = append(problems, "--token must not be empty")
-	}
-	if len(problems) > 0 {
+	if problems := cfg.check(fs); len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintf(stderr, "scim-bridge simulate: %s\n", p)
 		}
@@ -203,6 +154,68 @@ Flags (-name and --name both work):
 		return cfg, exitUsage, false
 	}
 	return cfg, exitOK, true
+}
+
+// register defines simulate's flags on fs, into c.
+func (c *simulateConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8090", "`address` to listen on (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.opts.AccountUUID, "account-uuid", "", "account `UUID` in the URL path (default: the seed's, else "+simulator.DefaultAccountUUID+")")
+	fs.StringVar(&c.opts.Token, "token", simulator.DefaultToken, "access `token` clients send in X-Auth-Token (full scope)")
+	fs.StringVar(&c.rateLimitText, "rate-limit", "70/1h", "rate limit as `N/DURATION`, e.g. 70/1h or 5/1m")
+	fs.StringVar(&c.seedPath, "seed", "", "seed `file` (JSON, format above; default: the built-in account)")
+	fs.Float64Var(&c.failRate, "fail-rate", 0, "share of requests answered with --fail-status, from 0 to 1")
+	fs.IntVar(&c.failStatus, "fail-status", http.StatusInternalServerError, "HTTP `status` (5xx) for --fail-rate failures")
+	fs.DurationVar(&c.latency, "latency", 0, "delay added to every GraphQL request, e.g. 200ms")
+	fs.IntVar(&c.opts.MaxComplexity, "max-complexity", simulator.DefaultMaxComplexity, "refuse documents whose complexity score is higher")
+	fs.IntVar(&c.opts.MaxMutations, "max-mutations", 0, "refuse documents with more mutation fields; 0 = no limit beyond complexity (1 emulates a one-mutation-per-request API)")
+	fs.IntVar(&c.opts.MaxPageSize, "max-page-size", 0, fmt.Sprintf("largest page a connection returns (default %d in the full profile, where larger first/last are clamped; %d in the documented profile, where a larger first is refused)",
+		simulator.DefaultMaxPageSize, simulator.DocumentedMaxPageSize))
+	fs.StringVar(&c.opts.Profile, "profile", simulator.ProfileFull, "simulator `profile`: "+strings.Join(simulator.Profiles(), " or ")+" (see above)")
+	fs.DurationVar(&c.opts.HoldResponse, "hold-response", 0, "apply each GraphQL request, then wait this `duration` before answering, e.g. 30s (a response lost after BigCommerce applied it)")
+}
+
+// check completes c from the parsed flags of fs (the rate limit) and
+// returns every problem with them, in flag order.
+func (c *simulateConfig) check(fs *flag.FlagSet) []string {
+	var problems []string
+	if fs.NArg() > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected argument %q: simulate takes only flags", fs.Arg(0)))
+	}
+	n, window, err := parseRateLimit(c.rateLimitText)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	c.opts.RateLimit, c.opts.RateWindow = n, window
+	if c.failRate < 0 || c.failRate > 1 {
+		problems = append(problems, fmt.Sprintf("--fail-rate %v is outside 0..1 (0.1 fails one request in ten)", c.failRate))
+	}
+	if c.failStatus < 500 || c.failStatus > 599 {
+		problems = append(problems, fmt.Sprintf("--fail-status %d is not a 5xx status (try 500, 502 or 503)", c.failStatus))
+	}
+	if c.latency < 0 {
+		problems = append(problems, fmt.Sprintf("--latency %v is negative", c.latency))
+	}
+	if c.opts.MaxComplexity <= 0 {
+		problems = append(problems, fmt.Sprintf("--max-complexity %d must be positive (BigCommerce's limit is 10000)", c.opts.MaxComplexity))
+	}
+	if c.opts.MaxMutations < 0 {
+		problems = append(problems, fmt.Sprintf("--max-mutations %d must be 0 (no limit) or positive", c.opts.MaxMutations))
+	}
+	pageSizeSet := false
+	fs.Visit(func(f *flag.Flag) { pageSizeSet = pageSizeSet || f.Name == "max-page-size" })
+	if pageSizeSet && c.opts.MaxPageSize <= 0 {
+		problems = append(problems, fmt.Sprintf("--max-page-size %d must be positive", c.opts.MaxPageSize))
+	}
+	if !slices.Contains(simulator.Profiles(), c.opts.Profile) {
+		problems = append(problems, fmt.Sprintf("--profile %q is not a profile; choose one of: %s", c.opts.Profile, strings.Join(simulator.Profiles(), ", ")))
+	}
+	if c.opts.HoldResponse < 0 {
+		problems = append(problems, fmt.Sprintf("--hold-response %v is negative", c.opts.HoldResponse))
+	}
+	if c.opts.Token == "" {
+		problems = append(problems, "--token must not be empty")
+	}
+	return problems
 }
 
 // parseRateLimit parses N/DURATION ("70/1h", "5/1m"; a bare unit such as

@@ -77,21 +77,9 @@ func (s *Server) lookupToken(tok string) (map[string]bool, bool) {
 }
 
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, uuid string) {
-	s.mu.Lock()
-	s.stats.Requests++
-	s.stats.UserAgents[r.UserAgent()]++
-	latency := s.latency
-	s.mu.Unlock()
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !s.delay(r) {
+		return
 	}
-
 	scopes, ok := s.lookupToken(r.Header.Get("X-Auth-Token"))
 	if !ok {
 		s.finish(w, r, http.StatusUnauthorized, s.errorBody("invalid or missing X-Auth-Token", CodeUnauthenticated))
@@ -106,82 +94,141 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, uuid strin
 		s.finish(w, r, http.StatusNotFound, s.errorBody("account not found", CodeNotFound))
 		return
 	}
+	a := s.admit(now)
+	if s.refuseAdmission(w, r, a) {
+		return
+	}
+	a.h.write(w)
+	req, ok := s.readRequest(w, r)
+	if !ok {
+		return
+	}
+	status, out := s.execute(req, scopes, now, a.seq, a.maxMutations, w.Header())
+	s.finish(w, r, status, out)
+}
 
+// delay counts the request and holds it for the configured latency. It
+// returns false when the client went away meanwhile.
+func (s *Server) delay(r *http.Request) bool {
 	s.mu.Lock()
+	s.stats.Requests++
+	s.stats.UserAgents[r.UserAgent()]++
+	latency := s.latency
+	s.mu.Unlock()
+	if latency <= 0 {
+		return true
+	}
+	t := time.NewTimer(latency)
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		t.Stop()
+		return false
+	}
+}
+
+// admission is what the rate limit and the injected failures decided for
+// one request.
+type admission struct {
+	h rateHeaders
+	// limited: over the rate limit; withHeaders: its 429 carries the
+	// rate-limit headers.
+	limited, withHeaders bool
+	// drop, overload and failStatus are injected failures: a dropped
+	// connection, a high-load 429, or this 5xx status.
+	drop, overload bool
+	failStatus     int
+	// seq numbers the counted request; maxMutations is the limit it runs
+	// under.
+	seq, maxMutations int
+}
+
+// admit takes the request from the rate limit and, when it is counted,
+// decides whether an injected failure answers it.
+func (s *Server) admit(now time.Time) admission {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	allowed, wait := s.rl.take(now)
-	h := s.rl.headers(now)
+	a := admission{h: s.rl.headers(now)}
 	if !allowed {
-		h.retryAfter = max(1, ceilDiv(wait, time.Second))
+		a.h.retryAfter = max(1, ceilDiv(wait, time.Second))
 		s.stats.RateLimited++
 		// The documented profile answers only the first 429 of a window with
 		// the headers; later ones look like BigCommerce's high-load 429.
-		withHeaders := !s.documented || s.rl.refused <= 1
-		s.mu.Unlock()
-		if withHeaders {
-			h.write(w)
-		}
-		s.finish(w, r, http.StatusTooManyRequests, s.errorBody("rate limit exceeded", CodeRateLimited))
-		return
+		a.limited, a.withHeaders = true, !s.documented || s.rl.refused <= 1
+		return a
 	}
 	s.stats.Counted++
-	seq := s.stats.Counted
-	drop, overload, failStatus := false, false, 0
+	a.seq = s.stats.Counted
 	switch {
 	case s.dropNext > 0:
 		s.dropNext--
 		s.stats.Dropped++
-		drop = true
+		a.drop = true
 	case s.failNext > 0:
 		s.failNext--
-		failStatus = s.failNextStatus
+		a.failStatus = s.failNextStatus
 	case s.overloadNext > 0:
 		s.overloadNext--
 		s.stats.RateLimited++
-		overload = true
+		a.overload = true
 	case s.failRate > 0 && randomFloat() < s.failRate:
-		failStatus = s.failRateStatus
+		a.failStatus = s.failRateStatus
 	}
-	maxMutations := s.maxMutations
-	s.mu.Unlock()
+	a.maxMutations = s.maxMutations
+	return a
+}
 
+// refuseAdmission answers a request the rate limit or an injected failure
+// refused, and reports whether it did.
+func (s *Server) refuseAdmission(w http.ResponseWriter, r *http.Request, a admission) bool {
 	switch {
-	case drop:
-		dropConnection(w)
-		return
-	case overload:
-		s.finish(w, r, http.StatusTooManyRequests, s.errorBody("too many requests", CodeRateLimited))
-		return
-	case failStatus != 0:
-		if !s.documented {
-			h.write(w)
+	case a.limited:
+		if a.withHeaders {
+			a.h.write(w)
 		}
-		s.finish(w, r, failStatus, s.errorBody("internal error", CodeInternal))
-		return
+		s.finish(w, r, http.StatusTooManyRequests, s.errorBody("rate limit exceeded", CodeRateLimited))
+	case a.drop:
+		dropConnection(w)
+	case a.overload:
+		s.finish(w, r, http.StatusTooManyRequests, s.errorBody("too many requests", CodeRateLimited))
+	case a.failStatus != 0:
+		if !s.documented {
+			a.h.write(w)
+		}
+		s.finish(w, r, a.failStatus, s.errorBody("internal error", CodeInternal))
+	default:
+		return false
 	}
-	h.write(w)
+	return true
+}
+
+// readRequest reads and decodes a POSTed GraphQL request of at most
+// MaxBodyBytes. It answers a bad one and returns false.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (gqlRequest, bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		s.finish(w, r, http.StatusMethodNotAllowed, s.errorBody("use POST", CodeMethodNotAllowed))
-		return
+		return gqlRequest{}, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			s.finish(w, r, http.StatusRequestEntityTooLarge, s.errorBody("request body larger than 1 MiB", CodePayloadTooLarge))
-			return
+			return gqlRequest{}, false
 		}
 		s.finish(w, r, http.StatusBadRequest, s.errorBody("cannot read the request body", CodeBadRequest))
-		return
+		return gqlRequest{}, false
 	}
 	req, msg := decodeRequest(body)
 	if msg != "" {
 		s.finish(w, r, http.StatusBadRequest, s.errorBody(msg, CodeBadRequest))
-		return
+		return gqlRequest{}, false
 	}
 	req.userAgent = r.UserAgent()
-	status, out := s.execute(req, scopes, now, seq, maxMutations, w.Header())
-	s.finish(w, r, status, out)
+	return req, true
 }
 
 // finish counts the status of a GraphQL-endpoint response, holds it for the

@@ -199,29 +199,8 @@ func literalValue(schema *ast.Schema, v *ast.Value, typ *ast.Type, vars map[stri
 		return nil, true, nil
 	}
 	if typ.Elem != nil {
-		if v.Kind != ast.ListValue {
-			item, _, err := literalValue(schema, v, typ.Elem, vars)
-			if err != nil {
-				return nil, true, err
-			}
-			return []any{item}, true, nil
-		}
-		out := make([]any, 0, len(v.Children))
-		for _, c := range v.Children {
-			item, ok, err := literalValue(schema, c.Value, typ.Elem, vars)
-			if err != nil {
-				return nil, true, err
-			}
-			if !ok {
-				// An absent variable inside a list is null.
-				if typ.Elem.NonNull {
-					return nil, true, inputErrorf("list item of type %s is required", typ.Elem)
-				}
-				item = nil
-			}
-			out = append(out, item)
-		}
-		return out, true, nil
+		val, err := literalList(schema, v, typ, vars)
+		return val, true, err
 	}
 	def := schema.Types[typ.NamedType]
 	if def == nil {
@@ -229,38 +208,8 @@ func literalValue(schema *ast.Schema, v *ast.Value, typ *ast.Type, vars map[stri
 	}
 	switch def.Kind {
 	case ast.InputObject:
-		if v.Kind != ast.ObjectValue {
-			return nil, true, inputErrorf("expected an object of type %s", def.Name)
-		}
-		out := map[string]any{}
-		for _, fd := range def.Fields {
-			child := childValue(v.Children, fd.Name)
-			given := false
-			if child != nil {
-				cv, ok, err := literalValue(schema, child, fd.Type, vars)
-				if err != nil {
-					return nil, true, fmt.Errorf("%s.%s: %w", def.Name, fd.Name, err)
-				}
-				if ok {
-					out[fd.Name] = cv
-					given = true
-				}
-			}
-			if given {
-				continue
-			}
-			switch {
-			case fd.DefaultValue != nil:
-				dv, _, err := literalValue(schema, fd.DefaultValue, fd.Type, nil)
-				if err != nil {
-					return nil, true, err
-				}
-				out[fd.Name] = dv
-			case fd.Type.NonNull:
-				return nil, true, inputErrorf("%s.%s of type %s is required", def.Name, fd.Name, fd.Type)
-			}
-		}
-		return out, true, nil
+		val, err := literalObject(schema, v, def, vars)
+		return val, true, err
 	case ast.Enum:
 		if v.Kind != ast.EnumValue || def.EnumValues.ForName(v.Raw) == nil {
 			return nil, true, inputErrorf("expected a value of enum %s", def.Name)
@@ -272,6 +221,66 @@ func literalValue(schema *ast.Schema, v *ast.Value, typ *ast.Type, vars map[stri
 	default:
 		return nil, true, inputErrorf("%s is not an input type", def.Name)
 	}
+}
+
+// literalList coerces a literal of list type typ: each item of a list, or
+// a single value as a list of one. An absent variable inside the list is
+// null.
+func literalList(schema *ast.Schema, v *ast.Value, typ *ast.Type, vars map[string]any) (any, error) {
+	if v.Kind != ast.ListValue {
+		item, _, err := literalValue(schema, v, typ.Elem, vars)
+		if err != nil {
+			return nil, err
+		}
+		return []any{item}, nil
+	}
+	out := make([]any, 0, len(v.Children))
+	for _, c := range v.Children {
+		item, ok, err := literalValue(schema, c.Value, typ.Elem, vars)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if typ.Elem.NonNull {
+				return nil, inputErrorf("list item of type %s is required", typ.Elem)
+			}
+			item = nil
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+// literalObject coerces an object literal of the input type def: each
+// field given, else its default; a required field missing is an error.
+func literalObject(schema *ast.Schema, v *ast.Value, def *ast.Definition, vars map[string]any) (any, error) {
+	if v.Kind != ast.ObjectValue {
+		return nil, inputErrorf("expected an object of type %s", def.Name)
+	}
+	out := map[string]any{}
+	for _, fd := range def.Fields {
+		if child := childValue(v.Children, fd.Name); child != nil {
+			cv, ok, err := literalValue(schema, child, fd.Type, vars)
+			if err != nil {
+				return nil, fmt.Errorf("%s.%s: %w", def.Name, fd.Name, err)
+			}
+			if ok {
+				out[fd.Name] = cv
+				continue
+			}
+		}
+		switch {
+		case fd.DefaultValue != nil:
+			dv, _, err := literalValue(schema, fd.DefaultValue, fd.Type, nil)
+			if err != nil {
+				return nil, err
+			}
+			out[fd.Name] = dv
+		case fd.Type.NonNull:
+			return nil, inputErrorf("%s.%s of type %s is required", def.Name, fd.Name, fd.Type)
+		}
+	}
+	return out, nil
 }
 
 func literalScalar(name string, v *ast.Value) (any, error) {

@@ -94,39 +94,10 @@ func (ex *execution) resolve(typeName string, src any, f *ast.Field, args map[st
 		if f.Name == "name" {
 			return ex.st.accountName, nil
 		}
-	case "UserConnection", "AccountUserConnection", "StoreConnection", "AppsConnection":
-		c := src.(*connection)
-		switch f.Name {
-		case "pageInfo":
-			return c.page, nil
-		case "edges":
-			return c.edges, nil
-		case "collectionInfo":
-			return collectionInfo{total: c.total}, nil
-		}
-	case "UserEdge", "AccountUserEdge", "StoreEdge", "AppEdge":
-		e := src.(*edge)
-		switch f.Name {
-		case "cursor":
-			return e.cursor, nil
-		case "node":
-			return e.node, nil
-		}
-	case "PageInfo":
-		p := src.(pageInfo)
-		switch f.Name {
-		case "hasNextPage":
-			return p.hasNext, nil
-		case "hasPreviousPage":
-			return p.hasPrev, nil
-		case "startCursor":
-			return nullIfEmpty(p.start), nil
-		case "endCursor":
-			return nullIfEmpty(p.end), nil
-		}
-	case "CollectionInfo":
-		if f.Name == "totalItems" {
-			return src.(collectionInfo).total, nil
+	case "UserConnection", "AccountUserConnection", "StoreConnection", "AppsConnection",
+		"UserEdge", "AccountUserEdge", "StoreEdge", "AppEdge", "PageInfo", "CollectionInfo":
+		if v, ok := resolvePaging(typeName, src, f.Name); ok {
+			return v, nil
 		}
 	case "User", "AccountUser":
 		return ex.resolveUser(src.(userView), f, args)
@@ -143,50 +114,13 @@ func (ex *execution) resolve(typeName string, src any, f *ast.Field, args map[st
 	case "Mutation":
 		// The namespaces carry no data; their fields do the work.
 		return struct{}{}, nil
-	case "AccountMutations":
-		switch f.Name {
-		case "addUserToAccount":
-			return ex.addUserToAccount(args)
-		case "removeUserFromAccount":
-			return ex.removeUserFromAccount(args)
+	case "AccountMutations", "UserMutations":
+		if v, err, ok := ex.runMutation(typeName, f.Name, args); ok {
+			return v, err
 		}
-	case "UserMutations":
-		switch f.Name {
-		case "addUserToStore":
-			return ex.addUserToStore(args)
-		case "removeUserFromStore":
-			return ex.removeUserFromStore(args)
-		}
-	case "AddUserToAccountResult":
-		switch f.Name {
-		case "account":
-			return accountRef{}, nil
-		case "user":
-			return userView{u: src.(addUserToAccountResult).user}, nil
-		}
-	case "RemoveUserFromAccountResult":
-		r := src.(removeUserFromAccountResult)
-		switch f.Name {
-		case "accountId":
-			return r.accountID, nil
-		case "userId":
-			return r.userID, nil
-		}
-	case "AddUserToStoreResult":
-		r := src.(addUserToStoreResult)
-		switch f.Name {
-		case "storeId":
-			return r.storeID, nil
-		case "user":
-			return userView{u: r.user}, nil
-		}
-	case "RemoveUserFromStoreResult":
-		r := src.(removeUserFromStoreResult)
-		switch f.Name {
-		case "storeId":
-			return r.storeID, nil
-		case "user":
-			return r.user, nil
+	case "AddUserToAccountResult", "RemoveUserFromAccountResult", "AddUserToStoreResult", "RemoveUserFromStoreResult":
+		if v, ok := resolveMutationResult(typeName, src, f.Name); ok {
+			return v, nil
 		}
 	default:
 		if strings.HasPrefix(typeName, "__") {
@@ -194,6 +128,106 @@ func (ex *execution) resolve(typeName string, src any, f *ast.Field, args map[st
 		}
 	}
 	return nil, fieldErrorf(CodeInternal, "the simulator does not resolve %s.%s", typeName, f.Name)
+}
+
+// resolvePaging resolves a field of a connection, an edge, PageInfo or
+// CollectionInfo. ok is false for a field it does not know.
+func resolvePaging(typeName string, src any, field string) (v any, ok bool) {
+	switch typeName {
+	case "UserConnection", "AccountUserConnection", "StoreConnection", "AppsConnection":
+		c := src.(*connection)
+		switch field {
+		case "pageInfo":
+			return c.page, true
+		case "edges":
+			return c.edges, true
+		case "collectionInfo":
+			return collectionInfo{total: c.total}, true
+		}
+	case "UserEdge", "AccountUserEdge", "StoreEdge", "AppEdge":
+		e := src.(*edge)
+		switch field {
+		case "cursor":
+			return e.cursor, true
+		case "node":
+			return e.node, true
+		}
+	case "PageInfo":
+		p := src.(pageInfo)
+		switch field {
+		case "hasNextPage":
+			return p.hasNext, true
+		case "hasPreviousPage":
+			return p.hasPrev, true
+		case "startCursor":
+			return nullIfEmpty(p.start), true
+		case "endCursor":
+			return nullIfEmpty(p.end), true
+		}
+	case "CollectionInfo":
+		if field == "totalItems" {
+			return src.(collectionInfo).total, true
+		}
+	}
+	return nil, false
+}
+
+// runMutation runs a mutation field of the AccountMutations or
+// UserMutations namespace. ok is false for a field the namespace does not
+// have.
+func (ex *execution) runMutation(namespace, field string, args map[string]any) (v any, err *fieldError, ok bool) {
+	switch namespace + "." + field {
+	case "AccountMutations.addUserToAccount":
+		v, err = ex.addUserToAccount(args)
+	case "AccountMutations.removeUserFromAccount":
+		v, err = ex.removeUserFromAccount(args)
+	case "UserMutations.addUserToStore":
+		v, err = ex.addUserToStore(args)
+	case "UserMutations.removeUserFromStore":
+		v, err = ex.removeUserFromStore(args)
+	default:
+		return nil, nil, false
+	}
+	return v, err, true
+}
+
+// resolveMutationResult resolves a field of a mutation's result. ok is
+// false for a field it does not know.
+func resolveMutationResult(typeName string, src any, field string) (v any, ok bool) {
+	switch typeName {
+	case "AddUserToAccountResult":
+		switch field {
+		case "account":
+			return accountRef{}, true
+		case "user":
+			return userView{u: src.(addUserToAccountResult).user}, true
+		}
+	case "RemoveUserFromAccountResult":
+		r := src.(removeUserFromAccountResult)
+		switch field {
+		case "accountId":
+			return r.accountID, true
+		case "userId":
+			return r.userID, true
+		}
+	case "AddUserToStoreResult":
+		r := src.(addUserToStoreResult)
+		switch field {
+		case "storeId":
+			return r.storeID, true
+		case "user":
+			return userView{u: r.user}, true
+		}
+	case "RemoveUserFromStoreResult":
+		r := src.(removeUserFromStoreResult)
+		switch field {
+		case "storeId":
+			return r.storeID, true
+		case "user":
+			return r.user, true
+		}
+	}
+	return nil, false
 }
 
 func nullIfEmpty(s string) any {

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -241,53 +242,18 @@ func (s *Server) setup(opts Options) error {
 		return err
 	}
 	seed = seed.clone()
-
-	s.uuid = opts.AccountUUID
-	if s.uuid == "" {
-		s.uuid = seed.Account.UUID
-	}
-	if s.uuid == "" {
-		s.uuid = DefaultAccountUUID
-	}
+	s.uuid = cmp.Or(opts.AccountUUID, seed.Account.UUID, DefaultAccountUUID)
 	if !validAccountUUID(s.uuid) {
 		return errors.New("simulator: account UUID must be one URL path segment (letters, digits, \"-\" and \"_\")")
 	}
 
-	token := opts.Token
-	if token == "" {
-		token = DefaultToken
-	}
-	known := map[string]bool{}
-	for _, sc := range AllScopes() {
-		known[sc] = true
-	}
-	s.tokens = map[string]map[string]bool{token: maps.Clone(known)}
-	for tok, scopes := range opts.Tokens {
-		if tok == "" {
-			return errors.New("simulator: Tokens has an empty token")
-		}
-		set := map[string]bool{}
-		for _, sc := range scopes {
-			if sc == LegacyScopeAccountRead {
-				sc = ScopeAccountRead
-			}
-			if !known[sc] {
-				return fmt.Errorf("simulator: unknown scope %q (known: %s)", sc, strings.Join(AllScopes(), ", "))
-			}
-			set[sc] = true
-		}
-		s.tokens[tok] = set
+	if s.tokens, err = tokenScopes(opts.Token, opts.Tokens); err != nil {
+		return err
 	}
 
-	name := "schema.graphql"
-	if s.documented {
-		name = "schema_documented.graphql"
+	if s.schema, err = loadSchema(sdl, s.documented); err != nil {
+		return err
 	}
-	schema, err := gqlparser.LoadSchema(&ast.Source{Name: name, Input: sdl})
-	if err != nil {
-		return fmt.Errorf("simulator: load embedded schema %s: %w", name, err)
-	}
-	s.schema = schema
 
 	s.now = opts.Now
 	if s.now == nil {
@@ -310,6 +276,47 @@ func (s *Server) setup(opts Options) error {
 	s.stats = newStats()
 	s.st = newState(seed, s.uuid, s.now())
 	return nil
+}
+
+// tokenScopes is the token table: token (DefaultToken when empty) with every
+// scope, and each of tokens with its scopes, the legacy read scope read as
+// the current one.
+func tokenScopes(token string, tokens map[string][]string) (map[string]map[string]bool, error) {
+	known := map[string]bool{}
+	for _, sc := range AllScopes() {
+		known[sc] = true
+	}
+	table := map[string]map[string]bool{cmp.Or(token, DefaultToken): maps.Clone(known)}
+	for tok, scopes := range tokens {
+		if tok == "" {
+			return nil, errors.New("simulator: Tokens has an empty token")
+		}
+		set := map[string]bool{}
+		for _, sc := range scopes {
+			if sc == LegacyScopeAccountRead {
+				sc = ScopeAccountRead
+			}
+			if !known[sc] {
+				return nil, fmt.Errorf("simulator: unknown scope %q (known: %s)", sc, strings.Join(AllScopes(), ", "))
+			}
+			set[sc] = true
+		}
+		table[tok] = set
+	}
+	return table, nil
+}
+
+// loadSchema parses the profile's embedded schema sdl, named after its file.
+func loadSchema(sdl string, documented bool) (*ast.Schema, error) {
+	name := "schema.graphql"
+	if documented {
+		name = "schema_documented.graphql"
+	}
+	schema, err := gqlparser.LoadSchema(&ast.Source{Name: name, Input: sdl})
+	if err != nil {
+		return nil, fmt.Errorf("simulator: load embedded schema %s: %w", name, err)
+	}
+	return schema, nil
 }
 
 // URL returns the GraphQL endpoint under base, base + "/accounts/{uuid}/graphql".
