@@ -105,7 +105,7 @@ func (s *Store) update(ctx context.Context, fn func(tx store.Tx) error) error {
 		return b.err
 	}
 	b.fns++
-	t := &tx{c: b.c, now: s.now, shield: true}
+	t := &tx{c: b.c, now: s.now, shield: true, positions: &s.positions}
 	returned := false
 	defer func() {
 		t.done = true

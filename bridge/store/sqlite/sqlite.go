@@ -32,6 +32,8 @@ type Store struct {
 	now     func() time.Time
 	// lock is held by an exclusive store (Options.Exclusive), else nil.
 	lock *fileLock
+	// positions caches where unfiltered user pages start.
+	positions positions
 }
 
 var (
@@ -245,7 +247,7 @@ func (s *Store) view(ctx context.Context, fn func(tx store.Tx) error) error {
 		connErr = err
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	t := &tx{c: c, readOnly: true, now: s.now}
+	t := &tx{c: c, readOnly: true, now: s.now, positions: &s.positions}
 	committed := false
 	defer func() {
 		t.done = true

@@ -31,6 +31,8 @@ type tx struct {
 	// stmtCtx); set for the savepoints of a group-committed write
 	// transaction.
 	shield bool
+	// positions is the store's cache of user positions for paging.
+	positions *positions
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -335,6 +337,9 @@ func (t *tx) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, e
 	if err != nil {
 		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
+	if where == sqlTrue {
+		return t.listAllUsers(ctx, q)
+	}
 	users := []store.User{}
 	if q.Limit != 0 {
 		limit, offset := limitOffset(q)
@@ -342,15 +347,7 @@ func (t *tx) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, e
 		if err != nil {
 			return nil, 0, fmt.Errorf("list users: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				return nil, 0, fmt.Errorf("list users: %w", err)
-			}
-			users = append(users, u)
-		}
-		if err := rows.Err(); err != nil {
+		if users, err = scanUsers(rows); err != nil {
 			return nil, 0, fmt.Errorf("list users: %w", err)
 		}
 	}
@@ -361,6 +358,53 @@ func (t *tx) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, e
 		}
 	}
 	return users, total, nil
+}
+
+// listAllUsers is ListUsers without a filter: the total comes from
+// users_stats, and the page starts at the cached position nearest to it
+// (positions.go), or, when the cache cannot say, by skipping users_seq
+// entries up to it.
+func (t *tx) listAllUsers(ctx context.Context, q store.Query) ([]store.User, int, error) {
+	total, deletes, err := t.userStats(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count users: %w", err)
+	}
+	limit, offset := limitOffset(q)
+	if q.Limit == 0 || offset >= total {
+		return []store.User{}, total, nil
+	}
+	from, skip, ok, err := t.pageStart(ctx, offset, deletes)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	var rows *sql.Rows
+	if ok {
+		rows, err = t.query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.seq >= ? ORDER BY u.seq LIMIT ? OFFSET ?`, from, limit, skip)
+	} else {
+		rows, err = t.query(ctx, listUsersSQL(sqlTrue), limit, offset)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	users, err := scanUsers(rows)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	return users, total, nil
+}
+
+// scanUsers reads userColumns rows and closes them.
+func scanUsers(rows *sql.Rows) ([]store.User, error) {
+	defer rows.Close()
+	users := []store.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
 }
 
 // SetUserSync replaces the user's synchronisation state.
