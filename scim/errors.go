@@ -1,10 +1,10 @@
 package scim
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 	"go.uber.org/zap"
@@ -73,14 +73,24 @@ func writeSCIMError(w http.ResponseWriter, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	raw, err := json.Marshal(body)
+	buf := jsonBuffers.Get().(*[]byte)
+	defer jsonBuffers.Put(buf)
+	raw, err := appendJSON((*buf)[:0], body)
 	if err != nil {
 		status, raw = http.StatusInternalServerError, []byte(`{"schemas":["`+errorSchema+`"],"status":"500"}`)
+	} else if cap(raw) <= maxPooledBuffer {
+		*buf = raw
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(raw)
 }
+
+// jsonBuffers holds response buffers for writeJSON; one larger than
+// maxPooledBuffer (a page of many groups with their members) is not kept.
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxPooledBuffer = 1 << 20
 
 // libLogger adapts the SCIM library's error logger to zap. The library passes
 // resources and error texts that can hold personal data, so only the message
