@@ -74,8 +74,8 @@ func EncodeAttributes(m map[string]any) (string, error) {
 
 // DecodeAttributes reads what EncodeAttributes wrote.
 func DecodeAttributes(s string) (map[string]any, error) {
-	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
+	m, err := decodeObject(s)
+	if err != nil {
 		return nil, fmt.Errorf("decode attributes: %w", err)
 	}
 	return m, nil
