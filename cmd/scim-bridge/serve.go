@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"text/tabwriter"
 
 	"go.uber.org/zap"
@@ -30,6 +31,13 @@ without starting anything.
 Flags (-name and --name both work):
 `
 
+// serveGCPercent is the garbage collector's target for serve unless GOGC is
+// set: a serving bridge keeps a few megabytes live and allocates per request,
+// so with Go's default (100) it collected about 60 times a second under an
+// IdP's read mix of 32 clients. Letting the heap grow to five times the live
+// data costs tens of megabytes and bought a fifth more throughput.
+const serveGCPercent = 400
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cf configFlags
@@ -49,6 +57,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfg, err := cf.load(os.Environ())
 	if err != nil {
 		return configError(stderr, "serve", err)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
 	}
 	log, err := app.NewLogger(cfg.Log, stderr)
 	if err != nil {
