@@ -22,7 +22,7 @@
 // addition it supersedes. The rest waits its turn in order (the budget sends
 // far fewer than a window per request anyway), and a batch of a truncated
 // window counts as full. A change that only SCIM writes made is read at most
-// once per ReplanEvery (250 ms), so a burst of writes is planned in rounds
+// once per ReplanEvery (1 s), so a burst of writes is planned in rounds
 // rather than once per write. A step therefore costs about the window, not
 // the backlog, in time and memory.
 //

@@ -88,7 +88,7 @@ type Options struct {
 	// order; a request carries at most MaxBatch operations anyway.
 	Window int
 	// ReplanEvery is the shortest time between two reads of the outbox that
-	// only new SCIM writes ask for (default 250ms): a burst of writes is
+	// only new SCIM writes ask for (default 1s, like PollInterval): a burst of writes is
 	// planned in rounds instead of once per write. A step after the engine's
 	// own write reads at once.
 	ReplanEvery time.Duration
@@ -194,7 +194,7 @@ func New(o Options) (*Engine, error) {
 		o.Window = 1000
 	}
 	if o.ReplanEvery <= 0 {
-		o.ReplanEvery = 250 * time.Millisecond
+		o.ReplanEvery = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
