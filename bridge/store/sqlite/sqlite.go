@@ -142,14 +142,7 @@ func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options
 
 	// Readers: query_only makes any write through them an error, in addition to
 	// the read-only check the store itself does for View.
-	// Readers map the database file (up to readerMmap bytes) instead of
-	// copying pages into each connection's own page cache: sixteen 2 MiB
-	// caches held different thirds of a 100,000-user database and spent their
-	// time evicting and re-reading pages; the mapping is one copy, the
-	// kernel's, shared by every reader and reclaimable (it shows in RSS as
-	// file pages, not as the process's own memory). SQLite maps only for
-	// reading; writes still go through the writer connection's normal I/O.
-	reader, err := sql.Open("sqlite", dsn(path, append(common, "_query_only=1", fmt.Sprintf("_pragma=mmap_size(%d)", readerMmap))))
+	reader, err := sql.Open("sqlite", dsn(path, append(common, "_query_only=1")))
 	if err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("open sqlite store: %w", err)
@@ -189,10 +182,6 @@ func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options
 		now:      time.Now,
 	}, nil
 }
-
-// readerMmap bounds how much of the database file the read connections map;
-// pages past it are read as usual.
-const readerMmap = 256 << 20
 
 // readConnections is the size of the read pool. It is sized for concurrent
 // requests, not for cores: a View that waits for a connection waits behind
