@@ -103,8 +103,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 		if err == nil || !retryable(err) || time.Now().After(deadline) {
 			return err
 		}
-		wait := min(backoffBase<<(attempt-1), backoffMax)
-		wait = wait/2 + mrand.N(wait/2)
+		wait := retryWait(attempt)
 		s.logger.Debug("retrying transaction", zap.Int("attempt", attempt), zap.String("sqlstate", sqlState(err)),
 			zap.Duration("backoff", wait))
 		timer := time.NewTimer(wait)
@@ -115,6 +114,20 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 		case <-timer.C:
 		}
 	}
+}
+
+// retryWait is the jittered wait before attempt+1: backoffBase doubled per
+// attempt up to backoffMax, of which a random upper half. The doubling stops
+// at backoffMax, so the shift never overflows however many attempts the
+// retryFor deadline allows (a transaction failing for seconds once reached
+// attempt 44, where 2ms<<43 wrapped around and the wait became invalid).
+func retryWait(attempt int) time.Duration {
+	wait := backoffBase
+	for i := 1; i < attempt && wait < backoffMax; i++ {
+		wait *= 2
+	}
+	wait = min(wait, backoffMax)
+	return wait/2 + mrand.N(wait/2)
 }
 
 // View runs fn in a REPEATABLE READ, READ ONLY transaction.
