@@ -8,12 +8,15 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/store/internal/sqlgen"
 )
 
+// sqlTrue is the compiled form of a filter that matches everything.
+const sqlTrue = "TRUE"
+
 // dialect is PostgreSQL's part of the shared filter compiler: numbered $n
 // markers (a value used twice is bound once), boolean literals, timestamptz
 // times.
 var dialect = sqlgen.Dialect{
 	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
-	True:        "TRUE",
+	True:        sqlTrue,
 	False:       "FALSE",
 	Contains: func(x string, arg func() string) string {
 		return "strpos(" + x + ", " + arg() + ") > 0"

