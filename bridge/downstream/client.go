@@ -285,13 +285,8 @@ const (
 // reply.errs. A refused document comes back as an *Error with Reason
 // [ReasonRefused].
 func (c *Client) exec(ctx context.Context, p Priority, opName, query string, vars map[string]any) (_ reply, s sent, e *Error) {
-	if c.gate != nil {
-		if err := c.gate.Acquire(ctx, p); err != nil {
-			if ctx.Err() != nil {
-				return reply{}, s, &Error{Class: ClassTransient, Reason: ReasonCanceled, Detail: "waiting for the request budget", cause: ctx.Err()}
-			}
-			return reply{}, s, &Error{Class: ClassTransient, Reason: ReasonBudget, Detail: "the request budget refused the request", cause: err}
-		}
+	if e := c.acquire(ctx, p); e != nil {
+		return reply{}, s, e
 	}
 	rec := &recorder{}
 	start := time.Now()
@@ -300,6 +295,8 @@ func (c *Client) exec(ctx context.Context, p Priority, opName, query string, var
 	if rec.sent {
 		s.requests = 1
 		if c.observe != nil {
+			// Deferred so that the observer sees the Reason this call finally
+			// returns, whichever step below classifies the outcome.
 			defer func() {
 				reason := ""
 				if e != nil {
@@ -309,16 +306,7 @@ func (c *Client) exec(ctx context.Context, p Priority, opName, query string, var
 			}()
 		}
 	}
-	if rec.header != nil {
-		s.responded = true
-		s.rate = parseRateInfo(rec.status, rec.header, c.now())
-		// Every response is reported, with or without rate-limit headers: a
-		// 429 without them (BigCommerce: the platform is under high load) must
-		// pause the budget too.
-		if c.gate != nil {
-			c.gate.Observe(s.rate)
-		}
-	}
+	c.noteResponse(rec, &s)
 	c.log.Debug("downstream request",
 		zap.String("operation", opName),
 		zap.Int("status", rec.status),
@@ -334,52 +322,107 @@ func (c *Client) exec(ctx context.Context, p Priority, opName, query string, var
 		// variables): a bug in this package, never worth retrying.
 		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonInvalidDocument, Detail: "request could not be encoded"}
 	}
+	if e := statusError(rec.status, err, s.rate); e != nil {
+		return reply{}, s, e
+	}
+	r, de := decodeReply(ctx, data, err, rec.status, s.rate)
+	if de != nil {
+		return reply{}, s, de
+	}
+	return r, s, nil
+}
 
-	status := rec.status
+// acquire waits for the gate's permission to send one request at priority p.
+// A wait cut short by the caller's context is told apart from a refusal by
+// the budget itself, because only the latter says anything about the budget.
+func (c *Client) acquire(ctx context.Context, p Priority) *Error {
+	if c.gate == nil {
+		return nil
+	}
+	if err := c.gate.Acquire(ctx, p); err != nil {
+		if ctx.Err() != nil {
+			return &Error{Class: ClassTransient, Reason: ReasonCanceled, Detail: "waiting for the request budget", cause: ctx.Err()}
+		}
+		return &Error{Class: ClassTransient, Reason: ReasonBudget, Detail: "the request budget refused the request", cause: err}
+	}
+	return nil
+}
+
+// noteResponse records in s the rate-limit state of the response rec saw, if
+// any, and reports it to the gate.
+func (c *Client) noteResponse(rec *recorder, s *sent) {
+	if rec.header == nil {
+		return
+	}
+	s.responded = true
+	s.rate = parseRateInfo(rec.status, rec.header, c.now())
+	// Every response is reported, with or without rate-limit headers: a
+	// 429 without them (BigCommerce: the platform is under high load) must
+	// pause the budget too.
+	if c.gate != nil {
+		c.gate.Observe(s.rate)
+	}
+}
+
+// statusError classifies a response by its HTTP status; nil means 200 or 201,
+// whose body is decoded by [decodeReply]. err is go-graphql-client's error for
+// the call, which carries the body of a 4xx.
+func statusError(status int, err error, rate RateInfo) *Error {
 	switch {
 	case status == http.StatusOK || status == http.StatusCreated:
-		// Decoded below.
+		return nil
 	case status == http.StatusTooManyRequests:
-		return reply{}, s, &Error{Class: ClassRateLimited, Reason: ReasonRateLimited, Status: status, RetryAfter: rateLimitWait(s.rate), Detail: "the account's request quota is spent"}
+		return &Error{Class: ClassRateLimited, Reason: ReasonRateLimited, Status: status, RetryAfter: rateLimitWait(rate), Detail: "the account's request quota is spent"}
 	case status >= 500:
-		return reply{}, s, &Error{Class: ClassTransient, Reason: ReasonHTTP5xx, Status: status, RetryAfter: s.rate.RetryAfter}
+		return &Error{Class: ClassTransient, Reason: ReasonHTTP5xx, Status: status, RetryAfter: rate.RetryAfter}
 	case status == http.StatusUnauthorized:
-		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonUnauthorized, Status: status, Detail: "the token was not accepted"}
+		return &Error{Class: ClassPermanent, Reason: ReasonUnauthorized, Status: status, Detail: "the token was not accepted"}
 	case status == http.StatusForbidden:
-		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonForbidden, Status: status, Detail: "the token lacks a required scope"}
+		return &Error{Class: ClassPermanent, Reason: ReasonForbidden, Status: status, Detail: "the token lacks a required scope"}
 	case status == http.StatusNotFound:
-		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonAccountNotFound, Status: status, Detail: "no account with this UUID at this API URL"}
+		return &Error{Class: ClassPermanent, Reason: ReasonAccountNotFound, Status: status, Detail: "no account with this UUID at this API URL"}
 	case status == http.StatusRequestEntityTooLarge:
-		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonRefused, Status: status, Detail: "document too large"}
+		return &Error{Class: ClassPermanent, Reason: ReasonRefused, Status: status, Detail: "document too large"}
 	case status == http.StatusRequestTimeout:
-		return reply{}, s, &Error{Class: ClassTransient, Reason: ReasonTimeout, Status: status}
+		return &Error{Class: ClassTransient, Reason: ReasonTimeout, Status: status}
 	case status >= 400:
-		// Some GraphQL servers answer document errors with 400 or 422 (GraphQL
-		// over HTTP); read the body tolerantly for a refusal.
-		var ne graphql.NetworkError
-		if errors.As(err, &ne) {
-			var body struct {
-				Errors []graphql.Error `json:"errors"`
-			}
-			if json.Unmarshal([]byte(ne.Body()), &body) == nil && len(body.Errors) > 0 {
-				e := documentError(body.Errors, s.rate)
-				e.Status = status
-				return reply{}, s, e
-			}
-		}
-		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonHTTP4xx, Status: status}
+		return clientError(status, err, rate)
 	case status >= 300:
 		// A redirect (never followed) means BaseURL is wrong.
-		return reply{}, s, &Error{Class: ClassPermanent, Reason: ReasonUnexpectedStatus, Status: status, Detail: "redirects are not followed"}
+		return &Error{Class: ClassPermanent, Reason: ReasonUnexpectedStatus, Status: status, Detail: "redirects are not followed"}
 	default:
-		return reply{}, s, &Error{Class: ClassTransient, Reason: ReasonUnexpectedStatus, Status: status}
+		return &Error{Class: ClassTransient, Reason: ReasonUnexpectedStatus, Status: status}
 	}
+}
 
+// clientError classifies a 4xx that has no status of its own. Some GraphQL
+// servers answer document errors with 400 or 422 (GraphQL over HTTP), so the
+// body is read tolerantly for a refusal before settling on http_4xx.
+func clientError(status int, err error, rate RateInfo) *Error {
+	var ne graphql.NetworkError
+	if errors.As(err, &ne) {
+		var body struct {
+			Errors []graphql.Error `json:"errors"`
+		}
+		if json.Unmarshal([]byte(ne.Body()), &body) == nil && len(body.Errors) > 0 {
+			e := documentError(body.Errors, rate)
+			e.Status = status
+			return e
+		}
+	}
+	return &Error{Class: ClassPermanent, Reason: ReasonHTTP4xx, Status: status}
+}
+
+// decodeReply turns the body of a 200 or 201 into a reply. err is
+// go-graphql-client's error for the call: GraphQL errors, or a failure to read
+// or decode the body. Errors without a path and no data make the whole
+// document fail; field errors stay in the reply for the caller.
+func decodeReply(ctx context.Context, data json.RawMessage, err error, status int, rate RateInfo) (reply, *Error) {
 	r := reply{data: data, status: status}
 	if err != nil {
 		var gerrs graphql.Errors
 		if !errors.As(err, &gerrs) {
-			return reply{}, s, &Error{Class: ClassTransient, Reason: ReasonUnreadable, Status: status, Detail: "response could not be decoded"}
+			return reply{}, &Error{Class: ClassTransient, Reason: ReasonUnreadable, Status: status, Detail: "response could not be decoded"}
 		}
 		for _, ge := range gerrs {
 			if cause := ge.Unwrap(); cause != nil {
@@ -390,24 +433,24 @@ func (c *Client) exec(ctx context.Context, p Priority, opName, query string, var
 					e.Reason, e.Detail = ReasonUnreadable, "response body could not be read or decoded"
 				}
 				e.Status = status
-				return reply{}, s, e
+				return reply{}, e
 			}
 			r.errs = append(r.errs, ge)
 		}
 	}
 	if isNull(r.data) {
 		if len(r.errs) == 0 {
-			return reply{}, s, &Error{Class: ClassTransient, Reason: ReasonUnreadable, Status: status, Detail: "response had neither data nor errors"}
+			return reply{}, &Error{Class: ClassTransient, Reason: ReasonUnreadable, Status: status, Detail: "response had neither data nor errors"}
 		}
 		if !anyPath(r.errs) {
-			e := documentError(r.errs, s.rate)
+			e := documentError(r.errs, rate)
 			e.Status = status
-			return reply{}, s, e
+			return reply{}, e
 		}
 		// Field errors whose null propagated up to data (through non-null
 		// fields): the caller reads them as field errors.
 	}
-	return r, s, nil
+	return r, nil
 }
 
 // anyPath reports whether any error names a response path (a field error).

@@ -381,88 +381,131 @@ func (c *Client) continueStoreUsers(ctx context.Context, p Priority, result []St
 			return n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users never ended"}
 		}
 		group := more[:min(len(more), per)]
+		// Read every round: a refusal in an earlier round may have turned
+		// node(id:) off.
 		byNode := c.Capabilities().NodeStores
-		var query string
-		var vars map[string]any
-		if byNode {
-			query, vars = buildNodeContinuation(len(group), first, fields)
-			for k, pe := range group {
-				ks := strconv.Itoa(k)
-				vars["s"+ks] = result[pe.index].Store.ID
-				vars["a"+ks] = pe.cursor
-			}
-		} else {
-			query, vars = buildCursorContinuation(len(group), first, fields)
-			for k, pe := range group {
-				ks := strconv.Itoa(k)
-				vars["c"+ks] = pe.storeBefore
-				vars["a"+ks] = pe.cursor
-			}
-		}
+		query, vars := continuationDocument(result, group, byNode, first, fields)
 		var out map[string]json.RawMessage
 		spent, err := c.query(ctx, p, OpStoreUsersContinuation, query, vars, &out)
 		n += spent
 		if err != nil {
-			switch {
-			case byNode && isShapeRefusal(err):
-				c.drop("node on stores", func(cp *Capabilities) { cp.NodeStores = false })
-				continue
-			case !isRefused(err) || (len(group) == 1 && first == 1):
+			if per, first, err = c.shrinkContinuation(err, byNode, len(group), per, first); err != nil {
 				return n, err
-			case len(group) > 1:
-				per = len(group) / 2
-			default:
-				first /= 2
 			}
-			c.log.Warn("downstream refused listing page, shrinking",
-				zap.String("operation", OpStoreUsersContinuation), zap.Int("stores", per), zap.Int("size", first))
 			continue
 		}
-		conns := make([]*wireUserConnection, len(group))
-		retry := false
-		for k, pe := range group {
-			conn, gone, err := continuationUsers(out["s"+strconv.Itoa(k)], byNode, result[pe.index].Store.Hash)
-			if err != nil {
-				return n, err
-			}
-			if gone && byNode {
-				// node(id:) did not resolve a store that the listing just
-				// returned: this server does not resolve stores by id. The
-				// same group goes again through the stores connection.
-				c.drop("node on stores", func(cp *Capabilities) { cp.NodeStores = false })
-				retry = true
-				break
-			}
-			if gone {
-				// The store vanished between pages: the read is not a snapshot.
-				return n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "a store disappeared while its users were listed"}
-			}
-			conns[k] = conn
+		conns, retry, err := c.continuationConns(out, result, group, byNode)
+		if err != nil {
+			return n, err
 		}
 		if retry {
 			continue
 		}
-		var still []continuation
-		for k, pe := range group {
-			conn := conns[k]
-			users, err := decodeUsers(conn)
-			if err != nil {
-				return n, err
-			}
-			su := &result[pe.index]
-			su.Users = append(su.Users, users...)
-			if pi := conn.PageInfo; pi.HasNextPage {
-				if pi.EndCursor == nil || *pi.EndCursor == "" || *pi.EndCursor == pe.cursor {
-					return n, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users cursor did not advance"}
-				}
-				next := pe
-				next.cursor = *pi.EndCursor
-				still = append(still, next)
-			}
+		still, err := appendContinued(result, group, conns)
+		if err != nil {
+			return n, err
 		}
 		more = append(still, more[len(group):]...)
 	}
 	return n, nil
+}
+
+// continuationDocument renders the document and variables continuing the
+// users of the stores in group, by node(id:) when byNode, otherwise through
+// the stores connection.
+func continuationDocument(result []StoreUsers, group []continuation, byNode bool, first int, fields string) (string, map[string]any) {
+	var query string
+	var vars map[string]any
+	if byNode {
+		query, vars = buildNodeContinuation(len(group), first, fields)
+		for k, pe := range group {
+			ks := strconv.Itoa(k)
+			vars["s"+ks] = result[pe.index].Store.ID
+			vars["a"+ks] = pe.cursor
+		}
+	} else {
+		query, vars = buildCursorContinuation(len(group), first, fields)
+		for k, pe := range group {
+			ks := strconv.Itoa(k)
+			vars["c"+ks] = pe.storeBefore
+			vars["a"+ks] = pe.cursor
+		}
+	}
+	return query, vars
+}
+
+// shrinkContinuation decides how the continuation goes on after err: per
+// stores of first users each. A refused node(id:) shape turns that capability
+// off and keeps the sizes; any other refusal halves the number of stores,
+// then the page of users, down to one store of one user. A non-nil error (one
+// that is not a refusal, or a refusal at the smallest size) ends the listing.
+func (c *Client) shrinkContinuation(err error, byNode bool, stores, per, first int) (int, int, error) {
+	switch {
+	case byNode && isShapeRefusal(err):
+		c.drop("node on stores", func(cp *Capabilities) { cp.NodeStores = false })
+		return per, first, nil
+	case !isRefused(err) || (stores == 1 && first == 1):
+		return per, first, err
+	case stores > 1:
+		per = stores / 2
+	default:
+		first /= 2
+	}
+	c.log.Warn("downstream refused listing page, shrinking",
+		zap.String("operation", OpStoreUsersContinuation), zap.Int("stores", per), zap.Int("size", first))
+	return per, first, nil
+}
+
+// continuationConns reads, in the order of group, each store's users
+// connection from a continuation response. retry reports that node(id:) did
+// not resolve a store, so the capability is off and the same group must go
+// again through the stores connection.
+func (c *Client) continuationConns(out map[string]json.RawMessage, result []StoreUsers, group []continuation, byNode bool) ([]*wireUserConnection, bool, error) {
+	conns := make([]*wireUserConnection, len(group))
+	for k, pe := range group {
+		conn, gone, err := continuationUsers(out["s"+strconv.Itoa(k)], byNode, result[pe.index].Store.Hash)
+		if err != nil {
+			return nil, false, err
+		}
+		if gone && byNode {
+			// node(id:) did not resolve a store that the listing just
+			// returned: this server does not resolve stores by id. The
+			// same group goes again through the stores connection.
+			c.drop("node on stores", func(cp *Capabilities) { cp.NodeStores = false })
+			return nil, true, nil
+		}
+		if gone {
+			// The store vanished between pages: the read is not a snapshot.
+			return nil, false, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "a store disappeared while its users were listed"}
+		}
+		conns[k] = conn
+	}
+	return conns, false, nil
+}
+
+// appendContinued appends each store's page of users in conns to its entry
+// in result and returns the stores of group whose users continue further.
+// A cursor that does not advance would page forever, so it fails the read.
+func appendContinued(result []StoreUsers, group []continuation, conns []*wireUserConnection) ([]continuation, error) {
+	var still []continuation
+	for k, pe := range group {
+		conn := conns[k]
+		users, err := decodeUsers(conn)
+		if err != nil {
+			return nil, err
+		}
+		su := &result[pe.index]
+		su.Users = append(su.Users, users...)
+		if pi := conn.PageInfo; pi.HasNextPage {
+			if pi.EndCursor == nil || *pi.EndCursor == "" || *pi.EndCursor == pe.cursor {
+				return nil, &Error{Class: ClassTransient, Reason: ReasonInconsistentRead, Detail: "store users cursor did not advance"}
+			}
+			next := pe
+			next.cursor = *pi.EndCursor
+			still = append(still, next)
+		}
+	}
+	return still, nil
 }
 
 // continuationUsers reads one alias of a continuation document: a node (byNode)
