@@ -177,85 +177,140 @@ func (s *Schema) nestExtensionKeys(doc map[string]any) bool {
 	for k := range doc {
 		keys = append(keys, k)
 	}
+	// Sorted so that which of two colliding keys wins does not depend on map
+	// iteration order.
 	slices.Sort(keys)
-	extObject := func(e *extensionSchema) map[string]any {
-		if m, ok := doc[e.urn].(map[string]any); ok {
-			return m
-		}
-		if _, present := doc[e.urn]; present {
-			return nil
-		}
-		m := map[string]any{}
-		doc[e.urn] = m
-		return m
-	}
-	move := func(from string, obj map[string]any, name string) {
-		if _, _, found := findKey(obj, name); !found {
-			obj[name] = doc[from]
-		}
-		delete(doc, from)
-		changed = true
-	}
 	for _, k := range keys {
-		if e := s.extension(k); e != nil {
-			if k == e.urn {
-				continue
-			}
-			src, ok := doc[k].(map[string]any)
-			dst := extObject(e)
-			if !ok || dst == nil {
-				continue
-			}
-			for k2, v2 := range src {
-				if _, _, found := findKey(dst, k2); !found {
-					dst[k2] = v2
-				}
-			}
-			delete(doc, k)
+		if s.nestKey(doc, k) {
 			changed = true
-			continue
-		}
-		urn, name, sub := splitAttrPath(k)
-		if sub != "" {
-			continue
-		}
-		switch {
-		case urn == "":
-			if s.byName[strings.ToLower(name)] != nil {
-				continue
-			}
-			for _, e := range s.exts {
-				if a := e.byName[strings.ToLower(name)]; a != nil && !e.readOnly {
-					if obj := extObject(e); obj != nil {
-						move(k, obj, a.Name)
-					}
-					break
-				}
-			}
-		case strings.EqualFold(urn, s.core.ID):
-			if a := s.byName[strings.ToLower(name)]; a != nil {
-				if _, _, found := findKey(doc, a.Name); !found {
-					doc[a.Name] = doc[k]
-				}
-				delete(doc, k)
-				changed = true
-			}
-		default:
-			if e := s.extension(urn); e != nil {
-				if a := e.byName[strings.ToLower(name)]; a != nil {
-					if obj := extObject(e); obj != nil {
-						move(k, obj, a.Name)
-					}
-				}
-			}
 		}
 	}
+	// An empty extension object is the same as an absent one, and
+	// extensionObject may have created one that nothing was moved into.
 	for _, e := range s.exts {
 		if m, ok := doc[e.urn].(map[string]any); ok && len(m) == 0 {
 			delete(doc, e.urn)
 		}
 	}
 	return changed
+}
+
+// nestKey applies nestExtensionKeys to the top-level key k of doc; it
+// reports whether it changed doc.
+func (s *Schema) nestKey(doc map[string]any, k string) bool {
+	if e := s.extension(k); e != nil {
+		return mergeExtensionObject(doc, k, e)
+	}
+	urn, name, sub := splitAttrPath(k)
+	if sub != "" {
+		return false
+	}
+	switch {
+	case urn == "":
+		return s.nestBareKey(doc, k, name)
+	case strings.EqualFold(urn, s.core.ID):
+		return s.unqualifyCoreKey(doc, k, name)
+	default:
+		return s.nestQualifiedKey(doc, k, urn, name)
+	}
+}
+
+// mergeExtensionObject merges the object under k, a differently-cased
+// spelling of e's URN, into the object under the exact URN and drops k.
+// Members already present under the exact URN win.
+func mergeExtensionObject(doc map[string]any, k string, e *extensionSchema) bool {
+	if k == e.urn {
+		return false
+	}
+	src, ok := doc[k].(map[string]any)
+	dst := extensionObject(doc, e)
+	if !ok || dst == nil {
+		return false
+	}
+	for k2, v2 := range src {
+		if _, _, found := findKey(dst, k2); !found {
+			dst[k2] = v2
+		}
+	}
+	delete(doc, k)
+	return true
+}
+
+// nestBareKey moves the key k, an attribute name without URN, into the first
+// extension that defines it, unless the core schema defines it or that
+// extension is read-only.
+func (s *Schema) nestBareKey(doc map[string]any, k, name string) bool {
+	if s.byName[strings.ToLower(name)] != nil {
+		return false
+	}
+	for _, e := range s.exts {
+		if a := e.byName[strings.ToLower(name)]; a != nil && !e.readOnly {
+			if obj := extensionObject(doc, e); obj != nil {
+				moveKey(doc, k, obj, a.Name)
+				return true
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// unqualifyCoreKey renames the key k, a core attribute qualified with the
+// core schema's URN, to the attribute's plain name; a plain key already
+// present wins.
+func (s *Schema) unqualifyCoreKey(doc map[string]any, k, name string) bool {
+	a := s.byName[strings.ToLower(name)]
+	if a == nil {
+		return false
+	}
+	if _, _, found := findKey(doc, a.Name); !found {
+		doc[a.Name] = doc[k]
+	}
+	delete(doc, k)
+	return true
+}
+
+// nestQualifiedKey moves the key k, an extension attribute qualified with
+// the extension's URN, into that extension's object.
+func (s *Schema) nestQualifiedKey(doc map[string]any, k, urn, name string) bool {
+	e := s.extension(urn)
+	if e == nil {
+		return false
+	}
+	a := e.byName[strings.ToLower(name)]
+	if a == nil {
+		return false
+	}
+	obj := extensionObject(doc, e)
+	if obj == nil {
+		return false
+	}
+	moveKey(doc, k, obj, a.Name)
+	return true
+}
+
+// extensionObject returns the object of extension e in doc, creating an
+// empty one if it is absent, or nil if e's URN holds something that is not
+// an object (that is left for elimity to reject).
+func extensionObject(doc map[string]any, e *extensionSchema) map[string]any {
+	if m, ok := doc[e.urn].(map[string]any); ok {
+		return m
+	}
+	if _, present := doc[e.urn]; present {
+		return nil
+	}
+	m := map[string]any{}
+	doc[e.urn] = m
+	return m
+}
+
+// moveKey moves doc[from] into obj as name and drops from; a value already
+// in obj under name (in any case) wins.
+func moveKey(doc map[string]any, from string, obj map[string]any, name string) {
+	if _, _, found := findKey(obj, name); !found {
+		obj[name] = doc[from]
+	}
+	delete(doc, from)
 }
 
 // normalizeManager converts a manager value to the RFC form {"value": id}.
@@ -345,6 +400,7 @@ func (s *Schema) normalizePatch(doc map[string]any) bool {
 	return changed
 }
 
+// removeOp returns a remove operation for path.
 func removeOp(path string) map[string]any {
 	return map[string]any{"op": opRemove, "path": path}
 }
@@ -371,13 +427,7 @@ func (s *Schema) normalizeOp(op map[string]any) ([]any, bool) {
 		// with an object become the path-less {urn: object} form.
 		switch name {
 		case opRemove:
-			out := make([]any, 0, len(e.attrs))
-			for _, a := range e.attrs {
-				if !a.ReadOnly() {
-					out = append(out, removeOp(e.urn+":"+a.Name))
-				}
-			}
-			return out, true
+			return extensionRemoves(e), true
 		case opAdd, opReplace:
 			if obj, ok := value.(map[string]any); ok {
 				delete(op, pathKey)
@@ -389,43 +439,77 @@ func (s *Schema) normalizeOp(op map[string]any) ([]any, bool) {
 	if name != opAdd && name != opReplace {
 		return []any{op}, changed
 	}
+	var ops []any
+	var ch bool
 	if path != "" {
-		if !hasValue {
-			return []any{op}, changed
+		ops, ch = s.normalizePathValue(op, opKey, valueKey, path, value, hasValue)
+	} else {
+		ops, ch = s.normalizePathlessValue(op, value)
+	}
+	return ops, changed || ch
+}
+
+// extensionRemoves returns one remove operation per writable attribute of
+// e, the equivalent of removing the whole extension.
+func extensionRemoves(e *extensionSchema) []any {
+	out := make([]any, 0, len(e.attrs))
+	for _, a := range e.attrs {
+		if !a.ReadOnly() {
+			out = append(out, removeOp(e.urn+":"+a.Name))
 		}
-		if value == nil {
+	}
+	return out
+}
+
+// normalizePathValue fixes an add or replace op with a path: a null value
+// or an empty manager turns it into a remove of the path, a manager value is
+// brought to {"value": id}, and null sub-attributes of a complex value
+// become removes after it. value and hasValue are op's value as found under
+// valueKey. It reports whether it changed anything.
+func (s *Schema) normalizePathValue(op map[string]any, opKey, valueKey, path string, value any, hasValue bool) ([]any, bool) {
+	if !hasValue {
+		return []any{op}, false
+	}
+	if value == nil {
+		op[opKey] = opRemove
+		delete(op, valueKey)
+		return []any{op}, true
+	}
+	changed := false
+	if s.isManagerPath(path) {
+		nv, empty, ch := normalizeManager(value)
+		switch {
+		case empty:
 			op[opKey] = opRemove
 			delete(op, valueKey)
 			return []any{op}, true
+		case ch:
+			op[valueKey] = nv
+			changed = true
 		}
-		if s.isManagerPath(path) {
-			nv, empty, ch := normalizeManager(value)
-			switch {
-			case empty:
-				op[opKey] = opRemove
-				delete(op, valueKey)
-				return []any{op}, true
-			case ch:
-				op[valueKey] = nv
-				changed = true
-			}
-		}
-		if nulls := s.nullSubs(path, value); len(nulls) > 0 {
-			out := []any{op}
-			for _, p := range nulls {
-				out = append(out, removeOp(p))
-			}
-			return out, true
-		}
-		return []any{op}, changed
 	}
+	if nulls := s.nullSubs(path, value); len(nulls) > 0 {
+		out := []any{op}
+		for _, p := range nulls {
+			out = append(out, removeOp(p))
+		}
+		return out, true
+	}
+	return []any{op}, changed
+}
+
+// normalizePathlessValue fixes an add or replace op without a path whose
+// value is an object, key by key; keys that ask for a removal (null, empty
+// manager) become remove operations after op, or replace op if nothing else
+// is left in its value. It reports whether it changed anything.
+func (s *Schema) normalizePathlessValue(op map[string]any, value any) ([]any, bool) {
 	obj, ok := value.(map[string]any)
 	if !ok {
-		return []any{op}, changed
+		return []any{op}, false
 	}
 	var removes []any
+	changed := false
 	for _, k := range sortedKeys(obj) {
-		v := obj[k]
 		switch strings.ToLower(k) {
 		case "meta", "schemas":
 			// Read-only; ApplyPatch ignores them in a path-less value, but
@@ -434,68 +518,15 @@ func (s *Schema) normalizeOp(op map[string]any) ([]any, bool) {
 			changed = true
 			continue
 		}
+		var rs []any
+		var ch bool
 		if e := s.extension(k); e != nil {
-			inner, ok := v.(map[string]any)
-			if !ok {
-				if v == nil {
-					delete(obj, k)
-					changed = true
-				}
-				continue
-			}
-			for _, k2 := range sortedKeys(inner) {
-				v2 := inner[k2]
-				qualified := e.urn + ":" + k2
-				if v2 == nil {
-					delete(inner, k2)
-					removes = append(removes, removeOp(qualified))
-					continue
-				}
-				if s.isManagerPath(qualified) {
-					nv, empty, ch := normalizeManager(v2)
-					switch {
-					case empty:
-						delete(inner, k2)
-						removes = append(removes, removeOp(qualified))
-					case ch:
-						inner[k2] = nv
-						changed = true
-					}
-				}
-			}
-			if len(inner) == 0 {
-				delete(obj, k)
-				changed = true
-			}
-			continue
+			rs, ch = s.normalizeExtensionValue(obj, k, e)
+		} else {
+			rs, ch = s.normalizeValueKey(obj, k)
 		}
-		key := k
-		if q, ok := s.qualifyPath(k); ok {
-			delete(obj, k)
-			obj[q] = v
-			key = q
-			changed = true
-		}
-		if v == nil {
-			delete(obj, key)
-			removes = append(removes, removeOp(key))
-			continue
-		}
-		if s.isManagerPath(key) {
-			nv, empty, ch := normalizeManager(v)
-			switch {
-			case empty:
-				delete(obj, key)
-				removes = append(removes, removeOp(key))
-				continue
-			case ch:
-				obj[key] = nv
-				changed = true
-			}
-		}
-		for _, p := range s.nullSubs(key, obj[key]) {
-			removes = append(removes, removeOp(p))
-		}
+		removes = append(removes, rs...)
+		changed = changed || ch
 	}
 	if len(removes) == 0 {
 		return []any{op}, changed
@@ -504,6 +535,88 @@ func (s *Schema) normalizeOp(op map[string]any) ([]any, bool) {
 		return removes, true
 	}
 	return append([]any{op}, removes...), true
+}
+
+// normalizeExtensionValue fixes the member k of a path-less value object,
+// the object of extension e: null and empty-manager attributes are taken out
+// and returned as removes, a manager is brought to {"value": id}, and the
+// member is dropped when null or left empty. It reports whether it changed
+// obj in a way the returned removes do not already show.
+func (s *Schema) normalizeExtensionValue(obj map[string]any, k string, e *extensionSchema) ([]any, bool) {
+	v := obj[k]
+	changed := false
+	inner, ok := v.(map[string]any)
+	if !ok {
+		if v == nil {
+			delete(obj, k)
+			changed = true
+		}
+		return nil, changed
+	}
+	var removes []any
+	for _, k2 := range sortedKeys(inner) {
+		v2 := inner[k2]
+		qualified := e.urn + ":" + k2
+		if v2 == nil {
+			delete(inner, k2)
+			removes = append(removes, removeOp(qualified))
+			continue
+		}
+		if s.isManagerPath(qualified) {
+			nv, empty, ch := normalizeManager(v2)
+			switch {
+			case empty:
+				delete(inner, k2)
+				removes = append(removes, removeOp(qualified))
+			case ch:
+				inner[k2] = nv
+				changed = true
+			}
+		}
+	}
+	if len(inner) == 0 {
+		delete(obj, k)
+		changed = true
+	}
+	return removes, changed
+}
+
+// normalizeValueKey fixes the member k of a path-less value object that is
+// not an extension object: an extension attribute without URN gets the
+// prefix, a null or empty manager is taken out and returned as a remove, a
+// manager is brought to {"value": id}, and null sub-attributes of a complex
+// value are returned as removes. It reports whether it changed obj in a way
+// the returned removes do not already show.
+func (s *Schema) normalizeValueKey(obj map[string]any, k string) ([]any, bool) {
+	v := obj[k]
+	changed := false
+	key := k
+	if q, ok := s.qualifyPath(k); ok {
+		delete(obj, k)
+		obj[q] = v
+		key = q
+		changed = true
+	}
+	if v == nil {
+		delete(obj, key)
+		return []any{removeOp(key)}, changed
+	}
+	if s.isManagerPath(key) {
+		nv, empty, ch := normalizeManager(v)
+		switch {
+		case empty:
+			delete(obj, key)
+			return []any{removeOp(key)}, changed
+		case ch:
+			obj[key] = nv
+			changed = true
+		}
+	}
+	var removes []any
+	for _, p := range s.nullSubs(key, obj[key]) {
+		removes = append(removes, removeOp(p))
+	}
+	return removes, changed
 }
 
 // pathHead returns the attribute part of a PATCH path (before any value
