@@ -929,6 +929,44 @@ func (e *Engine) syncUsers(ctx context.Context, tx store.Tx, users map[string]ou
 // that did not find a user is no evidence at all. It reports whether it spent
 // a request, or when it can next try.
 func (e *Engine) lookup(ctx context.Context, ops []PlannedOp, now time.Time) (bool, time.Time, error) {
+	if ok, at, err := e.takeLookup(ctx, now); !ok {
+		return false, at, err
+	}
+	r := newIDLookup(ops)
+	err := e.askLookup(ctx, r)
+	e.metrics.requests.WithLabelValues("lookup").Add(float64(r.requests))
+	e.mu.Lock()
+	e.status.Lookups++
+	e.mu.Unlock()
+	if err != nil {
+		return true, e.lookupFailed(r, err, now), nil
+	}
+	e.mu.Lock()
+	e.lookupAttempts, e.lookupAt = 0, time.Time{}
+	e.mu.Unlock()
+	return true, now, e.recordLookup(ctx, r, now)
+}
+
+// idLookup is one id lookup: the emails asked about and BigCommerce's
+// answer.
+type idLookup struct {
+	// hash is the store whose users may be listed: that of the first store
+	// removal, so one lookup costs at most one listing.
+	hash string
+	// emails are all the emails whose ids are wanted; inStore those of them
+	// whose removal is from hash, which a complete listing of it settles.
+	emails, inStore []string
+	found           map[string]downstream.User
+	// listed is the complete listing of hash, nil when none was asked for
+	// or it failed.
+	listed   *downstream.StoreUsers
+	requests int
+}
+
+// takeLookup takes a request for a lookup from the budget. When it cannot (the
+// lookup's backoff, the budget, or an error) it reports false and when to try
+// again.
+func (e *Engine) takeLookup(ctx context.Context, now time.Time) (bool, time.Time, error) {
 	e.mu.Lock()
 	at := e.lookupAt
 	e.mu.Unlock()
@@ -944,102 +982,134 @@ func (e *Engine) lookup(ctx context.Context, ops []PlannedOp, now time.Time) (bo
 		e.metrics.budgetWaits.WithLabelValues(p.String()).Inc()
 		return false, ready, nil
 	}
-	hash := ops[0].Op.StoreHash
-	var emails, inStore []string
+	return true, now, nil
+}
+
+// newIDLookup collects the emails of the store removals that need an id.
+func newIDLookup(ops []PlannedOp) *idLookup {
+	r := &idLookup{hash: ops[0].Op.StoreHash}
 	for _, op := range ops {
-		emails = append(emails, op.Op.Email)
-		if op.Op.StoreHash == hash {
-			inStore = append(inStore, op.Op.Email)
+		r.emails = append(r.emails, op.Op.Email)
+		if op.Op.StoreHash == r.hash {
+			r.inStore = append(r.inStore, op.Op.Email)
 		}
 	}
-	emails, inStore = dedupe(emails), dedupe(inStore)
+	r.emails, r.inStore = dedupe(r.emails), dedupe(r.inStore)
+	return r
+}
+
+// askLookup searches the account for the emails and, when that did not find
+// every email removed from r.hash, lists the store completely: only a
+// complete listing is evidence that a user is not there. It counts the
+// requests spent in r.requests, also on failure.
+func (e *Engine) askLookup(ctx context.Context, r *idLookup) error {
+	p := downstream.PriorityLookup
 	paid := e.o.Client.WithGate(e.o.Budget.Paid())
-	requests := 0
-	found, n, err := paid.FindAccountUsers(ctx, p, emails)
-	requests += n
-	var listed *downstream.StoreUsers
-	if err == nil && !allFound(found, inStore) {
-		var su downstream.StoreUsers
-		su, n, err = paid.FindStoreUsers(ctx, p, hash)
-		requests += n
-		var de *downstream.Error
-		switch {
-		case err == nil:
-			listed = &su
-		case errors.As(err, &de) && de.Reason == downstream.ReasonStoreNotFound:
-			// The account has no such store: nobody has access to it.
-			listed, err = &downstream.StoreUsers{Store: downstream.Store{Hash: hash}}, nil
-		}
+	found, n, err := paid.FindAccountUsers(ctx, p, r.emails)
+	r.found = found
+	r.requests += n
+	if err != nil || allFound(found, r.inStore) {
+		return err
 	}
-	e.metrics.requests.WithLabelValues("lookup").Add(float64(requests))
-	e.mu.Lock()
-	e.status.Lookups++
-	e.mu.Unlock()
-	if err != nil {
-		e.mu.Lock()
-		var de *downstream.Error
-		if errors.As(err, &de) && (de.Reason == downstream.ReasonBudget || de.Class == downstream.ClassRateLimited) {
-			// The budget ran out between the lookup's requests: no fault of
-			// the lookup; it goes again when the budget allows.
-			e.lookupAt = now
-		} else {
-			e.lookupAttempts++
-			e.lookupAt = now.Add(e.backoff(e.lookupAttempts))
-		}
-		next := e.lookupAt
-		e.mu.Unlock()
-		e.log.Warn("could not learn BigCommerce user ids", zap.Int("users", len(emails)), zap.Int("requests", requests), zap.Error(err))
-		e.setError(err)
-		return true, next, nil
+	su, n, err := paid.FindStoreUsers(ctx, p, r.hash)
+	r.requests += n
+	var de *downstream.Error
+	switch {
+	case err == nil:
+		r.listed = &su
+	case errors.As(err, &de) && de.Reason == downstream.ReasonStoreNotFound:
+		// The account has no such store: nobody has access to it.
+		r.listed, err = &downstream.StoreUsers{Store: downstream.Store{Hash: r.hash}}, nil
 	}
+	return err
+}
+
+// lookupFailed schedules the next lookup after a failed one and returns when
+// that is.
+func (e *Engine) lookupFailed(r *idLookup, err error, now time.Time) time.Time {
 	e.mu.Lock()
-	e.lookupAttempts, e.lookupAt = 0, time.Time{}
+	var de *downstream.Error
+	if errors.As(err, &de) && (de.Reason == downstream.ReasonBudget || de.Class == downstream.ClassRateLimited) {
+		// The budget ran out between the lookup's requests: no fault of
+		// the lookup; it goes again when the budget allows.
+		e.lookupAt = now
+	} else {
+		e.lookupAttempts++
+		e.lookupAt = now.Add(e.backoff(e.lookupAttempts))
+	}
+	next := e.lookupAt
 	e.mu.Unlock()
-	err = e.persist(ctx, func(tx store.Tx) error {
-		byEmail := map[string]downstream.User{}
-		for k, u := range found {
-			byEmail[k] = u
-		}
-		listedHas := map[string]bool{}
-		if listed != nil {
-			for _, u := range listed.Users {
-				k := strings.ToLower(u.Email)
-				listedHas[k] = true
-				byEmail[k] = u
-			}
-		}
-		for _, email := range emails {
-			u, hit := byEmail[email]
-			inListing := listed != nil && slices.Contains(inStore, email)
-			if !hit && !inListing {
-				continue // no evidence either way
-			}
-			before, after, err := e.putKnown(ctx, tx, email, now, func(k *store.BCUser) {
-				if hit {
-					k.UserID, k.InAccount = u.ID, true
-				}
-				if inListing {
-					if listedHas[email] {
-						k.Stores = addString(k.Stores, hash)
-					} else {
-						k.Stores = removeString(k.Stores, hash)
-					}
-					k.StoresInDoubt = removeString(k.StoresInDoubt, hash)
-				}
-			})
-			if err != nil {
+	e.log.Warn("could not learn BigCommerce user ids", zap.Int("users", len(r.emails)), zap.Int("requests", r.requests), zap.Error(err))
+	e.setError(err)
+	return next
+}
+
+// recordLookup writes what the lookup found to the known state, with the
+// observed change in the access history, in one transaction.
+func (e *Engine) recordLookup(ctx context.Context, r *idLookup, now time.Time) error {
+	return e.persist(ctx, func(tx store.Tx) error {
+		byEmail, listedHas := r.evidence()
+		for _, email := range r.emails {
+			if err := e.recordLookedUp(ctx, tx, r, email, byEmail, listedHas, now); err != nil {
 				return err
-			}
-			observed := known.Changes(before, after, store.Truncate(now), known.Origin{Source: store.SourceDelivery, Cause: "bigcommerce.lookup"})
-			if err := tx.AppendHistory(ctx, observed); err != nil {
-				return fmt.Errorf("record observed access: %w", err)
 			}
 		}
 		return nil
 	})
-	return true, now, err
 }
 
+// evidence indexes the lookup's answer by lower-case email: every user found
+// by either request, and whether the store listing has it.
+func (r *idLookup) evidence() (byEmail map[string]downstream.User, listedHas map[string]bool) {
+	byEmail = map[string]downstream.User{}
+	for k, u := range r.found {
+		byEmail[k] = u
+	}
+	listedHas = map[string]bool{}
+	if r.listed != nil {
+		for _, u := range r.listed.Users {
+			k := strings.ToLower(u.Email)
+			listedHas[k] = true
+			byEmail[k] = u
+		}
+	}
+	return byEmail, listedHas
+}
+
+// recordLookedUp updates the known state of one email from the lookup's
+// evidence: a user found gets its id and is in the account; a user removed
+// from r.hash gets its access to it from the listing, which also clears the
+// doubt. An email with neither is left as it was: no evidence either way.
+func (e *Engine) recordLookedUp(ctx context.Context, tx store.Tx, r *idLookup, email string, byEmail map[string]downstream.User, listedHas map[string]bool, now time.Time) error {
+	u, hit := byEmail[email]
+	inListing := r.listed != nil && slices.Contains(r.inStore, email)
+	if !hit && !inListing {
+		return nil // no evidence either way
+	}
+	before, after, err := e.putKnown(ctx, tx, email, now, func(k *store.BCUser) {
+		if hit {
+			k.UserID, k.InAccount = u.ID, true
+		}
+		if inListing {
+			if listedHas[email] {
+				k.Stores = addString(k.Stores, r.hash)
+			} else {
+				k.Stores = removeString(k.Stores, r.hash)
+			}
+			k.StoresInDoubt = removeString(k.StoresInDoubt, r.hash)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	observed := known.Changes(before, after, store.Truncate(now), known.Origin{Source: store.SourceDelivery, Cause: "bigcommerce.lookup"})
+	if err := tx.AppendHistory(ctx, observed); err != nil {
+		return fmt.Errorf("record observed access: %w", err)
+	}
+	return nil
+}
+
+// allFound reports whether found has every one of emails.
 func allFound(found map[string]downstream.User, emails []string) bool {
 	for _, e := range emails {
 		if _, ok := found[e]; !ok {

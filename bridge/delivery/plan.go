@@ -82,154 +82,243 @@ type target struct {
 //     account removals, store removals, account additions, store additions,
 //     then reconciliation repairs.
 func MakePlan(pending []store.Intent, known Known, desired map[string][]string) Plan {
+	pl := newPlanner(pending, known, desired)
+	pl.collapseRemovals()
+	pl.findAccountAdds()
+	for _, t := range pl.order {
+		pl.planTarget(t)
+	}
+	sortOps(pl.p.Ops)
+	return pl.p
+}
+
+// planner is MakePlan's working state. The steps share it because each one
+// rewrites what the later ones see: a collapsed removal drops out of its
+// account target and out of lastAccountRemoval before the store targets are
+// cut by it.
+type planner struct {
+	known   Known
+	desired map[string][]string
+	// byTarget holds each target's pending intents in Seq order; order lists
+	// the targets by their earliest intent, so the plan does not depend on
+	// map iteration.
+	byTarget map[target][]store.Intent
+	order    []target
+	// lastAccountRemoval is the Seq of each email's latest pending account
+	// removal: store intents before it are moot.
+	lastAccountRemoval map[string]int64
+	// accountAdd marks the emails whose account addition this plan sends, so
+	// their store additions wait for it.
+	accountAdd map[string]bool
+	p          Plan
+}
+
+// newPlanner groups the pending intents (any order) by target, each target's
+// intents sorted by Seq.
+func newPlanner(pending []store.Intent, known Known, desired map[string][]string) *planner {
 	sorted := append([]store.Intent(nil), pending...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Seq < sorted[j].Seq })
 
-	byTarget := map[target][]store.Intent{}
-	var order []target
-	lastAccountRemoval := map[string]int64{}
+	pl := &planner{
+		known:              known,
+		desired:            desired,
+		byTarget:           map[target][]store.Intent{},
+		lastAccountRemoval: map[string]int64{},
+		accountAdd:         map[string]bool{},
+	}
 	for _, in := range sorted {
 		t := target{email: in.Email}
 		if in.Kind == store.StoreAdd || in.Kind == store.StoreRemove {
 			t.store = in.StoreHash
 		}
-		if _, seen := byTarget[t]; !seen {
-			order = append(order, t)
+		if _, seen := pl.byTarget[t]; !seen {
+			pl.order = append(pl.order, t)
 		}
-		byTarget[t] = append(byTarget[t], in)
+		pl.byTarget[t] = append(pl.byTarget[t], in)
 		if in.Kind == store.AccountRemove {
-			lastAccountRemoval[in.Email] = in.Seq
+			pl.lastAccountRemoval[in.Email] = in.Seq
 		}
 	}
+	return pl
+}
 
-	var p Plan
-	settle := func(in store.Intent, state store.IntentState, reason string) {
-		p.Settled = append(p.Settled, Settle{Seq: in.Seq, UserID: in.UserID, State: state, Reason: reason})
-	}
+// settle resolves in without a request.
+func (pl *planner) settle(in store.Intent, state store.IntentState, reason string) {
+	pl.p.Settled = append(pl.p.Settled, Settle{Seq: in.Seq, UserID: in.UserID, State: state, Reason: reason})
+}
 
-	// Collapsed removals: the account target's latest intent is an addition
-	// and an earlier pending one a removal.
-	for _, t := range order {
+// collapseRemovals handles every account target whose latest intent is an
+// addition and an earlier pending one a removal (deactivate, then
+// reactivate), before anything else is planned: it must change what the
+// later steps see.
+func (pl *planner) collapseRemovals() {
+	for _, t := range pl.order {
 		if t.store != "" {
 			continue
 		}
-		intents := byTarget[t]
-		latest := intents[len(intents)-1]
-		if latest.Kind != store.AccountAdd {
+		pl.collapseRemoval(t)
+	}
+}
+
+// collapseRemoval supersedes the pending account removals of an account
+// target whose latest intent is an addition, takes them out of the target and
+// out of lastAccountRemoval (the user stays in the account, so its store
+// intents are not moot), and appends the store removals the user is still
+// owed.
+func (pl *planner) collapseRemoval(t target) {
+	intents := pl.byTarget[t]
+	latest := intents[len(intents)-1]
+	if latest.Kind != store.AccountAdd {
+		return
+	}
+	var removals []store.Intent
+	var rest []store.Intent
+	for _, in := range intents[:len(intents)-1] {
+		if in.Kind == store.AccountRemove {
+			removals = append(removals, in)
+		} else {
+			rest = append(rest, in)
+		}
+	}
+	if len(removals) == 0 {
+		return
+	}
+	want, haveDesired := pl.desired[latest.UserID]
+	if !haveDesired {
+		// The engine loads the desired stores of every user whose removal
+		// collapses; a user it could not find was deleted, and its deletion
+		// queued a later removal, so this addition is not the latest.
+		return
+	}
+	for _, in := range removals {
+		pl.settle(in, store.IntentSuperseded, "superseded: reactivated before delivery")
+	}
+	pl.byTarget[t] = append(rest, latest)
+	delete(pl.lastAccountRemoval, t.email)
+	pl.appendOwedStoreRemovals(t.email, latest, want)
+}
+
+// appendOwedStoreRemovals appends a store removal, on behalf of latest, for
+// every store BigCommerce may give the user (known or in doubt) that want
+// does not list: the superseded removal, which would have taken them, never
+// goes, so BigCommerce still gives the user the stores it had before. A store
+// with a pending intent of its own is left to that intent, whose latest
+// decides it anyway.
+func (pl *planner) appendOwedStoreRemovals(email string, latest store.Intent, want []string) {
+	u, ok := pl.known.Lookup(email)
+	if !ok || !(u.InAccount || u.AccountInDoubt) {
+		return
+	}
+	for _, h := range mayHaveStores(u) {
+		if slices.Contains(want, h) || pendingStoreIntent(pl.byTarget[target{email, h}]) {
 			continue
 		}
-		var removals []store.Intent
-		var rest []store.Intent
+		pl.p.Append = append(pl.p.Append, store.Intent{Kind: store.StoreRemove, Email: email, StoreHash: h,
+			UserID: latest.UserID, Source: latest.Source, RequestID: latest.RequestID, Cause: latest.Cause, CreatedAt: latest.CreatedAt,
+			State: store.IntentPending})
+	}
+}
+
+// findAccountAdds marks the emails whose account addition this plan sends
+// (latest intent an addition, and the user not known to be in the account on
+// evidence), so that their store additions can wait for it.
+func (pl *planner) findAccountAdds() {
+	for _, t := range pl.order {
+		if t.store != "" {
+			continue
+		}
+		intents := pl.byTarget[t]
+		if latest := intents[len(intents)-1]; latest.Kind == store.AccountAdd {
+			if u, ok := pl.known.Lookup(t.email); !ok || !u.InAccount || u.AccountInDoubt {
+				pl.accountAdd[t.email] = true
+			}
+		}
+	}
+}
+
+// planTarget settles or plans one target: moot store intents are dropped; a
+// target already in the desired state on evidence is settled; otherwise one
+// operation applies its latest intent and settles all of them.
+func (pl *planner) planTarget(t target) {
+	intents := pl.byTarget[t]
+	if t.store != "" {
+		intents = pl.dropMoot(t.email, intents)
+		if len(intents) == 0 {
+			return
+		}
+	}
+	latest := intents[len(intents)-1]
+	u, isKnown := pl.known.Lookup(t.email)
+	if isKnown && !inDoubt(u, t.store) && inEffect(latest, u) {
 		for _, in := range intents[:len(intents)-1] {
-			if in.Kind == store.AccountRemove {
-				removals = append(removals, in)
-			} else {
-				rest = append(rest, in)
-			}
+			pl.settle(in, store.IntentSuperseded, "superseded")
 		}
-		if len(removals) == 0 {
-			continue
-		}
-		want, haveDesired := desired[latest.UserID]
-		if !haveDesired {
-			// The engine loads the desired stores of every user whose removal
-			// collapses; a user it could not find was deleted, and its deletion
-			// queued a later removal, so this addition is not the latest.
-			continue
-		}
-		for _, in := range removals {
-			settle(in, store.IntentSuperseded, "superseded: reactivated before delivery")
-		}
-		byTarget[t] = append(rest, latest)
-		delete(lastAccountRemoval, t.email)
-		if u, ok := known.Lookup(t.email); ok && (u.InAccount || u.AccountInDoubt) {
-			for _, h := range mayHaveStores(u) {
-				if slices.Contains(want, h) || pendingStoreIntent(byTarget[target{t.email, h}]) {
-					continue
-				}
-				p.Append = append(p.Append, store.Intent{Kind: store.StoreRemove, Email: t.email, StoreHash: h,
-					UserID: latest.UserID, Source: latest.Source, RequestID: latest.RequestID, Cause: latest.Cause, CreatedAt: latest.CreatedAt,
-					State: store.IntentPending})
-			}
-		}
+		pl.settle(latest, store.IntentDone, "already in effect")
+		return
 	}
+	pl.p.Ops = append(pl.p.Ops, pl.newOp(t, intents, u))
+}
 
-	// Account additions in this plan, so store additions can wait for them.
-	accountAdd := map[string]bool{}
-	for _, t := range order {
-		if t.store == "" {
-			intents := byTarget[t]
-			if latest := intents[len(intents)-1]; latest.Kind == store.AccountAdd {
-				if u, ok := known.Lookup(t.email); !ok || !u.InAccount || u.AccountInDoubt {
-					accountAdd[t.email] = true
-				}
-			}
+// dropMoot settles the store intents of email that are older than its latest
+// pending account removal (the removal takes store access with it) and
+// returns the rest, in order.
+func (pl *planner) dropMoot(email string, intents []store.Intent) []store.Intent {
+	cut := pl.lastAccountRemoval[email]
+	live := intents[:0:0]
+	for _, in := range intents {
+		if in.Seq < cut {
+			pl.settle(in, store.IntentSuperseded, "moot: account removal takes store access")
+		} else {
+			live = append(live, in)
 		}
 	}
+	return live
+}
 
-	for _, t := range order {
-		intents := byTarget[t]
-		if t.store != "" {
-			// Drop store intents that an account removal makes moot.
-			cut := lastAccountRemoval[t.email]
-			live := intents[:0:0]
-			for _, in := range intents {
-				if in.Seq < cut {
-					settle(in, store.IntentSuperseded, "moot: account removal takes store access")
-				} else {
-					live = append(live, in)
-				}
-			}
-			intents = live
-			if len(intents) == 0 {
-				continue
-			}
-		}
-		latest := intents[len(intents)-1]
-		u, isKnown := known.Lookup(t.email)
-		if isKnown && !inDoubt(u, t.store) && inEffect(latest, u) {
-			for _, in := range intents[:len(intents)-1] {
-				settle(in, store.IntentSuperseded, "superseded")
-			}
-			settle(latest, store.IntentDone, "already in effect")
-			continue
-		}
-		op := PlannedOp{
-			Latest: latest, Since: latest.CreatedAt, NotBefore: latest.NextAttemptAt,
-			Priority: priorityOf(intents),
-		}
-		seen := map[string]bool{}
-		for _, in := range intents {
-			op.Seqs = append(op.Seqs, in.Seq)
-			if in.UserID != "" && !seen[in.UserID] {
-				seen[in.UserID] = true
-				op.UserIDs = append(op.UserIDs, in.UserID)
-			}
-		}
-		op.Op = downstream.Op{Email: t.email, StoreHash: t.store}
-		switch latest.Kind {
-		case store.AccountAdd:
-			op.Op.Kind = downstream.OpAddToAccount
-		case store.AccountRemove:
-			op.Op.Kind = downstream.OpRemoveFromAccount
-		case store.StoreAdd:
-			op.Op.Kind = downstream.OpAddToStore
-			op.AfterAccountAdd = accountAdd[t.email]
-		case store.StoreRemove:
-			op.Op.Kind = downstream.OpRemoveFromStore
-			op.Op.UserID = u.UserID
-			op.NeedsUserID = u.UserID == ""
-		}
-		p.Ops = append(p.Ops, op)
+// newOp is the operation that applies the latest of a target's intents and
+// settles all of them; u is what the bridge knows of the user (zero when
+// nothing), whose BigCommerce id a store removal needs.
+func (pl *planner) newOp(t target, intents []store.Intent, u store.BCUser) PlannedOp {
+	latest := intents[len(intents)-1]
+	op := PlannedOp{
+		Latest: latest, Since: latest.CreatedAt, NotBefore: latest.NextAttemptAt,
+		Priority: priorityOf(intents),
 	}
-	sort.SliceStable(p.Ops, func(i, j int) bool {
-		a, b := p.Ops[i], p.Ops[j]
+	seen := map[string]bool{}
+	for _, in := range intents {
+		op.Seqs = append(op.Seqs, in.Seq)
+		if in.UserID != "" && !seen[in.UserID] {
+			seen[in.UserID] = true
+			op.UserIDs = append(op.UserIDs, in.UserID)
+		}
+	}
+	op.Op = downstream.Op{Email: t.email, StoreHash: t.store}
+	switch latest.Kind {
+	case store.AccountAdd:
+		op.Op.Kind = downstream.OpAddToAccount
+	case store.AccountRemove:
+		op.Op.Kind = downstream.OpRemoveFromAccount
+	case store.StoreAdd:
+		op.Op.Kind = downstream.OpAddToStore
+		op.AfterAccountAdd = pl.accountAdd[t.email]
+	case store.StoreRemove:
+		op.Op.Kind = downstream.OpRemoveFromStore
+		op.Op.UserID = u.UserID
+		op.NeedsUserID = u.UserID == ""
+	}
+	return op
+}
+
+// sortOps orders the operations by priority, most urgent first, and within a
+// priority by the Seq of their latest intent.
+func sortOps(ops []PlannedOp) {
+	sort.SliceStable(ops, func(i, j int) bool {
+		a, b := ops[i], ops[j]
 		if a.Priority != b.Priority {
 			return a.Priority < b.Priority
 		}
 		return a.Latest.Seq < b.Latest.Seq
 	})
-	return p
 }
 
 // mayHaveStores returns the stores BigCommerce may give u: those known and
