@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/bridge"
 	"github.com/scim-bridge/scim-bridge/bridge/downstream"
+	"github.com/scim-bridge/scim-bridge/bridge/known"
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
