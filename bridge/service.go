@@ -404,84 +404,131 @@ func (s *Service) UpdateGroup(ctx context.Context, id string, pre Precondition, 
 	defer unlock()
 	var out GroupView
 	err := s.write(ctx, func(tx store.Tx) error {
-		now := s.clock()
-		t, err := s.begin(ctx, tx, now)
-		if err != nil {
-			return err
-		}
-		cur, err := tx.GetGroup(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		out = GroupView{Group: cur}
-		if pre != nil && !pre(cur.Version) {
-			return ErrPrecondition
-		}
-		view := GroupView{Group: cur}
-		if loadMembers {
-			if view.Members, err = tx.GroupMembers(ctx, id); err != nil {
-				return err
-			}
-			view.MembersLoaded = true
-		}
-		attrs, mc, err := fn(view)
-		if err != nil {
-			return err
-		}
-		if mc, err = checkMemberChange(mc); err != nil {
-			return err
-		}
-		next, err := buildGroup(attrs)
-		if err != nil {
-			return err
-		}
-		renamed := t.r.storeFor(next.DisplayName) != t.r.storeFor(cur.DisplayName)
-		var members []store.Member // current members, when needed
-		if mc.Set || renamed {
-			if members = view.Members; !view.MembersLoaded {
-				if members, err = tx.GroupMembers(ctx, id); err != nil {
-					return err
-				}
-			}
-		}
-		added, removed, err := t.memberDelta(id, mc, members)
-		if err != nil {
-			return err
-		}
-		if len(added) == 0 && len(removed) == 0 && reflect.DeepEqual(next.Attributes, cur.Attributes) {
-			return nil
-		}
-		next.ID, next.Created = cur.ID, cur.Created
-		next.Version, next.Modified = cur.Version+1, now
-		out = GroupView{Group: next}
-		// Users whose store access can change: those joining or leaving, and every
-		// member when the group now grants another store.
-		affected := append(append([]string(nil), added...), removed...)
-		if renamed {
-			for _, m := range members {
-				affected = append(affected, m.UserID)
-			}
-		}
-		return t.changeMembership(id, "group.update", dedupe(affected), func() error {
-			if err := tx.UpdateGroup(ctx, next); err != nil {
-				return groupWriteError(err)
-			}
-			t.names.forget(id)
-			if len(removed) > 0 {
-				if err := tx.RemoveMembers(ctx, id, removed); err != nil {
-					return err
-				}
-			}
-			if len(added) > 0 {
-				return addMembers(ctx, tx, id, added)
-			}
-			return nil
-		})
+		var err error
+		out, err = s.updateGroupIn(ctx, tx, id, pre, loadMembers, fn)
+		return err
 	})
 	if err != nil {
 		return GroupView{}, err
 	}
 	return out, nil
+}
+
+// updateGroupIn is one attempt of UpdateGroup inside the write transaction
+// tx. It returns the group as it stands when the transaction commits: the
+// current group when fn changes nothing (and nothing is written), else the
+// new version.
+func (s *Service) updateGroupIn(ctx context.Context, tx store.Tx, id string, pre Precondition, loadMembers bool,
+	fn func(cur GroupView) (map[string]any, MemberChange, error),
+) (GroupView, error) {
+	now := s.clock()
+	t, err := s.begin(ctx, tx, now)
+	if err != nil {
+		return GroupView{}, err
+	}
+	view, err := t.groupForUpdate(id, pre, loadMembers)
+	if err != nil {
+		return GroupView{}, err
+	}
+	cur := view.Group
+	attrs, mc, err := fn(view)
+	if err != nil {
+		return GroupView{}, err
+	}
+	if mc, err = checkMemberChange(mc); err != nil {
+		return GroupView{}, err
+	}
+	next, err := buildGroup(attrs)
+	if err != nil {
+		return GroupView{}, err
+	}
+	renamed := t.r.storeFor(next.DisplayName) != t.r.storeFor(cur.DisplayName)
+	// The current members are needed to diff a complete list and, when the
+	// group now grants another store, to re-evaluate every member.
+	members, err := t.currentMembers(id, view, mc.Set || renamed)
+	if err != nil {
+		return GroupView{}, err
+	}
+	added, removed, err := t.memberDelta(id, mc, members)
+	if err != nil {
+		return GroupView{}, err
+	}
+	if len(added) == 0 && len(removed) == 0 && reflect.DeepEqual(next.Attributes, cur.Attributes) {
+		return GroupView{Group: cur}, nil
+	}
+	next.ID, next.Created = cur.ID, cur.Created
+	next.Version, next.Modified = cur.Version+1, now
+	affected := affectedByGroupUpdate(added, removed, renamed, members)
+	if err := t.changeMembership(id, "group.update", affected, func() error {
+		return t.writeGroupUpdate(id, next, added, removed)
+	}); err != nil {
+		return GroupView{}, err
+	}
+	return GroupView{Group: next}, nil
+}
+
+// groupForUpdate reads the group a write starts from, checks the If-Match
+// precondition and, when loadMembers is set, loads its members; the
+// precondition is checked first so that a stale write does not pay for them.
+func (t *txn) groupForUpdate(id string, pre Precondition, loadMembers bool) (GroupView, error) {
+	cur, err := t.tx.GetGroup(t.ctx, id)
+	if err != nil {
+		return GroupView{}, notFound(err)
+	}
+	if pre != nil && !pre(cur.Version) {
+		return GroupView{}, ErrPrecondition
+	}
+	view := GroupView{Group: cur}
+	if loadMembers {
+		if view.Members, err = t.tx.GroupMembers(t.ctx, id); err != nil {
+			return GroupView{}, err
+		}
+		view.MembersLoaded = true
+	}
+	return view, nil
+}
+
+// currentMembers returns the group's current members when need is set,
+// reusing those view already holds, and nil otherwise.
+func (t *txn) currentMembers(id string, view GroupView, need bool) ([]store.Member, error) {
+	if !need {
+		return nil, nil
+	}
+	if view.MembersLoaded {
+		return view.Members, nil
+	}
+	return t.tx.GroupMembers(t.ctx, id)
+}
+
+// affectedByGroupUpdate returns the users whose store access a group update
+// can change, each once: those joining or leaving, and every member when the
+// group now grants another store.
+func affectedByGroupUpdate(added, removed []string, renamed bool, members []store.Member) []string {
+	affected := append(append([]string(nil), added...), removed...)
+	if renamed {
+		for _, m := range members {
+			affected = append(affected, m.UserID)
+		}
+	}
+	return dedupe(affected)
+}
+
+// writeGroupUpdate stores the new version of the group and its member
+// changes: the group row first, then the removals, then the additions.
+func (t *txn) writeGroupUpdate(id string, next store.Group, added, removed []string) error {
+	if err := t.tx.UpdateGroup(t.ctx, next); err != nil {
+		return groupWriteError(err)
+	}
+	t.names.forget(id)
+	if len(removed) > 0 {
+		if err := t.tx.RemoveMembers(t.ctx, id, removed); err != nil {
+			return err
+		}
+	}
+	if len(added) > 0 {
+		return addMembers(t.ctx, t.tx, id, added)
+	}
+	return nil
 }
 
 // memberDelta returns the users a change really adds and removes. For a

@@ -447,27 +447,11 @@ func (h *handler) limitBody(c *gin.Context) {
 // over the parameters it handles and normalised the body.
 func (h *handler) dispatch(c *gin.Context) {
 	r := c.Request
-	// A trailing slash names the same endpoint ("/Users/" is the collection;
-	// the library would look up the id "").
-	path := strings.TrimRight(c.Param("path"), "/")
-	if path == "" {
-		path = "/"
-	}
-	if allow, ok := allowedMethods(path); ok && !strings.Contains(allow, r.Method) {
-		c.Header("Allow", allow)
-		writeError(c.Writer, http.StatusMethodNotAllowed, "", fmt.Sprintf("Method %s is not allowed here; allowed: %s.", r.Method, allow))
+	path := dispatchPath(c)
+	if !checkMethod(c, path) {
 		return
 	}
-
-	q := r.URL.Query()
-	p := queryParams{
-		filter: q.Get("filter"), attributes: splitList(q.Get("attributes")),
-		excluded: splitList(q.Get("excludedAttributes")), ifMatch: r.Header.Get("If-Match"),
-	}
-	_, p.hasFilter = q["filter"]
-	q.Del("filter")
-	q.Del("attributes")
-	q.Del("excludedAttributes")
+	p, q := takeParams(r)
 
 	if path == "/ServiceProviderConfig" {
 		writeJSON(c.Writer, http.StatusOK, h.serviceProviderConfig())
@@ -476,47 +460,12 @@ func (h *handler) dispatch(c *gin.Context) {
 
 	var body []byte
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
-		if mt := r.Header.Get("Content-Type"); mt != "" {
-			if parsed, _, err := mime.ParseMediaType(mt); err != nil || (parsed != "application/json" && parsed != contentType) {
-				writeError(c.Writer, http.StatusUnsupportedMediaType, "", "Send the body as application/scim+json or application/json.")
-				return
-			}
-		}
-		raw, err := io.ReadAll(r.Body)
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				writeError(c.Writer, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("Request body too large: the limit is %d bytes.", h.maxBody))
-				return
-			}
-			writeError(c.Writer, http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
+		var ok bool
+		if body, ok = h.readBody(c, path); !ok {
 			return
 		}
-		s := h.schemaFor(path)
-		if isSearch(path) {
-			s = nil
-		}
-		if err := resource.CheckBody(r.Method, raw, s != nil); err != nil {
-			writeSCIMError(c.Writer, err)
-			return
-		}
-		body = raw
-		if s != nil {
-			if fixed, err := resource.NormalizeBody(s, r.Method, raw); err == nil {
-				body = fixed
-			}
-		}
 	}
-
-	ctx := context.WithValue(r.Context(), paramsKey, p)
-	r2 := r.Clone(ctx)
-	r2.URL.Path = path
-	r2.URL.RawPath = ""
-	r2.URL.RawQuery = q.Encode()
-	if body != nil {
-		r2.Body = io.NopCloser(bytes.NewReader(body))
-		r2.ContentLength = int64(len(body))
-	}
+	r2 := libraryRequest(r, path, p, q, body)
 
 	if r.Method == http.MethodPost && isSearch(path) {
 		h.search(c.Writer, r2, strings.TrimSuffix(path, "/.search"), body)
@@ -526,7 +475,106 @@ func (h *handler) dispatch(c *gin.Context) {
 		h.list(c.Writer, r2, path, q)
 		return
 	}
-	srv, err := h.serverFor(h.baseURL(r))
+	h.serveLibrary(c, r2, path, p)
+}
+
+// dispatchPath returns the request's path below Prefix. A trailing slash
+// names the same endpoint ("/Users/" is the collection; the library would
+// look up the id "").
+func dispatchPath(c *gin.Context) string {
+	path := strings.TrimRight(c.Param("path"), "/")
+	if path == "" {
+		path = "/"
+	}
+	return path
+}
+
+// checkMethod answers 405 with an Allow header and reports false when path
+// does not accept the request's method.
+func checkMethod(c *gin.Context, path string) bool {
+	r := c.Request
+	if allow, ok := allowedMethods(path); ok && !strings.Contains(allow, r.Method) {
+		c.Header("Allow", allow)
+		writeError(c.Writer, http.StatusMethodNotAllowed, "", fmt.Sprintf("Method %s is not allowed here; allowed: %s.", r.Method, allow))
+		return false
+	}
+	return true
+}
+
+// takeParams reads the query parameters the bridge handles itself and
+// returns them with the rest of the query, from which they are removed so
+// that the library does not apply them a second time.
+func takeParams(r *http.Request) (queryParams, url.Values) {
+	q := r.URL.Query()
+	p := queryParams{
+		filter: q.Get("filter"), attributes: splitList(q.Get("attributes")),
+		excluded: splitList(q.Get("excludedAttributes")), ifMatch: r.Header.Get("If-Match"),
+	}
+	_, p.hasFilter = q["filter"]
+	q.Del("filter")
+	q.Del("attributes")
+	q.Del("excludedAttributes")
+	return p, q
+}
+
+// readBody reads and checks the body of a POST, PUT or PATCH to path and
+// returns it, normalised for the resource's schema where one applies. When
+// the body is unacceptable it writes the error response and reports false.
+func (h *handler) readBody(c *gin.Context, path string) ([]byte, bool) {
+	r := c.Request
+	if mt := r.Header.Get("Content-Type"); mt != "" {
+		if parsed, _, err := mime.ParseMediaType(mt); err != nil || (parsed != "application/json" && parsed != contentType) {
+			writeError(c.Writer, http.StatusUnsupportedMediaType, "", "Send the body as application/scim+json or application/json.")
+			return nil, false
+		}
+	}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(c.Writer, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("Request body too large: the limit is %d bytes.", h.maxBody))
+			return nil, false
+		}
+		writeError(c.Writer, http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
+		return nil, false
+	}
+	s := h.schemaFor(path)
+	if isSearch(path) {
+		s = nil
+	}
+	if err := resource.CheckBody(r.Method, raw, s != nil); err != nil {
+		writeSCIMError(c.Writer, err)
+		return nil, false
+	}
+	body := raw
+	if s != nil {
+		if fixed, err := resource.NormalizeBody(s, r.Method, raw); err == nil {
+			body = fixed
+		}
+	}
+	return body, true
+}
+
+// libraryRequest returns a copy of r for the handlers: it carries p in its
+// context, the normalised path, the remaining query q and, when not nil, body
+// in place of the body already read.
+func libraryRequest(r *http.Request, path string, p queryParams, q url.Values, body []byte) *http.Request {
+	ctx := context.WithValue(r.Context(), paramsKey, p)
+	r2 := r.Clone(ctx)
+	r2.URL.Path = path
+	r2.URL.RawPath = ""
+	r2.URL.RawQuery = q.Encode()
+	if body != nil {
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.ContentLength = int64(len(body))
+	}
+	return r2
+}
+
+// serveLibrary has the SCIM library serve r2, projecting the rendered
+// resource when the request names attributes to return or exclude.
+func (h *handler) serveLibrary(c *gin.Context, r2 *http.Request, path string, p queryParams) {
+	srv, err := h.serverFor(h.baseURL(c.Request))
 	if err != nil {
 		h.log.Error("build SCIM server", zap.Error(err))
 		writeError(c.Writer, http.StatusInternalServerError, "", "Internal error; the bridge logged it with this request's id.")

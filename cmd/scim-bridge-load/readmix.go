@@ -37,6 +37,41 @@ type readmixUser struct{ id, userName string }
 // runReadmix runs the readmix subcommand: optionally seeds users, then runs the
 // read mix once per client count and prints throughput and latencies.
 func runReadmix(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, exit, ok := parseReadmix(args, stderr)
+	if !ok {
+		return exit
+	}
+	o := cfg.o
+	code := 0
+	var bridge []mixSummary
+	if cfg.base != "" {
+		fmt.Fprintln(stdout, "bridge:")
+		var c int
+		bridge, c = runMix(ctx, newLoadClient(cfg.base, cfg.token, o), o, stdout, stderr)
+		code = max(code, c)
+	}
+	if cfg.floor {
+		c, err := runFloorMix(ctx, o, bridge, stdout, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "readmix: floor: %v\n", err)
+			return 1
+		}
+		code = max(code, c)
+	}
+	return code
+}
+
+// readmixConfig is what the readmix flags ask for.
+type readmixConfig struct {
+	base, token string // the bridge under test; empty base: none
+	floor       bool   // also measure the library floor
+	o           mixOptions
+}
+
+// parseReadmix parses and checks the readmix flags. When ok is false the
+// command ends with exit: 0 after --help, 2 after a usage error (already
+// reported on stderr).
+func parseReadmix(args []string, stderr io.Writer) (cfg readmixConfig, exit int, ok bool) {
 	fs := flag.NewFlagSet("readmix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base := fs.String("url", "", "SCIM base URL of a running bridge, e.g. http://127.0.0.1:8080/scim/v2 (required)")
@@ -63,59 +98,63 @@ Flags:
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return readmixConfig{}, 0, false
 		}
-		return 2
+		return readmixConfig{}, 2, false
 	}
 	if (*base == "" || *token == "") && !*floor {
 		fmt.Fprintln(stderr, "readmix: --url and --token are required (or --floor alone)")
-		return 2
+		return readmixConfig{}, 2, false
 	}
-	var clients []int
-	for _, f := range strings.Split(*clientsFlag, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			fmt.Fprintf(stderr, "readmix: --clients: want positive integers such as 4,32, got %q\n", *clientsFlag)
-			return 2
-		}
-		clients = append(clients, n)
+	clients, ok := parseClients(*clientsFlag)
+	if !ok {
+		fmt.Fprintf(stderr, "readmix: --clients: want positive integers such as 4,32, got %q\n", *clientsFlag)
+		return readmixConfig{}, 2, false
 	}
 	if *seedClients < 1 || *sample < 1 || *pageSize < 1 || *duration <= 0 {
 		fmt.Fprintln(stderr, "readmix: --seed-clients, --sample, --page-size and --duration must be positive")
-		return 2
+		return readmixConfig{}, 2, false
 	}
 	o := mixOptions{clients: clients, duration: *duration, seed: *seed, seedClients: *seedClients, sample: *sample, pageSize: *pageSize}
-	code := 0
-	var bridge []mixSummary
-	if *base != "" {
-		fmt.Fprintln(stdout, "bridge:")
-		var c int
-		bridge, c = runMix(ctx, newLoadClient(*base, *token, o), o, stdout, stderr)
-		code = max(code, c)
+	return readmixConfig{base: *base, token: *token, floor: *floor, o: o}, 0, true
+}
+
+// parseClients parses the --clients list; ok is false unless every entry is
+// a positive integer.
+func parseClients(list string) (clients []int, ok bool) {
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, false
+		}
+		clients = append(clients, n)
 	}
-	if *floor {
-		h, err := newFloor()
-		if err != nil {
-			fmt.Fprintf(stderr, "readmix: floor: %v\n", err)
-			return 1
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			fmt.Fprintf(stderr, "readmix: floor: %v\n", err)
-			return 1
-		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
-		fmt.Fprintln(stdout, "floor (the SCIM library and gin over an in-memory map, in this process):")
-		floorRes, c := runMix(ctx, newLoadClient("http://"+ln.Addr().String()+"/scim/v2", "floor", o), o, stdout, stderr)
-		code = max(code, c)
-		for i := range min(len(bridge), len(floorRes)) {
-			fmt.Fprintf(stdout, "bridge/floor at %d clients: %.2f of the floor's requests per second\n",
-				bridge[i].clients, bridge[i].rps/floorRes[i].rps)
-		}
+	return clients, true
+}
+
+// runFloorMix serves the library floor on a loopback port for as long as it
+// runs, runs the mix against it and prints the bridge's share of the floor's
+// throughput for each client count both runs measured. It returns the mix's
+// exit code, or an error when the floor cannot be served.
+func runFloorMix(ctx context.Context, o mixOptions, bridge []mixSummary, stdout, stderr io.Writer) (int, error) {
+	h, err := newFloor()
+	if err != nil {
+		return 0, err
 	}
-	return code
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	fmt.Fprintln(stdout, "floor (the SCIM library and gin over an in-memory map, in this process):")
+	floorRes, c := runMix(ctx, newLoadClient("http://"+ln.Addr().String()+"/scim/v2", "floor", o), o, stdout, stderr)
+	for i := range min(len(bridge), len(floorRes)) {
+		fmt.Fprintf(stdout, "bridge/floor at %d clients: %.2f of the floor's requests per second\n",
+			bridge[i].clients, bridge[i].rps/floorRes[i].rps)
+	}
+	return c, nil
 }
 
 // mixOptions are the readmix flags one run uses.

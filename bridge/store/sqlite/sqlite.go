@@ -74,14 +74,8 @@ func Open(ctx context.Context, path string, logger *zap.Logger) (*Store, error) 
 
 // OpenWith is Open with options.
 func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options) (s *Store, err error) {
-	if path == "" {
-		return nil, errors.New("open sqlite store: empty path")
-	}
-	if strings.HasPrefix(path, "file:") || path == ":memory:" {
-		// A plain file path is required: the writer and the readers must share
-		// one database, which an in-memory database or a URI with its own
-		// parameters would not guarantee.
-		return nil, errors.New("open sqlite store: path must be a plain file path")
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
 	if logger == nil {
 		logger = zap.NewNop()
@@ -102,74 +96,18 @@ func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options
 		}()
 	}
 
-	// synchronous=FULL: every commit is fsynced before COMMIT returns, so a
-	// change the bridge has acknowledged to the IdP survives a power loss or
-	// kernel crash, not only a crash of this process (which NORMAL, SQLite's
-	// usual WAL setting, already covers). The cost is one fsync per commit
-	// (0.3–0.5 ms on the development machine); group commit lets concurrent
-	// writers share it (13,000–16,000 small writes/s from 8 writers, against
-	// ~2,000 with one commit each).
-	common := []string{
-		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()),
-		"_pragma=foreign_keys(1)",
-		"_pragma=synchronous(FULL)",
-	}
-	writerDSN := dsn(path, append(common, "_pragma=journal_mode(WAL)", "_txlock=immediate"))
-	writer, err := sql.Open("sqlite", writerDSN)
+	common := commonPragmas()
+	writer, applied, err := openWriter(ctx, path, common)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-	// One writer connection: SQLite has a single write lock per database, so a
-	// second writer connection could only wait for it (or fail with SQLITE_BUSY).
-	// Writers queue for the connection in Go instead (see connPool), which is
-	// cheaper and honours the caller's context.
-	writer.SetMaxOpenConns(1)
-	writer.SetMaxIdleConns(1)
-	writer.SetConnMaxLifetime(0)
-	writer.SetConnMaxIdleTime(0)
-
-	// Opening the writer first (and migrating) creates the file and switches it
-	// to WAL before any reader connects.
-	if err := writer.PingContext(ctx); err != nil {
-		_ = writer.Close()
-		return nil, fmt.Errorf("open sqlite store: %w", err)
-	}
-	applied, err := migrate(ctx, writer)
+	reader, readers, err := openReader(path, common)
 	if err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-
-	// Readers: query_only makes any write through them an error, in addition to
-	// the read-only check the store itself does for View.
-	// Readers keep a small page cache (readerCacheKiB each) and leave the
-	// rest to the kernel's page cache: at 100,000 users an IdP's read mix
-	// touches pages all over the users table, so a per-connection cache
-	// mostly evicts, and with SQLite's default 2 MiB on sixteen connections
-	// the read mix ran at 1,042 requests/s at 32 clients with 85 MB resident;
-	// with 256 KiB, 1,968 requests/s with 77 MB.
-	reader, err := sql.Open("sqlite", dsn(path, append(common, "_query_only=1", fmt.Sprintf("_pragma=cache_size(-%d)", readerCacheKiB))))
+	wpool, rpool, err := pinConnections(ctx, writer, reader, readers)
 	if err != nil {
-		_ = writer.Close()
-		return nil, fmt.Errorf("open sqlite store: %w", err)
-	}
-	readers := readConnections()
-	reader.SetMaxOpenConns(readers)
-	reader.SetMaxIdleConns(readers)
-	reader.SetConnMaxLifetime(0)
-	reader.SetConnMaxIdleTime(0)
-
-	// Pin the connections (see pinnedConn): the writer pool holds the writer
-	// DB's only connection, the reader pool all of the reader DB's.
-	wpool, err := newConnPool(ctx, writer, 1)
-	if err != nil {
-		_ = writer.Close()
-		_ = reader.Close()
-		return nil, fmt.Errorf("open sqlite store: %w", err)
-	}
-	rpool, err := newConnPool(ctx, reader, readers)
-	if err != nil {
-		_ = wpool.close()
 		_ = writer.Close()
 		_ = reader.Close()
 		return nil, fmt.Errorf("open sqlite store: %w", err)
@@ -187,6 +125,108 @@ func OpenWith(ctx context.Context, path string, logger *zap.Logger, opts Options
 		logger:   logger,
 		now:      time.Now,
 	}, nil
+}
+
+// checkPath rejects paths the store cannot open. A plain file path is
+// required: the writer and the readers must share one database, which an
+// in-memory database or a URI with its own parameters would not guarantee.
+func checkPath(path string) error {
+	if path == "" {
+		return errors.New("open sqlite store: empty path")
+	}
+	if strings.HasPrefix(path, "file:") || path == ":memory:" {
+		return errors.New("open sqlite store: path must be a plain file path")
+	}
+	return nil
+}
+
+// commonPragmas returns the driver parameters the writer and the readers share.
+//
+// synchronous=FULL: every commit is fsynced before COMMIT returns, so a
+// change the bridge has acknowledged to the IdP survives a power loss or
+// kernel crash, not only a crash of this process (which NORMAL, SQLite's
+// usual WAL setting, already covers). The cost is one fsync per commit
+// (0.3–0.5 ms on the development machine); group commit lets concurrent
+// writers share it (13,000–16,000 small writes/s from 8 writers, against
+// ~2,000 with one commit each).
+func commonPragmas() []string {
+	return []string{
+		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()),
+		"_pragma=foreign_keys(1)",
+		"_pragma=synchronous(FULL)",
+	}
+}
+
+// openWriter opens the writer database, switches it to WAL and applies the
+// schema migrations, returning how many were applied. It runs before any
+// reader connects, so that the file exists and is in WAL mode by then. On
+// error nothing is left open.
+func openWriter(ctx context.Context, path string, common []string) (writer *sql.DB, applied int, err error) {
+	writerDSN := dsn(path, append(common, "_pragma=journal_mode(WAL)", "_txlock=immediate"))
+	writer, err = sql.Open("sqlite", writerDSN)
+	if err != nil {
+		return nil, 0, err
+	}
+	// One writer connection: SQLite has a single write lock per database, so a
+	// second writer connection could only wait for it (or fail with SQLITE_BUSY).
+	// Writers queue for the connection in Go instead (see connPool), which is
+	// cheaper and honours the caller's context.
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	if err := writer.PingContext(ctx); err != nil {
+		_ = writer.Close()
+		return nil, 0, err
+	}
+	applied, err = migrate(ctx, writer)
+	if err != nil {
+		_ = writer.Close()
+		return nil, 0, err
+	}
+	return writer, applied, nil
+}
+
+// openReader opens the read-only database and returns it with the number of
+// connections it may hold (readConnections).
+//
+// query_only makes any write through the readers an error, in addition to
+// the read-only check the store itself does for View.
+// Readers keep a small page cache (readerCacheKiB each) and leave the
+// rest to the kernel's page cache: at 100,000 users an IdP's read mix
+// touches pages all over the users table, so a per-connection cache
+// mostly evicts, and with SQLite's default 2 MiB on sixteen connections
+// the read mix ran at 1,042 requests/s at 32 clients with 85 MB resident;
+// with 256 KiB, 1,968 requests/s with 77 MB.
+func openReader(path string, common []string) (reader *sql.DB, readers int, err error) {
+	reader, err = sql.Open("sqlite", dsn(path, append(common, "_query_only=1", fmt.Sprintf("_pragma=cache_size(-%d)", readerCacheKiB))))
+	if err != nil {
+		return nil, 0, err
+	}
+	readers = readConnections()
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	reader.SetConnMaxLifetime(0)
+	reader.SetConnMaxIdleTime(0)
+	return reader, readers, nil
+}
+
+// pinConnections pins the connections (see pinnedConn): the writer pool holds
+// the writer DB's only connection, the reader pool all of the reader DB's.
+// On error it closes any pool it made; the databases stay open for the
+// caller to close.
+func pinConnections(ctx context.Context, writer, reader *sql.DB, readers int) (wpool, rpool *connPool, err error) {
+	wpool, err = newConnPool(ctx, writer, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	rpool, err = newConnPool(ctx, reader, readers)
+	if err != nil {
+		_ = wpool.close()
+		return nil, nil, err
+	}
+	return wpool, rpool, nil
 }
 
 // readerCacheKiB is each read connection's page cache, in KiB.
