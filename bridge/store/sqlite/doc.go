@@ -55,7 +55,9 @@
 //     wrote is lost; the error goes to its caller only, and the panic continues
 //     in the caller's goroutine with its own stack. Uniqueness conflicts
 //     between fns of one batch are found statement by statement, as between
-//     consecutive transactions, and reported to the later fn.
+//     consecutive transactions, and reported to the later fn. The writer
+//     keeps the savepoints' statement journal in memory (temp_store=MEMORY),
+//     so they cost no temporary-file writes; crash recovery never reads it.
 //   - A caller whose ctx ends while it queues leaves the queue and its fn never
 //     runs. A ctx that ends while its fn runs fails the fn's next statement; a
 //     running statement is not interrupted, because SQLite answers an

@@ -161,8 +161,16 @@ func commonPragmas() []string {
 // schema migrations, returning how many were applied. It runs before any
 // reader connects, so that the file exists and is in WAL mode by then. On
 // error nothing is left open.
+//
+// temp_store=MEMORY keeps the writer's statement journal in memory. Group
+// commit runs every Update in a SAVEPOINT, and SQLite journals the pages a
+// savepoint changes so that it can roll them back; past 64 KiB that journal
+// spilled into a temporary file, and its write system calls were 15 % of the
+// CPU time of POST /Users at 8 clients (1,580 → 2,000 POSTs/s on average
+// without them). The journal is only needed while the transaction runs: crash
+// recovery uses the WAL, so durability is unchanged.
 func openWriter(ctx context.Context, path string, common []string) (writer *sql.DB, applied int, err error) {
-	writerDSN := dsn(path, append(common, "_pragma=journal_mode(WAL)", "_txlock=immediate"))
+	writerDSN := dsn(path, append(common, "_pragma=journal_mode(WAL)", "_pragma=temp_store(MEMORY)", "_txlock=immediate"))
 	writer, err = sql.Open("sqlite", writerDSN)
 	if err != nil {
 		return nil, 0, err
