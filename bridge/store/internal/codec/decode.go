@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
 // decodeObject decodes the JSON object s as json.Unmarshal does into a
@@ -284,4 +286,114 @@ func (d *decoder) number() (any, bool) {
 	}
 	d.i = i
 	return f, true
+}
+
+// decodeEmails reads the stored form of a user's emails as json.Unmarshal
+// reads it into []emailJSON, without reflection: an array of objects whose
+// keys are exactly "v" and "t" (strings) and "p" (a boolean). It reports false
+// for anything else (other keys, which json.Unmarshal would match without
+// regard to case, nulls, other types, invalid JSON), which the caller hands to
+// json.Unmarshal. Emails are decoded with every user read; through
+// json.Unmarshal they cost more than the user's whole attributes object.
+func decodeEmails(s string) ([]store.Email, bool) {
+	d := decoder{s: s}
+	if !d.next('[') {
+		return nil, false
+	}
+	var out []store.Email
+	if d.next(']') {
+		return out, d.end()
+	}
+	for {
+		e, ok := d.email()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, e)
+		switch {
+		case d.next(','):
+		case d.next(']'):
+			return out, d.end()
+		default:
+			return nil, false
+		}
+	}
+}
+
+// email reads one stored email object.
+func (d *decoder) email() (store.Email, bool) {
+	var e store.Email
+	if !d.next('{') {
+		return e, false
+	}
+	if d.next('}') {
+		return e, true
+	}
+	for {
+		// The keys are matched as written (the store writes them without
+		// escapes); any other spelling goes to json.Unmarshal.
+		d.space()
+		var k byte
+		switch {
+		case d.literal(`"v"`):
+			k = 'v'
+		case d.literal(`"t"`):
+			k = 't'
+		case d.literal(`"p"`):
+			k = 'p'
+		default:
+			return e, false
+		}
+		if !d.next(':') {
+			return e, false
+		}
+		d.space()
+		switch k {
+		case 'v', 't':
+			if d.i >= len(d.s) || d.s[d.i] != '"' {
+				return e, false
+			}
+			v, ok := d.str()
+			if !ok {
+				return e, false
+			}
+			if k == 'v' {
+				e.Value = v.(string)
+			} else {
+				e.Type = v.(string)
+			}
+		case 'p':
+			switch {
+			case d.literal("true"):
+				e.Primary = true
+			case d.literal("false"):
+				e.Primary = false
+			default:
+				return e, false
+			}
+		}
+		switch {
+		case d.next(','):
+		case d.next('}'):
+			return e, true
+		default:
+			return e, false
+		}
+	}
+}
+
+// next skips white space and then c, reporting whether c was there.
+func (d *decoder) next(c byte) bool {
+	d.space()
+	if d.i < len(d.s) && d.s[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// end reports whether only white space is left.
+func (d *decoder) end() bool {
+	d.space()
+	return d.i == len(d.s)
 }
