@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"encoding/json"
 	"math/rand/v2"
 	"testing"
 
@@ -10,23 +9,8 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/store"
 )
 
-// unmarshalEmails is the reference: what DecodeEmails returned before its
-// fast path.
-func unmarshalEmails(s string) ([]store.Email, error) {
-	var in []emailJSON
-	if err := json.Unmarshal([]byte(s), &in); err != nil {
-		return nil, err
-	}
-	if len(in) == 0 {
-		return nil, nil
-	}
-	out := make([]store.Email, len(in))
-	for i, e := range in {
-		out[i] = store.Email(e)
-	}
-	return out, nil
-}
-
+// sameEmailsAsUnmarshal checks DecodeEmails against unmarshalEmails, the
+// json.Unmarshal decoding it stands for.
 func sameEmailsAsUnmarshal(t *testing.T, s string) {
 	t.Helper()
 	want, wantErr := unmarshalEmails(s)
