@@ -21,10 +21,8 @@ func decodeObject(s string) (map[string]any, error) {
 	d := decoder{s: s}
 	d.space()
 	if d.i < len(d.s) && d.s[d.i] == '{' {
-		if v, ok := d.value(0); ok {
-			if d.space(); d.i == len(d.s) {
-				return v.(map[string]any), nil
-			}
+		if v, ok := d.value(0); ok && d.end() {
+			return v.(map[string]any), nil
 		}
 	}
 	var m map[string]any
@@ -104,11 +102,9 @@ func (d *decoder) object(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		d.space()
-		if d.i >= len(d.s) || d.s[d.i] != ':' {
+		if !d.next(':') {
 			return nil, false
 		}
-		d.i++
 		v, ok := d.value(depth + 1)
 		if !ok {
 			return nil, false
