@@ -307,11 +307,16 @@ func (s *Service) CreateGroup(ctx context.Context, attrs map[string]any, memberI
 		if err := tx.CreateGroup(ctx, g); err != nil {
 			return groupWriteError(err)
 		}
+		t.names.renamed(g.ID, g.DisplayName)
 		if err := t.changeMembership(g.ID, "group.create", members, func() error {
 			if len(members) == 0 {
 				return nil
 			}
-			return addMembers(ctx, tx, g.ID, members)
+			if err := addMembers(ctx, tx, g.ID, members); err != nil {
+				return err
+			}
+			t.names.membersChanged(g.ID, members, nil)
+			return nil
 		}); err != nil {
 			return err
 		}
@@ -519,15 +524,18 @@ func (t *txn) writeGroupUpdate(id string, next store.Group, added, removed []str
 	if err := t.tx.UpdateGroup(t.ctx, next); err != nil {
 		return groupWriteError(err)
 	}
-	t.names.forget(id)
+	t.names.renamed(id, next.DisplayName)
 	if len(removed) > 0 {
 		if err := t.tx.RemoveMembers(t.ctx, id, removed); err != nil {
 			return err
 		}
 	}
 	if len(added) > 0 {
-		return addMembers(t.ctx, t.tx, id, added)
+		if err := addMembers(t.ctx, t.tx, id, added); err != nil {
+			return err
+		}
 	}
+	t.names.membersChanged(id, added, removed)
 	return nil
 }
 
@@ -556,16 +564,8 @@ func (t *txn) memberDelta(groupID string, mc MemberChange, current []store.Membe
 		return added, removed, nil
 	}
 	isMember := func(userID string) (bool, error) {
-		groups, err := t.tx.UserGroups(t.ctx, userID)
-		if err != nil {
-			return false, err
-		}
-		for _, g := range groups {
-			if g == groupID {
-				return true, nil
-			}
-		}
-		return false, nil
+		groups, err := t.names.groupIDs(t.ctx, userID)
+		return slices.Contains(groups, groupID), err
 	}
 	for _, id := range dedupe(mc.Add) {
 		in, err := isMember(id)
@@ -631,8 +631,11 @@ func (s *Service) DeleteGroup(ctx context.Context, id string, pre Precondition) 
 			ids[i] = m.UserID
 		}
 		return t.changeMembership(id, "group.delete", ids, func() error {
-			t.names.forget(id)
-			return notFound(tx.DeleteGroup(ctx, id))
+			if err := tx.DeleteGroup(ctx, id); err != nil {
+				return notFound(err)
+			}
+			t.names.deleted(id)
+			return nil
 		})
 	})
 }
@@ -712,7 +715,10 @@ func (t *txn) accessOf(userID string) (store.User, Access, error) {
 }
 
 // changeMembership computes the access of the affected users before and after
-// apply runs and records the resulting intents.
+// apply runs and records the resulting intents. apply changes the group and
+// its memberships, never a user's row, and reports the memberships it changed
+// to t.names: the access after is computed from the users as read before and
+// from what t.names knows, without reading back what apply wrote.
 func (t *txn) changeMembership(groupID, action string, affected []string, apply func() error) error {
 	changes := make(map[string]accessChange, len(affected))
 	for _, id := range affected {
@@ -729,11 +735,11 @@ func (t *txn) changeMembership(groupID, action string, affected []string, apply 
 		return err
 	}
 	for id, c := range changes {
-		_, after, err := t.accessOf(id)
+		groups, err := t.names.userGroups(t.ctx, id)
 		if err != nil {
 			return err
 		}
-		c.after = after
+		c.after = t.access(c.user, t.storesOf(groups))
 		changes[id] = c
 	}
 	return t.finish(groupID, action, "Group", changes)
@@ -817,18 +823,65 @@ func nextSync(cur store.SyncState, active bool, after Access, intents int) (stor
 	return next, next != cur
 }
 
-// groupNames resolves group ids to display names within one transaction.
+// groupNames resolves group ids to display names and users to the groups they
+// belong to within one transaction, reading each from the store once. A write
+// that changes a group's name or members tells it what it wrote (renamed,
+// membersChanged, deleted), so that the access a write computes after its own
+// change needs no second read of what it has just written.
 type groupNames struct {
-	tx    store.Tx
-	names map[string]string
+	tx     store.Tx
+	names  map[string]string
+	groups map[string][]string // user id -> group ids
 }
 
-func newGroupNames(tx store.Tx) *groupNames { return &groupNames{tx: tx, names: map[string]string{}} }
+func newGroupNames(tx store.Tx) *groupNames {
+	return &groupNames{tx: tx, names: map[string]string{}, groups: map[string][]string{}}
+}
 
-func (n *groupNames) forget(id string) { delete(n.names, id) }
+// renamed records that this transaction stored group id under name.
+func (n *groupNames) renamed(id, name string) { n.names[id] = name }
+
+// membersChanged records that this transaction added the users in added to
+// group id and removed those in removed from it.
+func (n *groupNames) membersChanged(id string, added, removed []string) {
+	for _, u := range added {
+		if ids, ok := n.groups[u]; ok && !slices.Contains(ids, id) {
+			n.groups[u] = append(slices.Clone(ids), id)
+		}
+	}
+	for _, u := range removed {
+		if ids, ok := n.groups[u]; ok {
+			n.groups[u] = slices.DeleteFunc(slices.Clone(ids), func(g string) bool { return g == id })
+		}
+	}
+}
+
+// deleted records that this transaction deleted group id with its
+// memberships.
+func (n *groupNames) deleted(id string) {
+	delete(n.names, id)
+	for u, ids := range n.groups {
+		if slices.Contains(ids, id) {
+			n.groups[u] = slices.DeleteFunc(slices.Clone(ids), func(g string) bool { return g == id })
+		}
+	}
+}
+
+// groupIDs returns the ids of the groups the user belongs to.
+func (n *groupNames) groupIDs(ctx context.Context, userID string) ([]string, error) {
+	if ids, ok := n.groups[userID]; ok {
+		return ids, nil
+	}
+	ids, err := n.tx.UserGroups(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	n.groups[userID] = ids
+	return ids, nil
+}
 
 func (n *groupNames) userGroups(ctx context.Context, userID string) ([]GroupRef, error) {
-	ids, err := n.tx.UserGroups(ctx, userID)
+	ids, err := n.groupIDs(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
